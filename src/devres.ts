@@ -1,0 +1,124 @@
+/**
+ * Device-managed resources: the kernel's devres (`devm_add_action`,
+ * `devres_release_all`) as Rust-for-Linux's `Devres<T>` shapes it.
+ *
+ * A `Devres` ties a value to one binding. It is revoked and released after
+ * `remove()` returns, last in first out with every other resource of the
+ * binding (coherent allocations included), or earlier by `release()`. While
+ * the binding lives, `access(dev)` with the binding's token gives the value
+ * with no further check; from anywhere else, `tryAccess()` gives it or
+ * `undefined`.
+ *
+ * @module
+ */
+
+import { fail } from "./error.js";
+import type { BoundDevice } from "./device.js";
+import { liveBinding } from "./device.js";
+import type { Binding, Resource } from "./internal/binding.js";
+import type { DevresBrand } from "./internal/brand.js";
+import { Revocable } from "./revocable.js";
+
+// Declaration merging puts the invariant scope brand on the class without a
+// run-time field. See internal/brand.ts for why it must be invariant.
+export interface Devres<in out Scope, Value> extends DevresBrand<Scope> {}
+
+/**
+ * A value owned by one binding, released at unbind.
+ *
+ * @example
+ * ```ts
+ * probe(dev) {
+ *   const stats = Devres.new(dev, { packets: 0 }, (s) => console.log("final", s.packets));
+ *   return {
+ *     remove(dev) {
+ *       stats.access(dev).packets++;      // the token proves the binding is live
+ *     },
+ *   };
+ * }
+ * ```
+ */
+export class Devres<in out Scope, Value> {
+  readonly #binding: Binding;
+  readonly #revocable: Revocable<Value>;
+  readonly #entry: Resource;
+
+  private constructor(binding: Binding, value: Value, release: ((value: Value) => void | Promise<void>) | undefined) {
+    this.#binding = binding;
+    this.#revocable = new Revocable(value, release);
+    this.#entry = { label: `devres of driver "${binding.driver.name}"`, release: () => this.#revoke() };
+    binding.add(this.#entry);
+  }
+
+  /**
+   * Registers `value` with the binding behind `dev`. `release` runs once,
+   * after `remove()` (last in first out) or at `release()`; it may be async,
+   * and the unbind waits for it.
+   *
+   * Throws `ENXIO` for a dead token, `EPERM` for a forged one.
+   */
+  static new<Scope, Value>(
+    dev: BoundDevice<Scope>,
+    value: Value,
+    release?: (value: Value) => void | Promise<void>,
+  ): Devres<Scope, Value> {
+    const binding = liveBinding(dev, "Devres.new");
+    if (release !== undefined && typeof release !== "function") {
+      throw fail("EINVAL", `Devres.new: ${binding.describe()}: release must be a function or undefined.`);
+    }
+    return new Devres<Scope, Value>(binding, value, release);
+  }
+
+  /**
+   * The value, for the holder of this binding's live token.
+   *
+   * Throws `ENXIO` for a dead token (checked first), `EINVAL` for a token of
+   * another device or binding, `ENXIO` when this entry was released early.
+   */
+  access(dev: BoundDevice<Scope>): Value {
+    const binding = liveBinding(dev, "Devres.access");
+    if (binding !== this.#binding) {
+      // Catches a token of another device smuggled in through a cast or `any`.
+      throw fail(
+        "EINVAL",
+        `Devres.access: the token is for ${binding.describe()}, but this resource belongs to ${this.#binding.describe()}. Use the token of the binding that created it.`,
+      );
+    }
+    const value = this.#revocable.tryAccess();
+    if (value === undefined && this.#revocable.revoked) {
+      throw fail("ENXIO", `Devres.access: ${this.#binding.describe()}: this resource was released. Do not use it after release().`);
+    }
+    return value as Value;
+  }
+
+  /** The value, or `undefined` once revoked. Needs no token; usable anywhere. */
+  tryAccess(): Value | undefined {
+    return this.#revocable.tryAccess();
+  }
+
+  /**
+   * Runs `use` with the value unless it is revoked; a concurrent unbind waits
+   * for `use` to finish before releasing the value.
+   */
+  tryAccessWith<Result>(use: (value: Value) => Result | Promise<Result>): Promise<Result | undefined> {
+    return this.#revocable.tryAccessWith(use);
+  }
+
+  /** True once revoked, by `release()` or by unbind. */
+  get revoked(): boolean {
+    return this.#revocable.revoked;
+  }
+
+  /**
+   * Revokes and releases the value now instead of at unbind. Idempotent: a
+   * second call, or one racing the unbind, resolves once the release is done.
+   */
+  async release(): Promise<void> {
+    this.#binding.forget(this.#entry);
+    await this.#revoke();
+  }
+
+  async #revoke(): Promise<void> {
+    await this.#revocable.revoke();
+  }
+}

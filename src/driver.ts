@@ -1,0 +1,146 @@
+/**
+ * Drivers: `struct pci_driver`, with `probe()` generic in its scope.
+ *
+ * `probe` is a rank-2 function, `<Scope>(dev: ProbeDevice<Scope>) => …`: the
+ * core picks a fresh scope for every binding, so the driver's code can only be
+ * generic in it. Everything the driver builds from the token carries the same
+ * scope, and nothing of it can leave for a concrete scope without a cast.
+ *
+ * @module
+ */
+
+import { describe, fail } from "./error.js";
+import type { DeviceCore, ProbeDevice } from "./device.js";
+import type { DriverBrand } from "./internal/brand.js";
+
+/**
+ * The driver's state for one binding: what `probe()` returns. Keep the
+ * binding's allocations and devres here or in `probe`'s closure.
+ *
+ * @example
+ * ```ts
+ * class NicDriver<Scope> implements DriverInstance<Scope> {
+ *   constructor(readonly ring: CoherentAllocation<Scope>) {}
+ *   remove(dev: ProbeDevice<Scope>): void {
+ *     this.ring.bytes(dev).fill(0);
+ *   }
+ * }
+ * ```
+ */
+export interface DriverInstance<Scope> {
+  /**
+   * Called when the device is unbound or unplugged, with the binding's token
+   * still live. Stop the hardware here: devres frees memory right after.
+   */
+  remove?: (dev: ProbeDevice<Scope>) => void | Promise<void>;
+}
+
+/** A PCI id a driver binds to. */
+export interface DeviceId {
+  readonly vendor: number;
+  readonly device: number;
+}
+
+/** What `defineDriver` takes. */
+export interface DriverSpec {
+  /** The driver's name, used in messages. */
+  readonly name: string;
+  /** The devices it binds to. */
+  readonly ids: readonly DeviceId[];
+  /**
+   * Called with the core context of a new binding. Throw or reject to refuse
+   * the device: everything taken so far is released, and the device stays
+   * `no-driver`.
+   */
+  readonly probe: <Scope>(dev: ProbeDevice<Scope>) => DriverInstance<Scope> | Promise<DriverInstance<Scope>>;
+}
+
+/**
+ * A driver, ready for `bus.register`. Only `defineDriver` makes one.
+ *
+ * @example
+ * ```ts
+ * await machine.pci.register(myDriver);
+ * ```
+ */
+export interface Driver extends DriverBrand {
+  readonly name: string;
+  readonly ids: readonly DeviceId[];
+}
+
+/**
+ * Defines a driver. `probe` must be generic in its scope: write it without a
+ * type annotation on `dev`, and TypeScript infers `ProbeDevice<Scope>`.
+ *
+ * Throws `EINVAL` for a spec without a name, with malformed ids, or without a
+ * probe function.
+ *
+ * @example
+ * ```ts
+ * const sample = defineDriver({
+ *   name: "sample",
+ *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
+ *   probe(dev) {
+ *     const buf = allocCoherent(dev, 4096);
+ *     return { remove: (dev) => console.log(buf.bytes(dev)[0]) };
+ *   },
+ * });
+ * ```
+ */
+export function defineDriver(spec: DriverSpec): Driver {
+  if (typeof spec !== "object" || spec === null) {
+    throw fail("EINVAL", `defineDriver: expected a driver spec object, got ${describe(spec)}.`);
+  }
+  const { name, ids, probe } = spec;
+  if (typeof name !== "string" || name.trim() === "") {
+    throw fail("EINVAL", `defineDriver: the driver needs a non-empty name, got ${describe(name)}.`);
+  }
+  if (!Array.isArray(ids) || ids.length === 0) {
+    throw fail("EINVAL", `defineDriver("${name}"): ids must be a non-empty array of { vendor, device }.`);
+  }
+  const checked = ids.map((id: unknown, i): DeviceId => {
+    const { vendor, device } = (typeof id === "object" && id !== null ? id : {}) as Partial<DeviceId>;
+    if (!isId(vendor) || !isId(device)) {
+      throw fail("EINVAL", `defineDriver("${name}"): ids[${i}] must be { vendor, device } with whole numbers from 0 to 0xffff.`);
+    }
+    return Object.freeze({ vendor, device });
+  });
+  if (typeof probe !== "function") {
+    throw fail("EINVAL", `defineDriver("${name}"): probe must be a function, got ${describe(probe)}.`);
+  }
+  return new DriverCore(name, Object.freeze(checked), probe) as unknown as Driver;
+}
+
+export function isId(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0xffff;
+}
+
+/** The run-time driver. `#probe` keeps the callback out of reach. */
+export class DriverCore {
+  readonly #probe: DriverSpec["probe"];
+
+  constructor(
+    readonly name: string,
+    readonly ids: readonly DeviceId[],
+    probe: DriverSpec["probe"],
+  ) {
+    this.#probe = probe;
+    Object.freeze(this);
+  }
+
+  matches(device: DeviceCore): boolean {
+    return this.ids.some((id) => id.vendor === device.vendor && id.device === device.device);
+  }
+
+  probe(dev: ProbeDevice<unknown>): DriverInstance<unknown> | Promise<DriverInstance<unknown>> {
+    return this.#probe(dev);
+  }
+
+  /** The driver behind a `Driver`, or `EINVAL` for anything else. */
+  static of(value: unknown, operation: string): DriverCore {
+    if (typeof value !== "object" || value === null || !(#probe in value)) {
+      throw fail("EINVAL", `${operation}: expected a driver made by defineDriver(), got ${describe(value)}.`);
+    }
+    return value as DriverCore;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The machine's event log: what the core did, in order, for narration and
+ * for finding out why a probe failed or a release threw.
+ *
+ * @module
+ */
+
+import type { DeviceCore } from "./device.js";
+
+/** What happened. */
+export type MachineEventKind =
+  | "plug"
+  | "unplug"
+  | "register"
+  | "unregister"
+  | "state"
+  | "probe-start"
+  | "probe-end"
+  | "probe-failed"
+  | "remove-start"
+  | "remove-end"
+  | "remove-failed"
+  | "release-failed";
+
+/** One entry of `machine.events`. */
+export interface MachineEvent {
+  /** Position in the machine's history, from 1. */
+  readonly seq: number;
+  readonly kind: MachineEventKind;
+  /** The device's name, when a device is involved. */
+  readonly device: string | undefined;
+  /** The driver's name, when a driver is involved. */
+  readonly driver: string | undefined;
+  /** A short detail: `bound -> unbinding`, an error message, a reason. */
+  readonly detail: string | undefined;
+  /** The error a driver callback threw, for `*-failed` events. */
+  readonly error: unknown;
+}
+
+/**
+ * How many events a machine keeps: the newest ones. Enough to explain any
+ * recent failure; bounded so a long fuzz campaign does not grow without end.
+ */
+export const EVENT_LOG_LIMIT = 10_000;
+
+export class EventLog {
+  readonly #events: MachineEvent[] = [];
+  #seq = 0;
+
+  get events(): readonly MachineEvent[] {
+    return this.#events;
+  }
+
+  add(kind: MachineEventKind, device: DeviceCore | undefined, driver?: string, detail?: string, error?: unknown): void {
+    if (this.#events.length >= EVENT_LOG_LIMIT) this.#events.splice(0, EVENT_LOG_LIMIT / 10);
+    this.#events.push(Object.freeze({ seq: ++this.#seq, kind, device: device?.name, driver, detail, error }));
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The simulated machine: a coherent memory pool, a PCI bus with hot-plug,
+ * and the DMA checker. Drivers run on it as they would on hardware.
+ *
+ * @module
+ */
+
+import { Bus } from "./bus.js";
+import { DmaDebug } from "./dma-debug.js";
+import type { DmaDebugMode } from "./dma-debug.js";
+import { describe, fail } from "./error.js";
+import { EventLog } from "./events.js";
+import type { MachineEvent } from "./events.js";
+import { CoherentPool } from "./memory.js";
+import type { Memory, MemoryOptions } from "./memory.js";
+
+/** How the IOMMU translates device addresses. */
+export type IommuMode = "strict" | "passthrough";
+
+/** What `new Machine()` takes. Every field is optional. */
+export interface MachineOptions {
+  /** The coherent pool: 64 MiB of 4 KiB pages unless told otherwise. */
+  readonly memory?: MemoryOptions;
+  /** Default `"strict"`. */
+  readonly iommu?: IommuMode;
+  /** Default `"report"`: violations are recorded, not thrown. */
+  readonly dmaDebug?: DmaDebugMode;
+}
+
+/**
+ * A simulated machine.
+ *
+ * @example
+ * ```ts
+ * const machine = new Machine({ memory: { bytes: 16 << 20 } });
+ * await machine.pci.register(driver);
+ * const dev = machine.pci.plug({ vendor: 0x1af4, device: 0x1000 });
+ * await machine.settled();
+ * console.log(dev.state, machine.memory.stats());
+ * ```
+ */
+export class Machine {
+  readonly memory: Memory;
+  readonly pci: Bus;
+  readonly dmaDebug: DmaDebug;
+  readonly iommu: IommuMode;
+  readonly #log = new EventLog();
+
+  constructor(options: MachineOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw fail("EINVAL", `Machine: options must be an object, got ${describe(options)}.`);
+    }
+    const { memory = {}, iommu = "strict", dmaDebug = "report" } = options;
+    if (iommu !== "strict" && iommu !== "passthrough") {
+      throw fail("EINVAL", `Machine: iommu must be "strict" or "passthrough", got ${describe(iommu)}.`);
+    }
+    if (dmaDebug !== "report" && dmaDebug !== "throw" && dmaDebug !== "off") {
+      throw fail("EINVAL", `Machine: dmaDebug must be "report", "throw" or "off", got ${describe(dmaDebug)}.`);
+    }
+    if (typeof memory !== "object" || memory === null) {
+      throw fail("EINVAL", `Machine: memory must be an object, got ${describe(memory)}.`);
+    }
+    const pool = new CoherentPool(memory);
+    // A read-only face: the pool's allocate and release stay with the core.
+    this.memory = Object.freeze({
+      capacity: pool.capacity,
+      pageSize: pool.pageSize,
+      base: pool.base,
+      stats: () => pool.stats(),
+      fragmentation: () => pool.fragmentation(),
+    });
+    this.iommu = iommu;
+    this.dmaDebug = new DmaDebug(dmaDebug);
+    this.pci = new Bus(pool, this.dmaDebug, this.#log);
+  }
+
+  /** What the core did, oldest first (the newest 10,000 events). */
+  get events(): readonly MachineEvent[] {
+    return this.#log.events;
+  }
+
+  /** Resolves once every queued probe and remove on every device has finished. */
+  settled(): Promise<void> {
+    return this.pci.settled();
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * The simulated coherent memory pool: the machine's DMA-able RAM.
+ *
+ * A fixed capacity in pages at a fixed physical base. Allocation is
+ * address-ordered first fit over page extents (`internal/extents.ts`), so a
+ * device with a narrow DMA mask gets the lowest free pages, and capacity costs
+ * nothing until used: each allocation has its own zero-filled buffer, and the
+ * free space is a handful of numbers however large the pool is.
+ *
+ * # Invariants
+ * - `stats().bytesInUse` is the page-rounded size of the live blocks, exactly.
+ * - A failed allocation changes nothing.
+ * - Every live block has an owning binding; at unbind the binding's devres
+ *   frees its blocks, and whatever is left is a leak the checker reports.
+ *
+ * @module
+ */
+
+import { fail } from "./error.js";
+import type { Binding } from "./internal/binding.js";
+import { Extents } from "./internal/extents.js";
+
+/** Options for the simulated pool (`new Machine({ memory })`). */
+export interface MemoryOptions {
+  /** Capacity in bytes, a whole number of pages. Default 64 MiB. */
+  readonly bytes?: number;
+  /** Page size in bytes, a power of two from 512 to 1 GiB. Default 4096. */
+  readonly pageSize?: number;
+}
+
+/** What the pool holds now. Exact, not sampled. */
+export interface MemoryStats {
+  /** Capacity in bytes. */
+  readonly capacity: number;
+  /** Bytes held by live allocations, each rounded up to whole pages. */
+  readonly bytesInUse: number;
+  /** Live allocations. */
+  readonly allocations: number;
+  /** The largest `bytesInUse` seen since the machine started. */
+  readonly highWater: number;
+}
+
+/**
+ * The pool as users see it: `machine.memory`.
+ *
+ * @example
+ * ```ts
+ * const { bytesInUse, allocations } = machine.memory.stats();
+ * ```
+ */
+export interface Memory {
+  /** Capacity in bytes. */
+  readonly capacity: number;
+  /** Page size in bytes; every allocation is rounded up to it. */
+  readonly pageSize: number;
+  /** The physical address of the first byte of the pool. */
+  readonly base: number;
+  /** The pool's accounting now. */
+  stats(): MemoryStats;
+  /**
+   * How broken up the free space is: the largest free run and all free
+   * bytes. `largestFree / free` is 1 for an unfragmented pool.
+   */
+  fragmentation(): { readonly largestFree: number; readonly free: number };
+}
+
+export const DEFAULT_POOL_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_PAGE_SIZE = 4096;
+/**
+ * Where the pool starts in the physical address space: 1 GiB. Below 4 GiB, so
+ * the default 32-bit DMA mask reaches the first 3 GiB of a large pool and a
+ * 24-bit mask reaches none of it, as on a real machine.
+ */
+export const POOL_BASE = 0x4000_0000;
+
+/** One live allocation's memory. */
+export interface Block {
+  /** Physical address of the first byte. */
+  readonly phys: number;
+  /** Requested size in bytes. */
+  readonly bytes: number;
+  /** Size in pages. */
+  readonly pages: number;
+  /** The CPU's view of the memory; detached when the block is freed. */
+  readonly buffer: ArrayBuffer;
+  readonly owner: Binding;
+}
+
+export class CoherentPool implements Memory {
+  readonly capacity: number;
+  readonly pageSize: number;
+  readonly base = POOL_BASE;
+  readonly #extents: Extents;
+  readonly #totalPages: number;
+  #usedPages = 0;
+  #allocations = 0;
+  #highWaterPages = 0;
+
+  constructor(options: MemoryOptions = {}) {
+    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    if (typeof pageSize !== "number" || !Number.isInteger(pageSize) || pageSize < 512 || pageSize > 2 ** 30 || (pageSize & (pageSize - 1)) !== 0) {
+      throw fail("EINVAL", `Machine: memory.pageSize must be a power of two from 512 to 1 GiB, got ${String(pageSize)}.`);
+    }
+    const bytes = options.bytes ?? DEFAULT_POOL_BYTES;
+    if (typeof bytes !== "number" || !Number.isSafeInteger(bytes) || bytes <= 0 || bytes % pageSize !== 0) {
+      throw fail("EINVAL", `Machine: memory.bytes must be a positive whole number of ${pageSize}-byte pages, got ${String(bytes)}.`);
+    }
+    this.pageSize = pageSize;
+    this.capacity = bytes;
+    this.#totalPages = bytes / pageSize;
+    this.#extents = new Extents(0, this.#totalPages);
+  }
+
+  stats(): MemoryStats {
+    return {
+      capacity: this.capacity,
+      bytesInUse: this.#usedPages * this.pageSize,
+      allocations: this.#allocations,
+      highWater: this.#highWaterPages * this.pageSize,
+    };
+  }
+
+  /** The largest free run of pages, in bytes, and the free bytes in all. */
+  fragmentation(): { largestFree: number; free: number } {
+    return { largestFree: this.#extents.largest * this.pageSize, free: this.#extents.free * this.pageSize };
+  }
+
+  /**
+   * Allocates `bytes` (already validated as a positive safe integer) for
+   * `owner`, below `2 ** maskBits`. Throws `ENOMEM` and changes nothing when
+   * it cannot.
+   */
+  allocate(owner: Binding, bytes: number, maskBits: number): Block {
+    const pages = Math.ceil(bytes / this.pageSize);
+    const where = `allocCoherent(${bytes}): ${owner.describe()}`;
+    if (pages > this.#totalPages) {
+      throw fail("ENOMEM", `${where}: larger than the whole pool (${this.capacity} bytes).`);
+    }
+    const limit = Math.floor((2 ** maskBits - this.base) / this.pageSize);
+    const first = this.#extents.take(pages, limit);
+    if (first === undefined) {
+      const free = this.#extents.free * this.pageSize;
+      const reason =
+        limit < pages
+          ? `no memory of the pool lies below its ${maskBits}-bit DMA mask; raise it with setDmaMask() in probe()`
+          : this.#extents.largest >= pages
+            ? `no free run of ${pages} pages lies below its ${maskBits}-bit DMA mask; raise it with setDmaMask() in probe()`
+            : `the pool has ${free} bytes free, and no free run of ${pages} pages; free what you no longer need`;
+      throw fail("ENOMEM", `${where}: ${reason}.`);
+    }
+    let buffer: ArrayBuffer;
+    try {
+      buffer = new ArrayBuffer(bytes);
+    } catch (error) {
+      this.#extents.give(first, pages);
+      throw fail("ENOMEM", `${where}: the host could not back ${bytes} bytes.`, error);
+    }
+    this.#usedPages += pages;
+    this.#allocations++;
+    if (this.#usedPages > this.#highWaterPages) this.#highWaterPages = this.#usedPages;
+    const block = { phys: this.base + first * this.pageSize, bytes, pages, buffer, owner };
+    owner.blocks.add(block);
+    return block;
+  }
+
+  /**
+   * Returns `block` to the pool and detaches its buffer, so every view of it
+   * handed out before reads nothing and writes nowhere. The caller guarantees
+   * the block is live (double frees are caught a level up).
+   */
+  release(block: Block): void {
+    this.#extents.give((block.phys - this.base) / this.pageSize, block.pages);
+    this.#usedPages -= block.pages;
+    this.#allocations--;
+    block.owner.blocks.delete(block);
+    detach(block.buffer);
+  }
+}
+
+declare function structuredClone<T>(value: T, options: { transfer: ArrayBuffer[] }): T;
+
+/**
+ * Detaches `buffer`: its length becomes 0, and every typed array and DataView
+ * on it goes dead. Transferring moves the backing store without copying, so
+ * this costs the same for any size, and reads and writes through live views
+ * pay nothing for the guarantee.
+ */
+function detach(buffer: ArrayBuffer): void {
+  structuredClone(buffer, { transfer: [buffer] });
+}
