@@ -279,9 +279,12 @@ export class Bus {
    */
   async #teardown(binding: Binding): Promise<Error | undefined> {
     const core = binding.device;
-    await binding.releaseAll((resource, error) => {
-      this.#log.add("release-failed", core, binding.driver.name, `${resource.label}: ${errorText(error)}`, error);
-    });
+    await binding.releaseAll(
+      (resource) => this.#log.add("release", core, binding.driver.name, resource.label),
+      (resource, error) => {
+        this.#log.add("release-failed", core, binding.driver.name, `${resource.label}: ${errorText(error)}`, error);
+      },
+    );
     let first: Error | undefined;
     for (const block of [...binding.blocks]) {
       // Never lose track of memory: report it, then take it back.

@@ -40,7 +40,7 @@ export class BoundscopeError extends Error {
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(`${code}: ${message}`, options);
+    super(message, options);
     this.name = "BoundscopeError";
     this.code = code;
   }

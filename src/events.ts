@@ -20,6 +20,7 @@ export type MachineEventKind =
   | "remove-start"
   | "remove-end"
   | "remove-failed"
+  | "release"
   | "release-failed";
 
 /** One entry of `machine.events`. */
@@ -43,9 +44,18 @@ export interface MachineEvent {
  */
 export const EVENT_LOG_LIMIT = 10_000;
 
+/** Hears each event as it is logged. */
+export type EventListener = (event: MachineEvent) => void;
+
 export class EventLog {
   readonly #events: MachineEvent[] = [];
+  readonly #listeners = new Set<EventListener>();
   #seq = 0;
+
+  subscribe(listener: EventListener): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
 
   get events(): readonly MachineEvent[] {
     return this.#events;
@@ -53,6 +63,13 @@ export class EventLog {
 
   add(kind: MachineEventKind, device: DeviceCore | undefined, driver?: string, detail?: string, error?: unknown): void {
     if (this.#events.length >= EVENT_LOG_LIMIT) this.#events.splice(0, EVENT_LOG_LIMIT / 10);
-    this.#events.push(Object.freeze({ seq: ++this.#seq, kind, device: device?.name, driver, detail, error }));
+    const event = Object.freeze({ seq: ++this.#seq, kind, device: device?.name, driver, detail, error });
+    this.#events.push(event);
+    for (const listener of this.#listeners) {
+      // A listener is an observer: its failure must not break the core's walk.
+      try {
+        listener(event);
+      } catch {}
+    }
   }
 }

@@ -22,4 +22,4 @@ export type { IommuMode, MachineOptions } from "./machine.js";
 export type { Bus, PlugSpec } from "./bus.js";
 export type { Memory, MemoryOptions, MemoryStats } from "./memory.js";
 export type { DmaDebug, DmaDebugMode, DmaViolation, DmaViolationKind } from "./dma-debug.js";
-export type { MachineEvent, MachineEventKind } from "./events.js";
+export type { EventListener, MachineEvent, MachineEventKind } from "./events.js";

@@ -10,7 +10,7 @@ import { DmaDebug } from "./dma-debug.js";
 import type { DmaDebugMode } from "./dma-debug.js";
 import { describe, fail } from "./error.js";
 import { EventLog } from "./events.js";
-import type { MachineEvent } from "./events.js";
+import type { EventListener, MachineEvent } from "./events.js";
 import { CoherentPool } from "./memory.js";
 import type { Memory, MemoryOptions } from "./memory.js";
 
@@ -77,6 +77,22 @@ export class Machine {
   /** What the core did, oldest first (the newest 10,000 events). */
   get events(): readonly MachineEvent[] {
     return this.#log.events;
+  }
+
+  /**
+   * Calls `listener` with every event from now on, as it happens. Returns the
+   * function that stops it. A listener that throws is ignored.
+   *
+   * @example
+   * ```ts
+   * const stop = machine.subscribe((e) => e.kind === "state" && console.log(e.device, e.detail));
+   * ```
+   */
+  subscribe(listener: EventListener): () => void {
+    if (typeof listener !== "function") {
+      throw fail("EINVAL", `subscribe: expected a function, got ${describe(listener)}.`);
+    }
+    return this.#log.subscribe(listener);
   }
 
   /** Resolves once every queued probe and remove on every device has finished. */

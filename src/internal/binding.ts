@@ -61,7 +61,7 @@ export class Binding {
   }
 
   describe(): string {
-    return `${this.device.describe()} bound to driver "${this.driver.name}" (binding #${this.serial})`;
+    return `${this.device.describe()}, driver "${this.driver.name}" (binding #${this.serial})`;
   }
 
   /** Ends the binding: every token and resource of it is dead from now on. */
@@ -100,7 +100,10 @@ export class Binding {
    * A release that throws or rejects is reported and the walk goes on: one bad
    * release must not leak everything acquired before it.
    */
-  async releaseAll(onError: (resource: Resource, error: unknown) => void): Promise<void> {
+  async releaseAll(
+    onReleased: (resource: Resource) => void,
+    onError: (resource: Resource, error: unknown) => void,
+  ): Promise<void> {
     const stack = [...this.resources];
     for (let i = stack.length - 1; i >= 0; i--) {
       const resource = stack[i]!;
@@ -110,6 +113,7 @@ export class Binding {
       this.resources.delete(resource);
       try {
         await resource.release();
+        onReleased(resource);
       } catch (error) {
         onError(resource, error);
       }
