@@ -84,11 +84,10 @@ export class Devres<in out Scope, Value> {
         `Devres.access: the token is for ${binding.describe()}, but this resource belongs to ${this.#binding.describe()}. Use the token of the binding that created it.`,
       );
     }
-    const value = this.#revocable.tryAccess();
-    if (value === undefined && this.#revocable.revoked) {
+    if (this.#revocable.revoked) {
       throw fail("ENXIO", `Devres.access: ${this.#binding.describe()}: this resource was released. Do not use it after release().`);
     }
-    return value as Value;
+    return this.#revocable.tryAccess() as Value;
   }
 
   /** The value, or `undefined` once revoked. Needs no token; usable anywhere. */

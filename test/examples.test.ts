@@ -19,3 +19,24 @@ describe("examples", () => {
     expect(after).toMatch(/^threw ENXIO: allocCoherent: .*binding ended \(unplugged\)/);
   });
 });
+
+describe("README", () => {
+  it("shows examples/quickstart.ts verbatim, so the twenty-line driver is type-checked and run", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+    const quickstart = await readFile(new URL("../examples/quickstart.ts", import.meta.url), "utf8");
+    expect(readme).toContain("```ts\n" + quickstart + "```");
+  });
+
+  it("runs the twenty-line driver: remove() reads the ring, devres releases the stats", async () => {
+    const logs: unknown[][] = [];
+    const original = console.log;
+    console.log = (...args: unknown[]) => void logs.push(args);
+    try {
+      await import("../examples/quickstart.js");
+    } finally {
+      console.log = original;
+    }
+    expect(logs).toEqual([[0xc0ffee, 0], ["released", { packets: 0 }]]);
+  });
+});

@@ -1,0 +1,80 @@
+// `npm test`: every check, in order, and one closing line "N passed, M failed"
+// that counts vitest tests, type-test checks and the whole-program checks
+// (type-checks of src and examples under each compiler, tsd).
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
+
+const node = process.execPath;
+const tsc7 = "node_modules/typescript/bin/tsc";
+const tsc6 = "node_modules/typescript6/bin/tsc";
+mkdirSync(".tmp", { recursive: true });
+
+let passed = 0;
+let failed = 0;
+const failures = [];
+
+/** Runs one command with its output shown; returns its exit status and output. */
+function run(title, command, args) {
+  console.log(`\n== ${title}`);
+  const result = spawnSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  process.stdout.write(result.stdout ?? "");
+  return { ok: result.status === 0, stdout: result.stdout ?? "" };
+}
+
+/** A check that passes or fails as a whole. */
+function check(title, command, args) {
+  const { ok } = run(title, command, args);
+  if (ok) passed++;
+  else {
+    failed++;
+    failures.push(title);
+  }
+  return ok;
+}
+
+if (!check("build (dist/)", node, ["scripts/build.mjs"])) {
+  console.log(`\n${passed} passed, ${failed} failed`);
+  process.exit(1);
+}
+check("type-check src and test (TypeScript 7)", node, [tsc7, "-p", "tsconfig.json"]);
+check("type-check src and test (TypeScript 6)", node, [tsc6, "-p", "tsconfig.json"]);
+check("type-check examples (TypeScript 7)", node, [tsc7, "-p", "examples/tsconfig.json"]);
+check("type-check examples (TypeScript 6)", node, [tsc6, "-p", "examples/tsconfig.json"]);
+
+const report = ".tmp/vitest.json";
+const unit = run("unit tests (vitest)", node, [
+  "node_modules/vitest/vitest.mjs",
+  "run",
+  "--reporter=default",
+  "--reporter=json",
+  `--outputFile.json=${report}`,
+]);
+try {
+  const json = JSON.parse(readFileSync(report, "utf8"));
+  passed += json.numPassedTests;
+  failed += json.numFailedTests;
+  if (!unit.ok || json.numFailedTests > 0 || json.numTotalTests === 0) {
+    failures.push("unit tests");
+    if (json.numFailedTests === 0) failed++;
+  }
+} catch {
+  failed++;
+  failures.push("unit tests (no report)");
+}
+
+const types = run("type tests (TypeScript 6 and 7)", node, ["scripts/type-tests.mjs"]);
+const counts = /^(\d+) passed, (\d+) failed$/m.exec(types.stdout);
+if (counts) {
+  passed += Number(counts[1]);
+  failed += Number(counts[2]);
+}
+if (!types.ok || !counts) {
+  failures.push("type tests");
+  if (!counts || Number(counts[2]) === 0) failed++;
+}
+
+check("tsd on dist/index.d.ts (TypeScript 5.9)", node, ["node_modules/tsd/dist/cli.js"]);
+
+if (failures.length > 0) console.log(`\nfailed: ${failures.join("; ")}`);
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);
