@@ -237,8 +237,8 @@ export class Bus {
       binding.end("probe failed");
       this.#log.add("probe-failed", core, driver.name, errorText(error), error);
       const leak = await this.#teardown(binding);
-      core.binding = undefined;
       this.#transition(core, "no-driver");
+      core.binding = undefined;
       if (leak !== undefined) throw leak;
       return false;
     }
@@ -267,8 +267,8 @@ export class Bus {
     }
     binding.end(reason);
     const leak = await this.#teardown(binding);
-    core.binding = undefined;
     this.#transition(core, final);
+    core.binding = undefined;
     this.#log.add("remove-end", core, binding.driver.name, reason);
     if (leak !== undefined) throw leak;
   }

@@ -113,8 +113,13 @@ export class Devres<in out Scope, Value> {
    * second call, or one racing the unbind, resolves once the release is done.
    */
   async release(): Promise<void> {
-    this.#binding.forget(this.#entry);
-    await this.#revoke();
+    // The entry stays on the devres stack until its release is done, so an
+    // unbind racing this call waits for it instead of finishing first.
+    try {
+      await this.#revoke();
+    } finally {
+      this.#binding.forget(this.#entry);
+    }
   }
 
   async #revoke(): Promise<void> {

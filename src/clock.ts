@@ -1,0 +1,165 @@
+/**
+ * The machine's virtual clock. Simulated hardware schedules its work on it;
+ * nothing moves until the test or the demo advances it, so the same inputs
+ * always give the same trace.
+ *
+ * Between two events the clock lets pending promise continuations run (a
+ * macrotask turn), so async driver code (IRQ-woken tasks, spawned work) keeps
+ * up with the hardware the way it would on a real CPU.
+ *
+ * # Invariants
+ * - Time never goes backwards; events fire in (time, order of scheduling).
+ * - A cancelled event never fires.
+ *
+ * @module
+ */
+
+import { describe, fail } from "./error.js";
+
+/** A scheduled event; `cancel()` makes sure it never fires. */
+export interface Timer {
+  /** The virtual time it fires at, in ns. */
+  readonly at: number;
+  cancel(): void;
+}
+
+interface Entry extends Timer {
+  readonly seq: number;
+  readonly run: () => void;
+  cancelled: boolean;
+}
+
+/** Lets every queued promise continuation run before the next event. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+declare function setImmediate(callback: () => void): unknown;
+
+/**
+ * Virtual time, in nanoseconds.
+ *
+ * @example
+ * ```ts
+ * machine.clock.after(1_000, () => console.log("1 µs later"));
+ * await machine.run(5_000);          // fires it, and stops at 5 µs
+ * ```
+ */
+export class Clock {
+  #now = 0;
+  #seq = 0;
+  /** A binary min-heap on (at, seq). */
+  readonly #heap: Entry[] = [];
+  #running = false;
+
+  /** The current virtual time in ns. */
+  get now(): number {
+    return this.#now;
+  }
+
+  /** Events scheduled and not cancelled. */
+  get pending(): number {
+    let n = 0;
+    for (const entry of this.#heap) if (!entry.cancelled) n++;
+    return n;
+  }
+
+  /** Schedules `run` `ns` nanoseconds from now (0 means at the current time, after what is already due). */
+  after(ns: number, run: () => void): Timer {
+    if (typeof ns !== "number" || !Number.isFinite(ns) || ns < 0) {
+      throw fail("EINVAL", `clock.after(${describe(ns)}): the delay is a finite, non-negative number of ns.`);
+    }
+    if (typeof run !== "function") throw fail("EINVAL", `clock.after: expected a function, got ${describe(run)}.`);
+    const entry: Entry = {
+      at: this.#now + ns,
+      seq: this.#seq++,
+      run,
+      cancelled: false,
+      cancel() {
+        entry.cancelled = true;
+      },
+    };
+    this.#push(entry);
+    return entry;
+  }
+
+  /**
+   * Advances the clock by `ns`, firing every event due by then, in order, and
+   * letting promise continuations run after each. Resolves at `now + ns`.
+   */
+  async run(ns: number): Promise<void> {
+    if (typeof ns !== "number" || !Number.isFinite(ns) || ns < 0) {
+      throw fail("EINVAL", `run(${describe(ns)}): the span is a finite, non-negative number of ns.`);
+    }
+    await this.#advance(this.#now + ns, Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Fires events until none is left. A device that keeps itself busy forever
+   * would never be idle, so this stops with `EBUSY` after `maxEvents` events.
+   */
+  async runUntilIdle(maxEvents = 1_000_000): Promise<void> {
+    const fired = await this.#advance(Number.POSITIVE_INFINITY, maxEvents);
+    if (fired >= maxEvents && this.pending > 0) {
+      throw fail("EBUSY", `runUntilIdle: still busy after ${maxEvents} events at ${this.#now} ns; something reschedules itself forever. Use run(ns) for a fixed span.`);
+    }
+  }
+
+  async #advance(until: number, maxEvents: number): Promise<number> {
+    if (this.#running) throw fail("EBUSY", "the clock is already running; await the run in progress first.");
+    this.#running = true;
+    let fired = 0;
+    try {
+      await turn();
+      for (;;) {
+        const next = this.#peek();
+        if (next === undefined || next.at > until || fired >= maxEvents) break;
+        this.#pop();
+        this.#now = next.at;
+        fired++;
+        next.run();
+        await turn();
+      }
+      if (Number.isFinite(until)) this.#now = until;
+    } finally {
+      this.#running = false;
+    }
+    return fired;
+  }
+
+  #peek(): Entry | undefined {
+    while (this.#heap.length > 0 && this.#heap[0]!.cancelled) this.#pop();
+    return this.#heap[0];
+  }
+
+  #push(entry: Entry): void {
+    const heap = this.#heap;
+    heap.push(entry);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  #pop(): void {
+    const heap = this.#heap;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && before(heap[l]!, heap[m]!)) m = l;
+      if (r < heap.length && before(heap[r]!, heap[m]!)) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
+    }
+  }
+}
+
+function before(a: Entry, b: Entry): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}

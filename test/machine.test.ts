@@ -1,0 +1,72 @@
+/**
+ * The simulated machine (src/machine.ts): its options, and what it is made of.
+ */
+
+import { describe, expect, it } from "vitest";
+import { Machine } from "../src/index.js";
+import type { MachineOptions } from "../src/index.js";
+import { expectCode, smuggle } from "./helpers.js";
+
+describe("defaults", () => {
+  it("a machine with no options has a 64 MiB pool of 4 KiB pages, a strict IOMMU and reporting dma-debug", () => {
+    const machine = new Machine();
+    expect(machine.memory.capacity).toBe(64 * 1024 * 1024);
+    expect(machine.memory.pageSize).toBe(4096);
+    expect(machine.iommu).toBe("strict");
+    expect(machine.dmaDebug.mode).toBe("report");
+    expect(machine.pci.devices).toEqual([]);
+    expect(machine.events).toEqual([]);
+  });
+
+  it("options given are taken", () => {
+    const machine = new Machine({ memory: { bytes: 1 << 20, pageSize: 8192 }, iommu: "passthrough", dmaDebug: "throw" });
+    expect(machine.memory.capacity).toBe(1 << 20);
+    expect(machine.memory.pageSize).toBe(8192);
+    expect(machine.iommu).toBe("passthrough");
+    expect(machine.dmaDebug.mode).toBe("throw");
+  });
+
+  it("a page size alone sets the pool to the default size in those pages", () => {
+    const machine = new Machine({ memory: { pageSize: 65536 } });
+    expect(machine.memory.stats().capacity).toBe(64 * 1024 * 1024);
+  });
+
+  it("two machines share nothing", () => {
+    const one = new Machine();
+    const two = new Machine();
+    one.pci.plug({ vendor: 1, device: 1 });
+    expect(two.pci.devices).toEqual([]);
+    expect(two.events).toEqual([]);
+  });
+});
+
+describe("bad options", () => {
+  it.each<[string, unknown]>([
+    ["a page size that is not a power of two", { memory: { pageSize: 3000 } }],
+    ["a page size below 512", { memory: { pageSize: 256 } }],
+    ["a page size above 1 GiB", { memory: { pageSize: 2 ** 31 } }],
+    ["a zero page size", { memory: { pageSize: 0 } }],
+    ["a string page size", { memory: { pageSize: "4096" } }],
+    ["a pool that is not a whole number of pages", { memory: { bytes: 4096 * 3 + 1 } }],
+    ["a pool of half a page", { memory: { bytes: 2048 } }],
+    ["an empty pool", { memory: { bytes: 0 } }],
+    ["a negative pool", { memory: { bytes: -4096 } }],
+    ["a pool beyond the safe integers", { memory: { bytes: 2 ** 53 + 4096 } }],
+    ["a NaN pool", { memory: { bytes: Number.NaN } }],
+    ["memory that is not an object", { memory: 4096 }],
+    ["null memory", { memory: null }],
+    ["an unknown iommu mode", { iommu: "none" }],
+    ["an iommu mode in the wrong case", { iommu: "Strict" }],
+    ["an unknown dmaDebug mode", { dmaDebug: "loud" }],
+    ["a boolean dmaDebug", { dmaDebug: true }],
+    ["null options", null],
+    ["a string for options", "strict"],
+  ])("%s is EINVAL", (_, options) => {
+    expectCode(() => new Machine(smuggle<MachineOptions>(options)), "EINVAL");
+  });
+
+  it("the EINVAL message names the option", () => {
+    const error = expectCode(() => new Machine({ memory: { pageSize: 3000 } }), "EINVAL");
+    expect(error.message).toContain("pageSize");
+  });
+});
