@@ -1,0 +1,477 @@
+// Compile-time tests: what must compile and what must not, checked with
+// TypeScript 6 and 7, each strict and again with strictFunctionTypes off.
+//
+// Every fixture in types-tests/must-compile and types-tests/must-not-compile
+// is compiled in one program per configuration, against the emitted
+// declarations (dist/index.d.ts, as users get them), through the tsc command
+// line with `--pretty false`. The output is parsed and held against the
+// `// @expect-error` markers in the fixtures; see types-tests/README.md.
+//
+//   node scripts/type-tests.mjs             fixtures and harness self-test
+//   node scripts/type-tests.mjs --selftest  only the harness self-test
+//   node scripts/type-tests.mjs --against=src
+//                                           map "boundscope" to src/index.ts
+//                                           instead of dist (no build needed)
+//
+// Exit status 1 when any check fails. The last line is `N passed, M failed`.
+
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const testsDir = join(root, "types-tests");
+const workDir = join(root, ".tmp", "type-tests");
+
+const COMPILERS = {
+  ts6: { bin: "node_modules/typescript6/bin/tsc", pkg: "node_modules/typescript6/package.json" },
+  ts7: { bin: "node_modules/typescript/bin/tsc", pkg: "node_modules/typescript/package.json" },
+};
+
+const CONFIGS = [
+  { id: "ts6-strict", compiler: "ts6", label: "strict", options: {} },
+  { id: "ts7-strict", compiler: "ts7", label: "strict", options: {} },
+  { id: "ts6-loose-fn", compiler: "ts6", label: "strict, strictFunctionTypes: false", options: { strictFunctionTypes: false } },
+  { id: "ts7-loose-fn", compiler: "ts7", label: "strict, strictFunctionTypes: false", options: { strictFunctionTypes: false } },
+];
+
+// What a consumer project looks like: Node, ESM, strict, `using` available.
+const BASE_OPTIONS = {
+  target: "es2022",
+  module: "nodenext",
+  moduleResolution: "nodenext",
+  lib: ["es2022", "esnext.disposable"],
+  types: ["node"],
+  strict: true,
+  noEmit: true,
+  // Check dist/*.d.ts too, under every configuration.
+  skipLibCheck: false,
+};
+
+const SUITES = [
+  { name: "fixtures", dir: testsDir, selftest: false },
+  { name: "selftest", dir: join(testsDir, "harness-selftest"), selftest: true },
+];
+const KINDS = ["must-compile", "must-not-compile"];
+
+// Ways a fixture fails. The self-test fixtures name the ones they must cause.
+const FAILURE_KINDS = new Set([
+  "missing-error", // an expected error was not reported on its line
+  "wrong-code", // an error on the line, but with another code
+  "wrong-message", // the right code, but the regex does not match its message chain
+  "unexpected-error", // an error no marker expects
+  "no-expectations", // a must-not-compile fixture without markers
+  "no-header", // a must-not-compile fixture without its `// Blocks:` line
+  "malformed-marker", // a marker that does not parse, or sits above no code
+  "marker-in-must-compile", // must-compile fixtures take no markers
+  "ts-directive", // @ts-expect-error and friends would hide errors from the harness
+]);
+
+const MARKER = "@expect-error";
+
+// ---------------------------------------------------------------------------
+// Fixtures and markers
+
+function listFixtures(suite) {
+  const fixtures = [];
+  for (const kind of KINDS) {
+    const dir = join(suite.dir, kind);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir).sort()) {
+      if (!name.endsWith(".ts") || name.endsWith(".d.ts")) continue;
+      fixtures.push(loadFixture(join(dir, name), kind, suite));
+    }
+  }
+  return fixtures;
+}
+
+function loadFixture(file, kind, suite) {
+  const lines = readFileSync(file, "utf8").split(/\r?\n/);
+  if (lines.at(-1) === "") lines.pop();
+  const fixture = {
+    file,
+    name: relative(testsDir, file),
+    kind,
+    selftest: suite.selftest,
+    expectations: [],
+    problems: [], // failures found by reading the file; they hold in every configuration
+    mustReport: [], // self-test only: the failures the harness must report
+  };
+  const problem = (failure, line, detail) => fixture.problems.push({ kind: failure, line, detail });
+
+  let pending = [];
+  lines.forEach((text, index) => {
+    const line = index + 1;
+    if (/@ts-(expect-error|ignore|nocheck)\b/.test(text)) {
+      problem("ts-directive", line, "TypeScript directives hide errors from this harness; use a `// @expect-error` marker");
+    }
+    if (suite.selftest) {
+      const self = /^\s*\/\/\s*@harness-must-report\s+(.*)$/.exec(text);
+      if (self) {
+        for (const item of self[1].trim().split(/\s+/)) {
+          const m = /^([a-z-]+)(?::(\d+))?(?:@(ts6|ts7))?$/.exec(item);
+          if (!m || !FAILURE_KINDS.has(m[1])) throw new Error(`${fixture.name}:${line}: bad @harness-must-report item "${item}"`);
+          fixture.mustReport.push({ kind: m[1], line: m[2] === undefined ? undefined : Number(m[2]), compiler: m[3] });
+        }
+        return;
+      }
+    }
+    if (!text.includes(MARKER)) {
+      if (pending.length > 0) {
+        if (text.trim() === "" || /^\s*(\/\/|\/\*|\*)/.test(text)) {
+          for (const p of pending) problem("malformed-marker", p.markerLine, "a marker must sit directly above the line that fails, not above a blank or comment line");
+        } else {
+          for (const p of pending) fixture.expectations.push({ ...p, line });
+        }
+        pending = [];
+      }
+      return;
+    }
+    const parsed = parseMarker(text);
+    if (typeof parsed === "string") {
+      problem("malformed-marker", line, parsed);
+      return;
+    }
+    if (kind === "must-compile") {
+      problem("marker-in-must-compile", line, "a must-compile fixture takes no markers; move this case to must-not-compile");
+      return;
+    }
+    pending.push({ ...parsed, markerLine: line });
+  });
+  for (const p of pending) problem("malformed-marker", p.markerLine, "a marker at the end of the file expects nothing");
+
+  if (kind === "must-not-compile") {
+    if (!/^\/\/ Blocks: \S/.test(lines[0] ?? "")) {
+      problem("no-header", 1, 'a must-not-compile fixture opens with "// Blocks: <the escape it blocks>"');
+    }
+    if (fixture.expectations.length === 0 && !fixture.problems.some((p) => p.kind === "malformed-marker")) {
+      problem("no-expectations", undefined, "a must-not-compile fixture needs at least one `// @expect-error` marker");
+    }
+  }
+  return fixture;
+}
+
+/**
+ * `// @expect-error TS2345 ts7=TS2741 /regex/flags -- reason`
+ * Returns the expectation, or a string saying what is wrong with the marker.
+ */
+function parseMarker(text) {
+  const head = /^(\s*)\/\/\s*@expect-error(\s|$)/.exec(text);
+  if (!head) return "a marker is a line of its own: `// @expect-error TSxxxx /regex/ -- reason`";
+  let rest = text.slice(head[0].length);
+  const codes = {};
+  for (;;) {
+    rest = rest.replace(/^\s+/, "");
+    const code = /^(?:(ts6|ts7)=)?TS(\d+)(?=\s|$)/.exec(rest);
+    if (!code) break;
+    const key = code[1] ?? "default";
+    if (key in codes) return `the code for ${key === "default" ? "all compilers" : key} is given twice`;
+    if (key !== "default" && !("default" in codes)) return "give the code for all compilers first, then the overrides (ts6=TSxxxx, ts7=TSxxxx)";
+    codes[key] = Number(code[2]);
+    rest = rest.slice(code[0].length);
+  }
+  if (!("default" in codes)) return "expected an error code such as TS2345 after @expect-error";
+  if (!rest.startsWith("/")) return `expected /regex/ after the codes, found "${rest.split(/\s/)[0] ?? ""}"`;
+  let i = 1;
+  let inClass = false;
+  for (; i < rest.length; i++) {
+    const c = rest[i];
+    if (c === "\\") i++;
+    else if (inClass) inClass = c !== "]";
+    else if (c === "[") inClass = true;
+    else if (c === "/") break;
+  }
+  if (i >= rest.length) return "the regex is not closed with /";
+  const source = rest.slice(1, i);
+  if (source === "") return "the regex is empty";
+  const flags = /^[a-z]*/.exec(rest.slice(i + 1))[0];
+  if (/[^imsu]/.test(flags)) return `regex flags may be i, m, s, u; got "${flags}"`;
+  let regex;
+  try {
+    regex = new RegExp(source, flags);
+  } catch (err) {
+    return `the regex does not compile: ${err.message}`;
+  }
+  const reason = /^\s+--\s+(\S.*)$/.exec(rest.slice(i + 1 + flags.length));
+  if (!reason) return 'expected " -- reason" after the regex';
+  return { codes, regex, reason: reason[1].trim() };
+}
+
+// ---------------------------------------------------------------------------
+// Compiling
+
+function version(compiler) {
+  return JSON.parse(readFileSync(join(root, COMPILERS[compiler].pkg), "utf8")).version;
+}
+
+function writeConfig(run, config, files, against) {
+  const dir = join(workDir, run, config.id);
+  mkdirSync(dir, { recursive: true });
+  const compilerOptions = { ...BASE_OPTIONS, ...config.options };
+  if (against === "src") compilerOptions.paths = { boundscope: [join(root, "src", "index.ts")] };
+  const path = join(dir, "tsconfig.json");
+  writeFileSync(path, JSON.stringify({ compilerOptions, files }, null, 2) + "\n");
+  return path;
+}
+
+function runTsc(compiler, project) {
+  return new Promise((done) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [COMPILERS[compiler].bin, "-p", project, "--pretty", "false"], { cwd: root });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk) => (stderr += chunk));
+    child.on("error", (err) => done({ status: null, stdout, stderr: stderr + String(err), seconds: 0 }));
+    child.on("close", (status, signal) =>
+      done({ status, signal, stdout, stderr, seconds: (performance.now() - started) / 1000 }),
+    );
+  });
+}
+
+async function runAll(jobs, limit) {
+  const results = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      results[i] = await jobs[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  return results;
+}
+
+/** `file(line,col): error TSxxxx: message` plus indented continuation lines. */
+function parseDiagnostics(stdout) {
+  const diagnostics = [];
+  const unparsed = [];
+  for (const text of stdout.split(/\r?\n/)) {
+    if (text.trim() === "") continue;
+    const located = /^(.+)\((\d+),(\d+)\): (error|warning) TS(\d+): (.*)$/.exec(text);
+    const global = /^(error|warning) TS(\d+): (.*)$/.exec(text);
+    if (located) {
+      diagnostics.push({
+        file: resolve(root, located[1]),
+        line: Number(located[2]),
+        column: Number(located[3]),
+        code: Number(located[5]),
+        chain: [located[6]],
+      });
+    } else if (global) {
+      diagnostics.push({ file: undefined, line: 0, column: 0, code: Number(global[2]), chain: [global[3]] });
+    } else if (/^\s/.test(text) && diagnostics.length > 0) {
+      diagnostics.at(-1).chain.push(text.trim());
+    } else {
+      unparsed.push(text);
+    }
+  }
+  for (const d of diagnostics) d.message = d.chain.join("\n");
+  return { diagnostics, unparsed };
+}
+
+// ---------------------------------------------------------------------------
+// Judging
+
+function judge(fixture, compiler, diagnostics) {
+  const failures = fixture.problems.map((p) => ({ ...p }));
+  const unused = new Set(diagnostics);
+  const byLine = new Map();
+  for (const e of fixture.expectations) byLine.set(e.line, [...(byLine.get(e.line) ?? []), e]);
+
+  for (const [line, expected] of byLine) {
+    const onLine = diagnostics.filter((d) => d.line === line);
+    const open = [];
+    for (const e of expected) {
+      const code = e.codes[compiler] ?? e.codes.default;
+      const hit = onLine.find((d) => unused.has(d) && d.code === code && e.regex.test(d.message));
+      if (hit) unused.delete(hit);
+      else open.push({ e, code });
+    }
+    for (const { e, code } of open) {
+      const want = `expected TS${code} ${e.regex} (${e.reason})`;
+      const sameCode = onLine.find((d) => unused.has(d) && d.code === code);
+      const other = onLine.find((d) => unused.has(d));
+      if (sameCode) {
+        unused.delete(sameCode);
+        failures.push({ kind: "wrong-message", line, detail: `${want}: the regex does not match the message\n${indent(sameCode.message)}` });
+      } else if (other) {
+        unused.delete(other);
+        failures.push({ kind: "wrong-code", line, detail: `${want}, got TS${other.code}\n${indent(other.message)}` });
+      } else {
+        failures.push({ kind: "missing-error", line, detail: `${want}: no error on this line (it compiles)` });
+      }
+    }
+  }
+  for (const d of unused) {
+    failures.push({ kind: "unexpected-error", line: d.line, detail: `unexpected TS${d.code}\n${indent(d.message)}` });
+  }
+  return failures.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+}
+
+/** A self-test fixture passes when the harness reports exactly the failures it names. */
+function judgeSelftest(fixture, compiler, failures) {
+  const key = (f) => `${f.kind}${f.line === undefined ? "" : `:${f.line}`}`;
+  if (fixture.mustReport.length === 0) {
+    return [{ kind: "selftest", detail: "a self-test fixture names the failures it must cause with `// @harness-must-report kind:line`" }];
+  }
+  const wanted = fixture.mustReport.filter((r) => r.compiler === undefined || r.compiler === compiler).map(key).sort();
+  const got = failures.map(key).sort();
+  if (JSON.stringify(wanted) === JSON.stringify(got)) return [];
+  const missed = wanted.filter((w) => !got.includes(w));
+  const extra = got.filter((g) => !wanted.includes(g));
+  const lines = [];
+  if (missed.length > 0) lines.push(`the harness did not report: ${missed.join(", ")}`);
+  if (extra.length > 0) lines.push(`the harness also reported: ${extra.join(", ")}`);
+  for (const f of failures) lines.push(indent(`${key(f)}: ${f.detail}`));
+  return [{ kind: "selftest", detail: lines.join("\n") }];
+}
+
+function indent(text, pad = "    ") {
+  return text
+    .split("\n")
+    .map((l) => pad + l)
+    .join("\n");
+}
+
+// ---------------------------------------------------------------------------
+// Main
+
+function checkDist() {
+  const index = join(root, "dist", "index.d.ts");
+  if (!existsSync(index)) {
+    return "dist/index.d.ts does not exist: run `npm run build` first (or pass --against=src).";
+  }
+  const built = statSync(index).mtimeMs;
+  const newest = (dir) =>
+    readdirSync(dir, { withFileTypes: true }).reduce((max, e) => {
+      const p = join(dir, e.name);
+      return Math.max(max, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+    }, 0);
+  if (newest(join(root, "src")) > built) {
+    return "dist/ is older than src/: run `npm run build` first (or pass --against=src), or these tests check stale declarations.";
+  }
+  return undefined;
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const onlySelftest = args.includes("--selftest");
+  const againstArg = args.find((a) => a.startsWith("--against="));
+  const against = againstArg ? againstArg.slice("--against=".length) : "dist";
+  const unknown = args.filter((a) => a !== "--selftest" && !a.startsWith("--against="));
+  if (unknown.length > 0 || !["dist", "src"].includes(against)) {
+    console.error(`usage: node scripts/type-tests.mjs [--selftest] [--against=dist|src]`);
+    return 2;
+  }
+  if (against === "dist") {
+    const stale = checkDist();
+    if (stale) {
+      console.error(stale);
+      console.log("0 passed, 1 failed");
+      return 1;
+    }
+  }
+
+  const suites = SUITES.filter((s) => !onlySelftest || s.selftest);
+  const fixtures = suites.flatMap(listFixtures);
+  const regular = fixtures.filter((f) => !f.selftest);
+  const selftests = fixtures.filter((f) => f.selftest);
+  const count = (kind) => regular.filter((f) => f.kind === kind).length;
+  console.log(
+    `type tests against ${against === "dist" ? "dist/index.d.ts" : "src/index.ts"}: ` +
+      (onlySelftest ? "" : `${count("must-compile")} must-compile and ${count("must-not-compile")} must-not-compile fixtures, `) +
+      `${selftests.length} harness self-test fixtures, ${CONFIGS.length} configurations`,
+  );
+  if (fixtures.length === 0) {
+    console.log("0 passed, 1 failed");
+    return 1;
+  }
+
+  const files = fixtures.map((f) => f.file);
+  // One directory per kind of run, so a --selftest run beside a full one
+  // does not swap the file list under it.
+  const run = `${onlySelftest ? "selftest" : "all"}-against-${against}`;
+  const started = performance.now();
+  const runs = await runAll(
+    CONFIGS.map((config) => () => runTsc(config.compiler, writeConfig(run, config, files, against))),
+    Math.max(1, Math.min(2, availableParallelism())),
+  );
+
+  let passed = 0;
+  let failed = 0;
+  const reports = new Map(); // fixture name -> Map(rendered failure -> [config ids])
+  const summaries = [];
+  CONFIGS.forEach((config, i) => {
+    const run = runs[i];
+    const title = `TypeScript ${version(config.compiler)}, ${config.label}`;
+    const { diagnostics, unparsed } = parseDiagnostics(run.stdout);
+    const byFile = new Map(fixtures.map((f) => [f.file, []]));
+    const outside = [];
+    for (const d of diagnostics) (byFile.get(d.file) ?? outside).push(d);
+
+    let ok = 0;
+    let bad = 0;
+    for (const fixture of fixtures) {
+      let failures = judge(fixture, config.compiler, byFile.get(fixture.file));
+      if (fixture.selftest) failures = judgeSelftest(fixture, config.compiler, failures);
+      if (failures.length === 0) {
+        ok++;
+        continue;
+      }
+      bad++;
+      const byText = reports.get(fixture.name) ?? new Map();
+      for (const f of failures) {
+        const text = `${f.line === undefined ? "" : `line ${f.line}: `}${f.kind}: ${f.detail}`;
+        byText.set(text, [...(byText.get(text) ?? []), config.id]);
+      }
+      reports.set(fixture.name, byText);
+    }
+
+    // Anything that is not a fixture's own diagnostic fails the configuration:
+    // errors in dist/*.d.ts, option errors, output we cannot read, a crash.
+    const broken = [];
+    if (![0, 1, 2].includes(run.status)) {
+      broken.push(`tsc exited with ${run.signal ?? run.status}${run.stderr ? `:\n${indent(run.stderr.trim())}` : ""}`);
+    }
+    for (const d of outside) {
+      broken.push(`TS${d.code} ${d.file ? `in ${relative(root, d.file)}(${d.line},${d.column})` : "(global)"}\n${indent(d.message)}`);
+    }
+    for (const text of unparsed) broken.push(`unreadable compiler output: ${text}`);
+    if (broken.length > 0) bad++;
+
+    passed += ok;
+    failed += bad;
+    summaries.push({ title, config, ok, bad, seconds: run.seconds, broken });
+  });
+
+  for (const [name, byText] of reports) {
+    console.log(`\nFAIL ${name}`);
+    for (const [text, ids] of byText) {
+      const where = ids.length === CONFIGS.length ? "all configurations" : ids.join(", ");
+      console.log(indent(`[${where}] ${text}`, "  "));
+    }
+  }
+  for (const s of summaries) {
+    if (s.broken.length === 0) continue;
+    console.log(`\nFAIL the ${s.config.id} program itself`);
+    for (const text of s.broken) console.log(indent(text, "  "));
+  }
+
+  console.log("");
+  const width = Math.max(...summaries.map((s) => s.title.length));
+  for (const s of summaries) {
+    console.log(`${s.title.padEnd(width)}  ${String(s.ok).padStart(3)} passed, ${s.bad} failed  (${s.seconds.toFixed(1)}s)`);
+  }
+  const selfFailed = [...reports.keys()].some((name) => name.startsWith("harness-selftest"));
+  if (selftests.length > 0) {
+    console.log(`harness self-test: ${selfFailed ? "FAILED, the harness does not catch what it must" : `${selftests.length} broken fixtures, each reported for its reason`}`);
+  }
+  console.log(`wall time ${((performance.now() - started) / 1000).toFixed(1)}s`);
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,10 @@
+// Blocks: a plain Device in allocCoherent. Harness self-test: without the
+// ts7=TS2741 override the code is right for TypeScript 6 only.
+// @harness-must-report wrong-code:10@ts7
+import { Machine, allocCoherent } from "boundscope";
+
+const machine = new Machine();
+const dev = machine.pci.plug({ vendor: 1, device: 1 });
+
+// @expect-error TS2345 /Property '\[tokenBrand\]' is missing in type 'Device'/ -- a plain Device
+allocCoherent(dev, 4096);

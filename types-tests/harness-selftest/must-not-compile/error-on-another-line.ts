@@ -1,0 +1,11 @@
+// Blocks: nothing. Harness self-test: the marker is one line too high, so the
+// error it names is reported on another line than the one it annotates.
+// @harness-must-report missing-error:10 unexpected-error:11
+import { Machine, allocCoherent } from "boundscope";
+
+const machine = new Machine();
+const dev = machine.pci.plug({ vendor: 1, device: 1 });
+
+// @expect-error TS2345 ts7=TS2741 /\[tokenBrand\]/ -- a plain Device
+const size = 4096;
+allocCoherent(dev, size);

@@ -1,0 +1,14 @@
+// Blocks: a plain Device in allocCoherent. Harness self-test: a TypeScript
+// directive silences an error, so the harness could not see it.
+// @harness-must-report ts-directive:13
+import { Machine, allocCoherent } from "boundscope";
+
+const machine = new Machine();
+const dev = machine.pci.plug({ vendor: 1, device: 1 });
+
+// @expect-error TS2345 ts7=TS2741 /Property '\[tokenBrand\]' is missing in type 'Device'/ -- a plain Device
+allocCoherent(dev, 4096);
+
+// A second misuse, hidden from the compiler's report:
+// @ts-expect-error
+allocCoherent(dev, 64);

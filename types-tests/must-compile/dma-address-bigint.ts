@@ -1,0 +1,35 @@
+// A DmaAddress is a bigint underneath: arithmetic, comparison and DataView
+// writes take it as one, and the results are plain bigints.
+import { allocCoherent, defineDriver } from "boundscope";
+import type { BoundDevice, CoherentAllocation, DmaAddress } from "boundscope";
+
+function program<Scope>(dev: BoundDevice<Scope>, descriptors: CoherentAllocation<Scope>, data: CoherentAllocation<Scope>): void {
+  const base: DmaAddress = data.dmaHandle;
+  const asBigint: bigint = base;
+  const next: bigint = base + 4096n;
+  const low = Number(base & 0xffff_ffffn);
+  const high = Number(base >> 32n);
+  const aligned: boolean = base % 4096n === 0n;
+  const above: boolean = base > 0n && base < next;
+  const view = descriptors.view(dev);
+  view.setBigUint64(0, base, true);
+  view.setUint32(8, low, true);
+  view.setUint32(12, high, true);
+  const text: string = `0x${base.toString(16)}`;
+  console.log(asBigint, aligned, above, text, typeof base === "bigint");
+}
+
+export const dmaEngine = defineDriver({
+  name: "dma-engine",
+  ids: [{ vendor: 0x8086, device: 0x0b00 }],
+  probe(dev) {
+    dev.setDmaMask(64);
+    const descriptors = allocCoherent(dev, 16);
+    const data = allocCoherent(dev, 8192);
+    program(dev, descriptors, data);
+    const handles: DmaAddress[] = [descriptors.dmaHandle, data.dmaHandle];
+    const sorted: bigint[] = [...handles].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    console.log(sorted);
+    return {};
+  },
+});

@@ -1,0 +1,10 @@
+// Blocks: Devres.new on a plain Device, registering a resource with a device
+// no driver is bound to.
+import { Devres, Machine } from "boundscope";
+
+const machine = new Machine();
+const dev = machine.pci.plug({ vendor: 0x1af4, device: 0x1000 });
+
+// @expect-error TS2345 ts7=TS2741 /Property '\[tokenBrand\]' is missing in type 'Device'/ -- Devres.new with a plain Device
+const res = Devres.new(dev, { count: 0 });
+void res;

@@ -1,0 +1,23 @@
+// Blocks: an object literal posing as a token. It has every public field of a
+// device, but not the brand, which user code cannot name.
+import { allocCoherent, Devres } from "boundscope";
+import type { BoundDevice, ProbeDevice } from "boundscope";
+
+const lookalike = { name: "0000:00:01.0", vendor: 0x1af4, device: 0x1000, state: "bound" } as const;
+
+// @expect-error TS2345 ts7=TS2741 /Property '\[tokenBrand\]' is missing in type/ -- a look-alike passed to allocCoherent
+allocCoherent(lookalike, 4096);
+
+// @expect-error TS2345 ts7=TS2741 /Property '\[tokenBrand\]' is missing in type/ -- an inline literal passed to allocCoherent
+allocCoherent({ name: "fake", vendor: 1, device: 2, state: "bound" }, 64);
+
+// @expect-error TS2741 /Property '\[tokenBrand\]' is missing in type/ -- a literal assigned to a BoundDevice
+const forged: BoundDevice<"x"> = { name: "fake", vendor: 1, device: 2, state: "bound" };
+
+// @expect-error TS2739 /is missing the following properties from type 'ProbeDevice<"x">': .*\[tokenBrand\]/ -- a literal with setDmaMask assigned to a ProbeDevice
+const forgedCore: ProbeDevice<"x"> = { name: "fake", vendor: 1, device: 2, state: "bound", setDmaMask() {} };
+
+// @expect-error TS2345 ts7=TS2741 /Property '\[tokenBrand\]' is missing in type/ -- a look-alike passed to Devres.new
+Devres.new(lookalike, 1);
+
+void [forged, forgedCore];

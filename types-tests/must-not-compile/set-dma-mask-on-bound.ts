@@ -1,0 +1,21 @@
+// Blocks: calling a core-only operation (setDmaMask) through a BoundDevice,
+// i.e. from code that was not handed the core context by probe()/remove().
+import { defineDriver } from "boundscope";
+import type { BoundDevice, ProbeDevice } from "boundscope";
+
+function tune<Scope>(dev: BoundDevice<Scope>): void {
+  // @expect-error TS2339 /Property 'setDmaMask' does not exist on type 'BoundDevice<Scope>'/ -- a helper given only the token
+  dev.setDmaMask(64);
+}
+
+export const widened = defineDriver({
+  name: "widened",
+  ids: [{ vendor: 1, device: 1 }],
+  probe<Scope>(dev: ProbeDevice<Scope>) {
+    const bound: BoundDevice<Scope> = dev;
+    // @expect-error TS2339 /Property 'setDmaMask' does not exist on type 'BoundDevice<Scope>'/ -- the core context viewed as a BoundDevice
+    bound.setDmaMask(32);
+    tune(dev);
+    return {};
+  },
+});
