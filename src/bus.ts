@@ -20,13 +20,14 @@
 import { describe, fail } from "./error.js";
 import type { Device, DeviceState } from "./device.js";
 import { DeviceCore, deviceCoreOf, hex4 } from "./device.js";
-import type { DmaDebug } from "./dma-debug.js";
 import type { Driver, DriverInstance } from "./driver.js";
-import { DriverCore, isId } from "./driver.js";
+import { DriverCore } from "./driver.js";
 import type { EndReason } from "./internal/binding.js";
 import { Binding } from "./internal/binding.js";
-import type { EventLog } from "./events.js";
-import type { CoherentPool } from "./memory.js";
+import { Domain } from "./iommu.js";
+import type { Hardware } from "./internal/hardware.js";
+import { RELEASE_STEP_NS } from "./internal/hardware.js";
+import { DeviceModel } from "./model.js";
 
 /** What `bus.plug` takes: the PCI ids, and optionally a name. */
 export interface PlugSpec {
@@ -56,9 +57,7 @@ const TRANSITIONS: Readonly<Record<DeviceState, readonly DeviceState[]>> = {
  * ```
  */
 export class Bus {
-  readonly #pool: CoherentPool;
-  readonly #debug: DmaDebug;
-  readonly #log: EventLog;
+  readonly #hw: Hardware;
   /** Devices on the bus by name, in plug order: plugged and not unplugged. */
   readonly #present = new Map<string, DeviceCore>();
   /** Registered drivers, in registration order (the order probes try them). */
@@ -68,10 +67,8 @@ export class Bus {
   #slots = 0;
 
   /** @internal Machines build their bus; users get it as `machine.pci`. */
-  constructor(pool: CoherentPool, debug: DmaDebug, log: EventLog) {
-    this.#pool = pool;
-    this.#debug = debug;
-    this.#log = log;
+  constructor(hw: Hardware) {
+    this.#hw = hw;
   }
 
   /** The devices on the bus now, in plug order. Unplugged ones are gone. */
@@ -85,31 +82,28 @@ export class Bus {
   }
 
   /**
-   * Hot-plugs a device and returns a plain reference to it at once. Its
-   * probe by the drivers registered now is already queued; `await
-   * machine.settled()` to see it bound.
+   * Hot-plugs a device and returns a plain reference to it at once. Pass a
+   * {@link DeviceModel} for simulated hardware, or just the ids for a device
+   * with no registers. Its probe by the drivers registered now is already
+   * queued; `await machine.settled()` to see it bound.
    *
    * Throws `EINVAL` for ids outside 0 to 0xffff or a bad name, `EBUSY` for a
-   * name already on the bus.
+   * name already on the bus or a model already plugged in.
    */
-  plug(spec: PlugSpec): Device {
+  plug(spec: PlugSpec | DeviceModel): Device {
     if (typeof spec !== "object" || spec === null) {
-      throw fail("EINVAL", `plug: expected { vendor, device, name? }, got ${describe(spec)}.`);
+      throw fail("EINVAL", `plug: expected a DeviceModel or { vendor, device, name? }, got ${describe(spec)}.`);
     }
-    const { vendor, device, name } = spec;
-    if (!isId(vendor) || !isId(device)) {
-      throw fail("EINVAL", `plug: vendor and device must be whole numbers from 0 to 0xffff, got ${describe(vendor)} and ${describe(device)}.`);
-    }
-    if (name !== undefined && (typeof name !== "string" || name.trim() === "")) {
-      throw fail("EINVAL", `plug: the name must be a non-empty string, got ${describe(name)}.`);
-    }
-    const chosen = name ?? this.#nextAddress();
+    // A plain spec gets a model with no BARs; the model validates the ids.
+    const model = spec instanceof DeviceModel ? spec : new DeviceModel({ vendor: spec.vendor, device: spec.device, ...(spec.name === undefined ? {} : { name: spec.name }) });
+    const chosen = model.name ?? this.#nextAddress();
     if (this.#present.has(chosen)) {
       throw fail("EBUSY", `plug: a device named "${chosen}" is already on the bus. Unplug it first, or pick another name.`);
     }
-    const core = new DeviceCore(chosen, vendor, device, this);
+    const core = new DeviceCore(chosen, model.vendor, model.device, this, model, new Domain(this.#hw.iommu, this.#hw.pool.pageSize));
+    model.attach(core, this.#hw);
     this.#present.set(chosen, core);
-    this.#log.add("plug", core, undefined, `${hex4(vendor)}:${hex4(device)}`);
+    this.#hw.log.add("plug", core, undefined, `${hex4(core.vendor)}:${hex4(core.device)}`);
     const candidates = this.#drivers.filter((driver) => driver.matches(core));
     if (candidates.length > 0) {
       // Nobody awaits this probe; in dmaDebug "throw" mode its error is in
@@ -132,8 +126,12 @@ export class Bus {
       throw fail("EINVAL", `unplug: ${core.describe()} was already unplugged.`);
     }
     core.unplugRequested = true;
+    // Surprise removal: the hardware is gone now, whatever is still queued.
+    core.present = false;
+    core.holds.clear();
+    core.model.detach();
     this.#present.delete(core.name);
-    this.#log.add("unplug", core, core.binding?.driver.name);
+    this.#hw.log.add("unplug", core, core.binding?.driver.name);
     await this.#track(core.enqueue(() => this.#remove(core, "unplugged")));
   }
 
@@ -177,7 +175,7 @@ export class Bus {
       throw fail("EBUSY", `register: driver "${core.name}" is already registered on this bus.`);
     }
     this.#drivers.push(core);
-    this.#log.add("register", undefined, core.name);
+    this.#hw.log.add("register", undefined, core.name);
     const probes = [...this.#present.values()]
       .filter((device) => core.matches(device))
       .map((device) => this.#track(device.enqueue(() => this.#probe(device, [core]))));
@@ -197,7 +195,7 @@ export class Bus {
       throw fail("EINVAL", `unregister: driver "${core.name}" is not registered on this bus.`);
     }
     this.#drivers.splice(index, 1);
-    this.#log.add("unregister", undefined, core.name);
+    this.#hw.log.add("unregister", undefined, core.name);
     const removals = [...this.#present.values()]
       .filter((device) => device.binding?.driver === core || device.pending > 0)
       .map((device) =>
@@ -225,18 +223,18 @@ export class Bus {
   }
 
   async #probeWith(core: DeviceCore, driver: DriverCore): Promise<boolean> {
-    const binding = new Binding(this.#pool, core, driver);
+    const binding = new Binding(this.#hw, core, driver);
     core.binding = binding;
     this.#transition(core, "probing");
-    this.#log.add("probe-start", core, driver.name);
+    this.#hw.log.add("probe-start", core, driver.name);
     try {
       binding.instance = checkInstance(await driver.probe(binding.token), binding);
     } catch (error) {
       // Catches a probe that throws, or rejects at any await: the token dies
       // first, so a continuation still running cannot allocate more.
-      binding.end("probe failed");
-      this.#log.add("probe-failed", core, driver.name, errorText(error), error);
-      const leak = await this.#teardown(binding);
+      binding.core = false;
+      this.#hw.log.add("probe-failed", core, driver.name, errorText(error), error);
+      const leak = await this.#teardown(binding, "probe failed");
       this.#transition(core, "no-driver");
       core.binding = undefined;
       if (leak !== undefined) throw leak;
@@ -244,7 +242,7 @@ export class Bus {
     }
     binding.core = false;
     this.#transition(core, "bound");
-    this.#log.add("probe-end", core, driver.name);
+    this.#hw.log.add("probe-end", core, driver.name);
     return true;
   }
 
@@ -257,38 +255,73 @@ export class Bus {
     }
     this.#transition(core, "unbinding");
     binding.core = true;
-    this.#log.add("remove-start", core, binding.driver.name, reason);
+    this.#hw.log.add("remove-start", core, binding.driver.name, reason);
     try {
       await binding.instance?.remove?.(binding.token);
     } catch (error) {
       // remove() cannot veto an unbind: the device goes anyway, and so must
       // everything the binding holds.
-      this.#log.add("remove-failed", core, binding.driver.name, errorText(error), error);
+      this.#hw.log.add("remove-failed", core, binding.driver.name, errorText(error), error);
     }
-    binding.end(reason);
-    const leak = await this.#teardown(binding);
+    binding.core = false;
+    // dma-debug cannot see the device; the simulator can. The driver must have
+    // halted it by the time remove() returns.
+    const active = core.activeHolds();
+    if (active.length > 0) {
+      binding.deferred ??= this.#hw.violation({
+        kind: "dma-after-remove",
+        device: core.name,
+        driver: binding.driver.name,
+        address: BigInt(active[0]!.address),
+        size: active[0]!.length,
+        message: `${binding.describe()}: remove() returned while the device was still doing DMA, with bus mastering on and holding ${active.map((h) => `${h.what} (0x${h.address.toString(16)}, ${h.length} bytes)`).join(", ")}. Devres frees that memory next. Halt the device in remove(): stop its engines and wait until it is idle.`,
+      });
+    }
+    const leak = await this.#teardown(binding, reason);
     this.#transition(core, final);
     core.binding = undefined;
-    this.#log.add("remove-end", core, binding.driver.name, reason);
+    this.#hw.log.add("remove-end", core, binding.driver.name, reason);
     if (leak !== undefined) throw leak;
   }
 
   /**
-   * Devres release, last in first out, then the leak check. Returns the
-   * error to throw in `dmaDebug: "throw"` mode, once the device is at rest.
+   * The end of a binding: cancel and wait for its tasks, end it (its token
+   * dies), release devres last in first out, then check what is left. Returns
+   * the error to throw in `dmaDebug: "throw"` mode, once the device is at rest.
    */
-  async #teardown(binding: Binding): Promise<Error | undefined> {
+  async #teardown(binding: Binding, reason: EndReason): Promise<Error | undefined> {
     const core = binding.device;
+    const driver = binding.driver.name;
+    // Cancel-and-wait: no task may outlive the memory it uses.
+    const tasks = [...binding.tasks];
+    for (const task of tasks) task.cancel();
+    await Promise.allSettled(tasks.map((task) => task.done));
+    binding.end(reason);
     await binding.releaseAll(
-      (resource) => this.#log.add("release", core, binding.driver.name, resource.label),
+      async (resource) => {
+        this.#hw.log.add("release", core, driver, resource.label);
+        // Each step takes CPU time, and a device nobody halted keeps running.
+        await this.#hw.clock.elapse(RELEASE_STEP_NS);
+      },
       (resource, error) => {
-        this.#log.add("release-failed", core, binding.driver.name, `${resource.label}: ${errorText(error)}`, error);
+        this.#hw.log.add("release-failed", core, driver, `${resource.label}: ${errorText(error)}`, error);
       },
     );
-    let first: Error | undefined;
+    let first = binding.deferred;
+    const held = core.present ? [...core.holds.values()] : [];
+    if (held.length > 0) {
+      first ??= this.#hw.violation({
+        kind: "held-after-unbind",
+        device: core.name,
+        driver,
+        address: BigInt(held[0]!.address),
+        size: held[0]!.length,
+        message: `${binding.describe()}: after devres release the device still holds ${held.map((h) => `${h.what} (0x${h.address.toString(16)}, ${h.length} bytes)`).join(", ")}. The memory behind it is gone; the next driver to turn on bus mastering lets the device DMA there. Reset the device in remove().`,
+      });
+    }
     for (const block of [...binding.blocks]) {
       // Never lose track of memory: report it, then take it back.
-      first ??= this.#debug.report({
+      first ??= this.#hw.violation({
         kind: "leak",
         device: core.name,
         driver: binding.driver.name,
@@ -296,8 +329,9 @@ export class Bus {
         size: block.bytes,
         message: `${binding.describe()}: ${block.bytes} bytes at 0x${block.phys.toString(16)} were still held after devres release. The pool reclaimed them; find what allocated them outside devres.`,
       });
-      this.#pool.release(block);
+      this.#hw.pool.release(block);
     }
+    core.lastDriver = driver;
     return first;
   }
 
@@ -305,7 +339,7 @@ export class Bus {
     if (!TRANSITIONS[core.state].includes(next)) {
       throw new Error(`boundscope internal error: ${core.describe()}: ${core.state} -> ${next} is not a driver-model transition.`);
     }
-    this.#log.add("state", core, core.binding?.driver.name, `${core.state} -> ${next}`);
+    this.#hw.log.add("state", core, core.binding?.driver.name, `${core.state} -> ${next}`);
     core.state = next;
   }
 

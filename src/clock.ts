@@ -92,6 +92,21 @@ export class Clock {
   }
 
   /**
+   * CPU time passing inside the core (a devres release step). Device events
+   * due in that time fire; with none due, time just moves on. If a run is
+   * already driving the clock, that run moves time, so this only yields.
+   */
+  async elapse(ns: number): Promise<void> {
+    if (this.#running) return;
+    const next = this.#peek();
+    if (next === undefined || next.at > this.#now + ns) {
+      this.#now += ns;
+      return;
+    }
+    await this.#advance(this.#now + ns, Number.POSITIVE_INFINITY);
+  }
+
+  /**
    * Fires events until none is left. A device that keeps itself busy forever
    * would never be idle, so this stops with `EBUSY` after `maxEvents` events.
    */

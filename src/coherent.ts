@@ -21,8 +21,10 @@
 import { describe, fail } from "./error.js";
 import type { BoundDevice } from "./device.js";
 import { liveBinding } from "./device.js";
+import { sites } from "./dma-debug.js";
 import type { Binding, Resource } from "./internal/binding.js";
 import type { AllocationBrand, DmaAddressBrand } from "./internal/brand.js";
+import { captureSite } from "./internal/site.js";
 import type { Block } from "./memory.js";
 
 /**
@@ -94,8 +96,57 @@ export function allocCoherent<Scope>(dev: BoundDevice<Scope>, size: number): Coh
       `allocCoherent(${describe(size)}): ${binding.describe()}: the size is a positive whole number of bytes, at most Number.MAX_SAFE_INTEGER.`,
     );
   }
-  const block = binding.pool.allocate(binding, size, binding.dmaMaskBits);
-  return new Coherent(binding, block) as unknown as CoherentAllocation<Scope>;
+  const { hw } = binding;
+  const strict = hw.iommu === "strict";
+  // Behind a strict IOMMU the mask bounds the IOVA, not the physical page.
+  const block = hw.pool.allocate(binding, size, strict ? 64 : binding.dmaMaskBits, hw.debug.enabled ? captureSite() : undefined, hw.clock.now);
+  const iova = binding.device.domain.map(block, binding.dmaMaskBits);
+  if (iova === undefined) {
+    hw.pool.release(block);
+    throw fail("ENOMEM", `allocCoherent(${size}): ${binding.describe()}: no free IOVA range of ${block.pages} pages lies below its ${binding.dmaMaskBits}-bit DMA mask.`);
+  }
+  return new Coherent(binding, block, iova) as unknown as CoherentAllocation<Scope>;
+}
+
+/**
+ * Frees the allocation whose bus address is `handle`, like
+ * `dma_free_coherent(dev, size, cpu_addr, handle)`. For drivers that keep
+ * handles rather than allocation objects.
+ *
+ * Throws `ENXIO` for a dead token; `EINVAL`, and a checker violation, for an
+ * address this binding never had (`free-unknown`) or already freed
+ * (`double-free`).
+ *
+ * @example
+ * ```ts
+ * const ring = allocCoherent(dev, 4096);
+ * freeCoherent(dev, ring.dmaHandle);
+ * ```
+ */
+export function freeCoherent<Scope>(dev: BoundDevice<Scope>, handle: DmaAddress): void {
+  const binding = liveBinding(dev, "freeCoherent");
+  if (typeof handle !== "bigint") {
+    throw fail("EINVAL", `freeCoherent(${describe(handle)}): ${binding.describe()}: the handle is a DmaAddress (a bigint) from allocCoherent.`);
+  }
+  const mapping = binding.device.domain.lookup(Number(handle));
+  if (mapping !== undefined && mapping.iova === Number(handle) && mapping.block.owner === binding) {
+    binding.allocations.get(mapping.iova)!.free();
+    return;
+  }
+  const { hw } = binding;
+  const freed = hw.debug.freedAt(binding.device, Number(handle));
+  const error = hw.violation({
+    kind: freed === undefined ? "free-unknown" : "double-free",
+    device: binding.device.name,
+    driver: binding.driver.name,
+    address: handle,
+    ...(freed === undefined ? {} : { size: freed.size, ...sites(freed) }),
+    message:
+      freed === undefined
+        ? `${binding.describe()}: freeCoherent(0x${handle.toString(16)}): the device has no allocation at this bus address. Pass the dmaHandle of one of this binding's allocations.`
+        : `${binding.describe()}: freeCoherent(0x${handle.toString(16)}): double free of ${freed.size} bytes, allocated at ${sites(freed).allocSite} and already freed at ${sites(freed).freeSite}.`,
+  });
+  throw error ?? fail("EINVAL", `freeCoherent(0x${handle.toString(16)}): ${binding.describe()}: ${freed === undefined ? "no allocation at this bus address" : "already freed"}.`);
 }
 
 /** The run-time allocation. The scope brand is type-level only. */
@@ -105,15 +156,19 @@ class Coherent implements Resource {
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
   readonly dmaHandle: DmaAddress;
+  readonly #iova: number;
   #freed = false;
+  #freeSite: Error | undefined;
 
-  constructor(binding: Binding, block: Block) {
+  constructor(binding: Binding, block: Block, iova: number) {
     this.#binding = binding;
     this.#block = block;
+    this.#iova = iova;
     this.#bytes = new Uint8Array(block.buffer);
     this.#view = new DataView(block.buffer);
-    this.dmaHandle = BigInt(block.phys) as DmaAddress;
+    this.dmaHandle = BigInt(iova) as DmaAddress;
     binding.add(this);
+    binding.allocations.set(iova, this);
   }
 
   get size(): number {
@@ -125,7 +180,7 @@ class Coherent implements Resource {
   }
 
   get label(): string {
-    return `coherent allocation of ${this.#block.bytes} bytes at 0x${this.#block.phys.toString(16)}`;
+    return `coherent allocation of ${this.#block.bytes} bytes at bus address 0x${this.#iova.toString(16)}`;
   }
 
   bytes(dev: unknown): Uint8Array {
@@ -139,24 +194,66 @@ class Coherent implements Resource {
   }
 
   free(): void {
+    const binding = this.#binding;
     if (this.#freed) {
-      throw fail(
-        "EINVAL",
-        `free: ${this.label} of ${this.#binding.describe()}: double free. It was already freed${this.#binding.live ? "" : " (by devres, when the binding ended)"}.`,
+      const at = sites({ allocSite: this.#block.allocSite, freeSite: this.#freeSite, allocTime: this.#block.allocTime });
+      const message = `free: ${this.label} of ${binding.describe()}: double free. It was allocated at ${at.allocSite} and already freed${binding.live ? "" : " (by devres, when the binding ended)"} at ${at.freeSite}.`;
+      throw (
+        binding.hw.violation({ kind: "double-free", device: binding.device.name, driver: binding.driver.name, address: this.dmaHandle, size: this.#block.bytes, ...at, message }) ??
+        fail("EINVAL", message)
       );
     }
-    this.#binding.forget(this);
+    binding.forget(this);
     this.release();
+    const error = binding.deferred;
+    if (error !== undefined && binding.live) {
+      binding.deferred = undefined;
+      throw error;
+    }
   }
 
   [Symbol.dispose](): void {
     this.free();
   }
 
-  /** Called by the binding's devres walk, or by `free()`. */
+  /**
+   * Called by the binding's devres walk, or by `free()`. The device must not
+   * hold the memory any more: the kernel's rule that hardware is halted
+   * before its DMA memory is freed, which only the simulator can check.
+   */
   release(): void {
+    const binding = this.#binding;
+    const { hw, device: core } = binding;
+    const block = this.#block;
+    const end = this.#iova + block.pages * hw.pool.pageSize;
+    const freeSite = hw.debug.enabled ? captureSite() : undefined;
+    const held = core.activeHolds().filter((h) => h.address < end && h.address + h.length > this.#iova);
+    if (held.length > 0) {
+      const at = sites({ allocSite: block.allocSite, freeSite, allocTime: block.allocTime, freeTime: hw.clock.now });
+      binding.deferred ??= hw.violation({
+        kind: "free-while-held",
+        device: core.name,
+        driver: binding.driver.name,
+        address: this.dmaHandle,
+        size: block.bytes,
+        ...at,
+        message: `${binding.describe()}: ${this.label} is being freed while the device still holds it as ${held.map((h) => h.what).join(", ")}, with bus mastering on. It was allocated at ${at.allocSite} and is freed at ${at.freeSite}. The device can DMA into it after the free: halt the device (in remove(), before devres frees its memory) first.`,
+      });
+    }
     this.#freed = true;
-    this.#binding.pool.release(this.#block);
+    this.#freeSite = freeSite;
+    binding.allocations.delete(this.#iova);
+    core.domain.unmap(this.#iova);
+    hw.pool.release(block);
+    hw.debug.remember(core, {
+      address: this.#iova,
+      size: block.bytes,
+      span: block.pages * hw.pool.pageSize,
+      allocSite: block.allocSite,
+      freeSite,
+      allocTime: block.allocTime,
+      freeTime: hw.clock.now,
+    });
   }
 
   /**

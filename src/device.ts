@@ -23,8 +23,16 @@
  */
 
 import { describe, fail } from "./error.js";
+import type { Domain } from "./iommu.js";
 import type { Binding } from "./internal/binding.js";
 import type { TokenBrand } from "./internal/brand.js";
+import type { Irq, IrqHandle, IrqHandler } from "./irq.js";
+import { requestIrq } from "./irq.js";
+import type { IoMapping } from "./mmio.js";
+import { iomap } from "./mmio.js";
+import type { DeviceModel, Hold } from "./model.js";
+import type { Task, TaskWork } from "./task.js";
+import { spawn } from "./task.js";
 
 /**
  * Where a device is in the driver model.
@@ -103,6 +111,27 @@ export interface ProbeDevice<in out Scope> extends BoundDevice<Scope> {
    * integer from 1 to 64. A binding starts with the PCI default of 32.
    */
   setDmaMask(bits: number): void;
+  /**
+   * Lets the device master the bus: its DMA works from now on. Device-managed:
+   * turned off at unbind, and since a driver takes it first, released last.
+   * `EBUSY` if already on.
+   */
+  enableBusMaster(): void;
+  /** Maps BAR `bar` for MMIO. Device-managed: revoked at unbind. */
+  iomap(bar: number): IoMapping<Scope>;
+  /**
+   * Requests the device's interrupt. The handler gets the token as a
+   * `BoundDevice` (no core-only calls from interrupt context). Device-managed:
+   * freed at unbind, last in first out; once freed, no handler runs. `EBUSY`
+   * if already requested.
+   */
+  requestIrq(handler: IrqHandler<Scope>): IrqHandle<Scope>;
+  /**
+   * Starts async work bound to the binding. At unbind, after `remove()`
+   * returns, its signal aborts and the core waits for it before devres
+   * release.
+   */
+  spawn(work: TaskWork<Scope>): Task<Scope>;
 }
 
 /** The 32-bit DMA mask every binding starts with, as for PCI devices. */
@@ -144,6 +173,30 @@ class Token {
       );
     }
     binding.dmaMaskBits = bits;
+  }
+
+  enableBusMaster(): void {
+    const binding = Token.live(this, "enableBusMaster");
+    binding.requireCore("enableBusMaster");
+    binding.enableBusMaster();
+  }
+
+  iomap(bar: number): IoMapping<unknown> {
+    const binding = Token.live(this, "iomap");
+    binding.requireCore("iomap");
+    return iomap(binding, bar);
+  }
+
+  requestIrq(handler: IrqHandler<unknown>): IrqHandle<unknown> {
+    const binding = Token.live(this, "requestIrq");
+    binding.requireCore("requestIrq");
+    return requestIrq(binding, handler);
+  }
+
+  spawn(work: TaskWork<unknown>): Task<unknown> {
+    const binding = Token.live(this, "spawn");
+    binding.requireCore("spawn");
+    return spawn(binding, work);
   }
 
   /**
@@ -198,6 +251,19 @@ export const peekBinding: (token: unknown) => Binding | undefined = Token.peek;
  */
 export class DeviceCore {
   state: DeviceState = "no-driver";
+  /** False from the moment an unplug is asked for: the hardware is gone. */
+  present = true;
+  /** Bus mastering: the device's DMA works only while it is on. */
+  busMaster = false;
+  /** Address ranges the device holds (by start address), declared by its model. */
+  readonly holds = new Map<number, Hold>();
+  /** The requested interrupt, if any. */
+  irq: Irq | undefined;
+  /** The driver of the last binding, for violations after it ended. */
+  lastDriver: string | undefined;
+  /** Bytes the device has read and written by DMA. */
+  dmaRead = 0;
+  dmaWritten = 0;
   /** The binding while a driver is probing, bound or unbinding. */
   binding: Binding | undefined;
   /** Set when an unplug was asked for: the hardware is gone from then on. */
@@ -213,8 +279,25 @@ export class DeviceCore {
     readonly vendor: number,
     readonly device: number,
     readonly busId: object,
+    readonly model: DeviceModel,
+    readonly domain: Domain,
   ) {
     this.ref = new DeviceRef(this) as Device;
+  }
+
+  /** The device raised its interrupt: run the handler, if one is requested. */
+  raiseIrq(): void {
+    if (!this.present) return;
+    if (this.irq === undefined) {
+      this.binding?.log.add("irq-unhandled", this, this.binding.driver.name);
+      return;
+    }
+    this.irq.fire();
+  }
+
+  /** Holds that matter: the device can DMA only with bus mastering on. */
+  activeHolds(): Hold[] {
+    return this.present && this.busMaster ? [...this.holds.values()] : [];
   }
 
   /** Runs `op` after every state change asked for before it has finished. */

@@ -21,7 +21,12 @@ export type MachineEventKind =
   | "remove-end"
   | "remove-failed"
   | "release"
-  | "release-failed";
+  | "release-failed"
+  | "irq-failed"
+  | "irq-unhandled"
+  | "task-failed"
+  | "dma-blocked"
+  | "iommu-fault";
 
 /** One entry of `machine.events`. */
 export interface MachineEvent {

@@ -6,22 +6,22 @@
  */
 
 import { Bus } from "./bus.js";
+import { Clock } from "./clock.js";
 import { DmaDebug } from "./dma-debug.js";
 import type { DmaDebugMode } from "./dma-debug.js";
 import { describe, fail } from "./error.js";
 import { EventLog } from "./events.js";
 import type { EventListener, MachineEvent } from "./events.js";
+import type { Iommu, IommuFault, IommuMode } from "./iommu.js";
+import { Hardware } from "./internal/hardware.js";
 import { CoherentPool } from "./memory.js";
 import type { Memory, MemoryOptions } from "./memory.js";
-
-/** How the IOMMU translates device addresses. */
-export type IommuMode = "strict" | "passthrough";
 
 /** What `new Machine()` takes. Every field is optional. */
 export interface MachineOptions {
   /** The coherent pool: 64 MiB of 4 KiB pages unless told otherwise. */
   readonly memory?: MemoryOptions;
-  /** Default `"strict"`. */
+  /** Default `"passthrough"`: bus addresses are physical, as with no IOMMU. `"strict"` gives each device its own IOVA space and blocks stray DMA. */
   readonly iommu?: IommuMode;
   /** Default `"report"`: violations are recorded, not thrown. */
   readonly dmaDebug?: DmaDebugMode;
@@ -43,14 +43,17 @@ export class Machine {
   readonly memory: Memory;
   readonly pci: Bus;
   readonly dmaDebug: DmaDebug;
-  readonly iommu: IommuMode;
+  /** The IOMMU's mode and the faults it recorded. */
+  readonly iommu: Iommu;
+  /** Virtual time. Device models schedule on it; `run` advances it. */
+  readonly clock = new Clock();
   readonly #log = new EventLog();
 
   constructor(options: MachineOptions = {}) {
     if (typeof options !== "object" || options === null) {
       throw fail("EINVAL", `Machine: options must be an object, got ${describe(options)}.`);
     }
-    const { memory = {}, iommu = "strict", dmaDebug = "report" } = options;
+    const { memory = {}, iommu = "passthrough", dmaDebug = "report" } = options;
     if (iommu !== "strict" && iommu !== "passthrough") {
       throw fail("EINVAL", `Machine: iommu must be "strict" or "passthrough", got ${describe(iommu)}.`);
     }
@@ -69,9 +72,15 @@ export class Machine {
       stats: () => pool.stats(),
       fragmentation: () => pool.fragmentation(),
     });
-    this.iommu = iommu;
     this.dmaDebug = new DmaDebug(dmaDebug);
-    this.pci = new Bus(pool, this.dmaDebug, this.#log);
+    const hw = new Hardware(this.clock, pool, this.dmaDebug, this.#log, iommu);
+    this.iommu = Object.freeze({
+      mode: iommu,
+      get faults(): readonly IommuFault[] {
+        return hw.faults;
+      },
+    });
+    this.pci = new Bus(hw);
   }
 
   /** What the core did, oldest first (the newest 10,000 events). */
@@ -93,6 +102,27 @@ export class Machine {
       throw fail("EINVAL", `subscribe: expected a function, got ${describe(listener)}.`);
     }
     return this.#log.subscribe(listener);
+  }
+
+  /**
+   * Advances virtual time by `ns`, firing device events in order and letting
+   * driver code run between them.
+   *
+   * @example
+   * ```ts
+   * await machine.run(10_000);   // 10 µs of simulated time
+   * ```
+   */
+  run(ns: number): Promise<void> {
+    return this.clock.run(ns);
+  }
+
+  /**
+   * Fires device events until none is left. `EBUSY` after `maxEvents` events
+   * if a device keeps itself busy forever; use `run(ns)` for those.
+   */
+  runUntilIdle(maxEvents?: number): Promise<void> {
+    return this.clock.runUntilIdle(maxEvents);
   }
 
   /** Resolves once every queued probe and remove on every device has finished. */

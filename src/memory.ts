@@ -18,7 +18,9 @@
 
 import { fail } from "./error.js";
 import type { Binding } from "./internal/binding.js";
+import type { Site } from "./internal/site.js";
 import { Extents } from "./internal/extents.js";
+import { floorItem, lowerBound } from "./internal/sorted.js";
 
 /** Options for the simulated pool (`new Machine({ memory })`). */
 export interface MemoryOptions {
@@ -84,6 +86,10 @@ export interface Block {
   /** The CPU's view of the memory; detached when the block is freed. */
   readonly buffer: ArrayBuffer;
   readonly owner: Binding;
+  /** Where the driver allocated it (when the checker is on). */
+  readonly allocSite: Site | undefined;
+  /** Virtual time of the allocation, ns. */
+  readonly allocTime: number;
 }
 
 export class CoherentPool implements Memory {
@@ -92,6 +98,8 @@ export class CoherentPool implements Memory {
   readonly base = POOL_BASE;
   readonly #extents: Extents;
   readonly #totalPages: number;
+  /** Live blocks sorted by physical address, for device DMA by address. */
+  readonly #live: Block[] = [];
   #usedPages = 0;
   #allocations = 0;
   #highWaterPages = 0;
@@ -130,7 +138,7 @@ export class CoherentPool implements Memory {
    * `owner`, below `2 ** maskBits`. Throws `ENOMEM` and changes nothing when
    * it cannot.
    */
-  allocate(owner: Binding, bytes: number, maskBits: number): Block {
+  allocate(owner: Binding, bytes: number, maskBits: number, allocSite?: Site, allocTime = 0): Block {
     const pages = Math.ceil(bytes / this.pageSize);
     const where = `allocCoherent(${bytes}): ${owner.describe()}`;
     if (pages > this.#totalPages) {
@@ -158,8 +166,9 @@ export class CoherentPool implements Memory {
     this.#usedPages += pages;
     this.#allocations++;
     if (this.#usedPages > this.#highWaterPages) this.#highWaterPages = this.#usedPages;
-    const block = { phys: this.base + first * this.pageSize, bytes, pages, buffer, owner };
+    const block = { phys: this.base + first * this.pageSize, bytes, pages, buffer, owner, allocSite, allocTime };
     owner.blocks.add(block);
+    this.#live.splice(this.#index(block.phys), 0, block);
     return block;
   }
 
@@ -173,9 +182,22 @@ export class CoherentPool implements Memory {
     this.#usedPages -= block.pages;
     this.#allocations--;
     block.owner.blocks.delete(block);
+    this.#live.splice(this.#index(block.phys), 1);
     detach(block.buffer);
   }
+
+  /** The live block whose pages hold physical address `phys`, if any. */
+  blockAt(phys: number): Block | undefined {
+    const block = floorItem(this.#live, phys, byPhys);
+    return block !== undefined && phys < block.phys + block.pages * this.pageSize ? block : undefined;
+  }
+
+  #index(phys: number): number {
+    return lowerBound(this.#live, phys, byPhys);
+  }
 }
+
+const byPhys = (block: Block): number => block.phys;
 
 declare function structuredClone<T>(value: T, options: { transfer: ArrayBuffer[] }): T;
 

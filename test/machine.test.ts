@@ -8,21 +8,22 @@ import type { MachineOptions } from "../src/index.js";
 import { expectCode, smuggle } from "./helpers.js";
 
 describe("defaults", () => {
-  it("a machine with no options has a 64 MiB pool of 4 KiB pages, a strict IOMMU and reporting dma-debug", () => {
+  it("a machine with no options has a 64 MiB pool of 4 KiB pages, a passthrough IOMMU and reporting dma-debug", () => {
     const machine = new Machine();
     expect(machine.memory.capacity).toBe(64 * 1024 * 1024);
     expect(machine.memory.pageSize).toBe(4096);
-    expect(machine.iommu).toBe("strict");
+    expect(machine.iommu.mode).toBe("passthrough");
+    expect(machine.iommu.faults).toEqual([]);
     expect(machine.dmaDebug.mode).toBe("report");
     expect(machine.pci.devices).toEqual([]);
     expect(machine.events).toEqual([]);
   });
 
   it("options given are taken", () => {
-    const machine = new Machine({ memory: { bytes: 1 << 20, pageSize: 8192 }, iommu: "passthrough", dmaDebug: "throw" });
+    const machine = new Machine({ memory: { bytes: 1 << 20, pageSize: 8192 }, iommu: "strict", dmaDebug: "throw" });
     expect(machine.memory.capacity).toBe(1 << 20);
     expect(machine.memory.pageSize).toBe(8192);
-    expect(machine.iommu).toBe("passthrough");
+    expect(machine.iommu.mode).toBe("strict");
     expect(machine.dmaDebug.mode).toBe("throw");
   });
 

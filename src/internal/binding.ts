@@ -16,10 +16,13 @@
 import { fail } from "../error.js";
 import type { DeviceCore } from "../device.js";
 import type { DriverCore } from "../driver.js";
+import type { EventLog } from "../events.js";
 import type { Block, CoherentPool } from "../memory.js";
 import type { ProbeDevice } from "../device.js";
 import type { DriverInstance } from "../driver.js";
+import type { TaskRun } from "../task.js";
 import { DEFAULT_DMA_MASK_BITS, mintToken } from "../device.js";
+import type { Hardware } from "./hardware.js";
 
 /** Something released at unbind, last in first out. */
 export interface Resource {
@@ -49,15 +52,46 @@ export class Binding {
   readonly token: ProbeDevice<unknown>;
   /** What probe() returned, once it has. */
   instance: DriverInstance<unknown> | undefined;
+  /** Live coherent allocations by bus address, for `freeCoherent`. */
+  readonly allocations = new Map<number, { free(): void }>();
+  /** Spawned tasks not yet finished. */
+  readonly tasks = new Set<TaskRun>();
+  /** The first checker error to throw in "throw" mode once the unbind is done. */
+  deferred: Error | undefined;
   readonly serial = nextSerial++;
   #endReason: EndReason | undefined;
 
   constructor(
-    readonly pool: CoherentPool,
+    readonly hw: Hardware,
     readonly device: DeviceCore,
     readonly driver: DriverCore,
   ) {
     this.token = mintToken(this);
+  }
+
+  get pool(): CoherentPool {
+    return this.hw.pool;
+  }
+
+  get log(): EventLog {
+    return this.hw.log;
+  }
+
+  /** Turns bus mastering on, as a devres entry that turns it off. */
+  enableBusMaster(): void {
+    const core = this.device;
+    if (core.busMaster) {
+      throw fail("EBUSY", `enableBusMaster: ${this.describe()}: bus mastering is already on.`);
+    }
+    core.busMaster = true;
+    core.model.busMasterChanged(true);
+    this.add({
+      label: "bus mastering",
+      release: () => {
+        core.busMaster = false;
+        core.model.busMasterChanged(false);
+      },
+    });
   }
 
   describe(): string {
@@ -101,7 +135,7 @@ export class Binding {
    * release must not leak everything acquired before it.
    */
   async releaseAll(
-    onReleased: (resource: Resource) => void,
+    onReleased: (resource: Resource) => void | Promise<void>,
     onError: (resource: Resource, error: unknown) => void,
   ): Promise<void> {
     const stack = [...this.resources];
@@ -113,7 +147,7 @@ export class Binding {
       this.resources.delete(resource);
       try {
         await resource.release();
-        onReleased(resource);
+        await onReleased(resource);
       } catch (error) {
         onError(resource, error);
       }

@@ -17,6 +17,9 @@ declare const allocationBrand: unique symbol;
 declare const devresBrand: unique symbol;
 declare const dmaAddressBrand: unique symbol;
 declare const driverBrand: unique symbol;
+declare const mmioBrand: unique symbol;
+declare const irqBrand: unique symbol;
+declare const taskBrand: unique symbol;
 
 /**
  * A function type that is assignable to `Invariant<Other>` only when `Other`
@@ -69,4 +72,23 @@ export interface DmaAddressBrand {
 /** Carried by `Driver`, so only `defineDriver` output registers. */
 export interface DriverBrand {
   readonly [driverBrand]: "Driver";
+}
+
+/**
+ * Carried by `IoMapping<Scope>`. Invariant: an MMIO mapping outliving its
+ * binding and read with a later binding's token would touch registers of a
+ * device the driver no longer owns.
+ */
+export interface MmioBrand<in out Scope> {
+  readonly [mmioBrand]: Invariant<Scope>;
+}
+
+/** Carried by `IrqHandle<Scope>`; invariant like every per-binding handle. */
+export interface IrqBrand<in out Scope> {
+  readonly [irqBrand]: Invariant<Scope>;
+}
+
+/** Carried by `Task<Scope>`; invariant like every per-binding handle. */
+export interface TaskBrand<in out Scope> {
+  readonly [taskBrand]: Invariant<Scope>;
 }

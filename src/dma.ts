@@ -1,0 +1,151 @@
+/**
+ * Device DMA: a model's transfer to or from machine memory by bus address.
+ *
+ * The path a real transfer takes: the device must be present and bus
+ * mastering on; the address goes through the device's IOMMU domain; in
+ * `strict` mode anything not mapped for this device faults, in `passthrough`
+ * it lands in whatever the physical address holds now. The DMA checker sees
+ * every transfer and names what it hit: a freed mapping of the device's own
+ * (with the allocation and free sites), another device's memory, or the
+ * bytes past the end of an allocation.
+ *
+ * @module
+ */
+
+import type { DeviceCore } from "./device.js";
+import { sites } from "./dma-debug.js";
+import { describe, fail } from "./error.js";
+import type { DmaDirection } from "./iommu.js";
+import type { Hardware } from "./internal/hardware.js";
+
+/** What a blocked read returns, as a PCIe master abort does. */
+const ALL_ONES = 0xff;
+/** What a read of freed, unbacked memory returns (the kernel's slab poison). */
+const POISON = 0x6b;
+
+/** The largest single transfer a model may ask for. */
+export const MAX_TRANSFER = 1 << 30;
+
+/**
+ * Moves `length` bytes at bus address `address`. A read returns the bytes; a
+ * write returns `data` if it landed (wholly or in part), or an empty array if
+ * nothing was written.
+ */
+export function deviceDma(
+  core: DeviceCore,
+  hw: Hardware,
+  address: bigint,
+  length: number,
+  direction: DmaDirection,
+  data: Uint8Array | undefined,
+): Uint8Array {
+  if (typeof address !== "bigint" || address < 0n || address >= 1n << 64n) {
+    throw fail("EINVAL", `dma${direction === "read" ? "Read" : "Write"}: ${core.describe()}: the bus address must be a bigint from 0 to 2**64-1, got ${describe(address)}.`);
+  }
+  if (!Number.isSafeInteger(length) || length <= 0 || length > MAX_TRANSFER) {
+    throw fail("EINVAL", `dma${direction === "read" ? "Read" : "Write"}: ${core.describe()}: the length must be a whole number from 1 to ${MAX_TRANSFER}, got ${describe(length)}.`);
+  }
+  const blocked = (): Uint8Array => (direction === "read" ? new Uint8Array(length).fill(ALL_ONES) : new Uint8Array(0));
+  if (!core.present) return blocked();
+  if (!core.busMaster) {
+    hw.log.add("dma-blocked", core, core.binding?.driver.name, `${direction} of ${length} bytes at 0x${address.toString(16)}: bus mastering is off`);
+    return blocked();
+  }
+  const bus = Number(address);
+  const domain = core.domain;
+  const mapping = domain.lookup(bus);
+  const driver = core.binding?.driver.name ?? core.lastDriver;
+  let error: Error | undefined;
+
+  if (mapping !== undefined && bus + length <= domain.end(mapping)) {
+    // The device's own mapping. Bytes past the allocation's size but inside
+    // its last page reach no buffer: the IOMMU maps pages, dma-debug sizes.
+    const offset = bus - mapping.iova;
+    const { block } = mapping;
+    if (offset + length > block.bytes) {
+      error = hw.violation({
+        kind: "dma-outside-mapping",
+        device: core.name,
+        driver,
+        address,
+        size: length,
+        direction,
+        ...sites({ allocSite: block.allocSite, allocTime: block.allocTime }),
+        message: `${core.describe()} DMA ${direction} of ${length} bytes at 0x${address.toString(16)} runs ${offset + length - block.bytes} bytes past the end of its ${block.bytes}-byte allocation (allocated at ${sites({ allocSite: block.allocSite, allocTime: block.allocTime }).allocSite}). Check the length the driver programs into the device.`,
+      });
+    }
+    const out = transfer(block.buffer, offset, length, direction, data);
+    record(core, direction, length);
+    if (error !== undefined) throw error;
+    return out;
+  }
+
+  // Not the device's own mapping: name what it hit.
+  const freed = hw.debug.freedAt(core, bus);
+  if (freed !== undefined) {
+    const at = sites(freed);
+    error = hw.violation({
+      kind: "dma-after-free",
+      device: core.name,
+      driver,
+      address,
+      size: length,
+      direction,
+      ...at,
+      message: `${core.describe()} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}, inside memory it had been given and that was freed: ${freed.size} bytes at 0x${freed.address.toString(16)}, allocated at ${at.allocSite} (t=${freed.allocTime} ns), freed at ${at.freeSite} (t=${freed.freeTime} ns). The device still held the address: halt it in remove() (stop its engine, wait for it to go idle) before the memory is freed.`,
+    });
+  } else {
+    error = hw.violation({
+      kind: "dma-outside-mapping",
+      device: core.name,
+      driver,
+      address,
+      size: length,
+      direction,
+      message: `${core.describe()} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}, which was never mapped for it: another device's memory, or no memory at all. Program the device only with dmaHandle values of its own allocations.`,
+    });
+  }
+
+  let out: Uint8Array;
+  if (hw.iommu === "strict") {
+    hw.faults.push(Object.freeze({ device: core.name, address, length, direction, time: hw.clock.now }));
+    hw.log.add("iommu-fault", core, driver, `${direction} of ${length} bytes at 0x${address.toString(16)} blocked`);
+    out = blocked();
+  } else {
+    // Passthrough: the bus address is physical, and lands where it lands.
+    const block = hw.pool.blockAt(bus);
+    if (block === undefined) {
+      out = direction === "read" ? new Uint8Array(length).fill(POISON) : new Uint8Array(0);
+    } else {
+      const offset = bus - block.phys;
+      out = transfer(block.buffer, offset, Math.min(length, block.pages * hw.pool.pageSize - offset), direction, data);
+      if (direction === "read" && out.length < length) out = padded(out, length);
+    }
+    record(core, direction, length);
+  }
+  if (error !== undefined) throw error;
+  return out;
+}
+
+/** Copies between the device and a block's buffer; bytes past the buffer read as zero and write nowhere. */
+function transfer(buffer: ArrayBuffer, offset: number, length: number, direction: DmaDirection, data: Uint8Array | undefined): Uint8Array {
+  const backed = Math.max(0, Math.min(length, buffer.byteLength - offset));
+  if (direction === "read") {
+    const out = new Uint8Array(length);
+    if (backed > 0) out.set(new Uint8Array(buffer, offset, backed));
+    return out;
+  }
+  if (backed > 0) new Uint8Array(buffer, offset, backed).set(data!.subarray(0, backed));
+  return data!;
+}
+
+function padded(bytes: Uint8Array, length: number): Uint8Array {
+  const out = new Uint8Array(length).fill(POISON);
+  out.set(bytes);
+  return out;
+}
+
+function record(core: DeviceCore, direction: DmaDirection, length: number): void {
+  if (direction === "read") core.dmaRead += length;
+  else core.dmaWritten += length;
+}

@@ -1,0 +1,33 @@
+/**
+ * What one machine's parts share: the clock, the pool, the IOMMU's fault log,
+ * the checker and the event log. The bus, every device and every model reach
+ * the machine through this one object.
+ *
+ * @module
+ */
+
+import type { Clock } from "../clock.js";
+import type { DmaDebug, ViolationReport } from "../dma-debug.js";
+import type { EventLog } from "../events.js";
+import type { IommuFault, IommuMode } from "../iommu.js";
+import type { CoherentPool } from "../memory.js";
+
+/** CPU time one devres release step takes: device events due meanwhile fire. */
+export const RELEASE_STEP_NS = 1_000;
+
+export class Hardware {
+  readonly faults: IommuFault[] = [];
+
+  constructor(
+    readonly clock: Clock,
+    readonly pool: CoherentPool,
+    readonly debug: DmaDebug,
+    readonly log: EventLog,
+    readonly iommu: IommuMode,
+  ) {}
+
+  /** Records a checker violation; returns the error to throw in "throw" mode. */
+  violation(report: Omit<ViolationReport, "time">): Error | undefined {
+    return this.debug.report({ ...report, time: this.clock.now });
+  }
+}

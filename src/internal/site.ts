@@ -1,0 +1,36 @@
+/**
+ * Where something happened in the driver's code: the allocation and free
+ * sites the DMA checker names.
+ *
+ * Cheap by construction: an `Error` captures V8's structured stack at once
+ * but formats it only when `.stack` is read, which the checker does only for
+ * a violation. So sites can stay on in every test.
+ *
+ * @module
+ */
+
+/** A captured call site; formatted only when a violation needs it. */
+export type Site = Error;
+
+export function captureSite(): Site {
+  return new Error("site");
+}
+
+/**
+ * This library's own folder, whose frames a site skips: the folder two levels
+ * above this file's own frame (`…/dist/internal/site.js` gives `…/dist/`).
+ */
+const here = /\(?((?:file:\/\/)?[^()\s]*\/)internal\/site\.[jt]s:\d+:\d+\)?$/m.exec(new Error().stack ?? "")?.[1] ?? "\0";
+
+/**
+ * The first frame of `site` outside boundscope, like `probe (drivers/nic.ts:42:17)`,
+ * or `"unknown"`.
+ */
+export function formatSite(site: Site | undefined): string {
+  const frames = (site?.stack ?? "").split("\n").slice(1);
+  for (const frame of frames) {
+    if (frame.includes(here) || frame.includes("node:internal")) continue;
+    return frame.trim().replace(/^at /, "");
+  }
+  return "unknown";
+}

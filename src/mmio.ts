@@ -1,0 +1,159 @@
+/**
+ * MMIO: a driver's mapping of one BAR of its device (the kernel's
+ * `pcim_iomap` and `readl`/`writel`), as Rust-for-Linux's `Devres<Bar>`
+ * shapes it: every access takes the binding's token, and the mapping is
+ * revoked at unbind.
+ *
+ * Surprise removal takes the hardware away at once: from then on reads return
+ * all-ones and writes are dropped, as on a real bus, even while the token is
+ * still live in `remove()`. A driver sees exactly what a real one would.
+ *
+ * @module
+ */
+
+import type { BoundDevice } from "./device.js";
+import { liveBinding } from "./device.js";
+import { describe, fail } from "./error.js";
+import type { Binding, Resource } from "./internal/binding.js";
+import type { MmioBrand } from "./internal/brand.js";
+import type { MmioWidth } from "./model.js";
+
+/**
+ * One BAR, mapped for one binding.
+ *
+ * @example
+ * ```ts
+ * probe(dev) {
+ *   const regs = dev.iomap(0);
+ *   regs.write32(dev, 0x00, 1);               // CTRL = enable
+ *   const status = regs.read32(dev, 0x04);
+ *   return {};
+ * }
+ * ```
+ */
+export interface IoMapping<in out Scope> extends MmioBrand<Scope> {
+  /** The BAR index. */
+  readonly bar: number;
+  /** The BAR's size in bytes. */
+  readonly size: number;
+  read8(dev: BoundDevice<Scope>, offset: number): number;
+  read16(dev: BoundDevice<Scope>, offset: number): number;
+  read32(dev: BoundDevice<Scope>, offset: number): number;
+  read64(dev: BoundDevice<Scope>, offset: number): bigint;
+  write8(dev: BoundDevice<Scope>, offset: number, value: number): void;
+  write16(dev: BoundDevice<Scope>, offset: number, value: number): void;
+  write32(dev: BoundDevice<Scope>, offset: number, value: number): void;
+  write64(dev: BoundDevice<Scope>, offset: number, value: bigint): void;
+}
+
+/** Maps BAR `bar` of the binding's device. Core-only; the caller checked that. */
+export function iomap(binding: Binding, bar: unknown): IoMapping<unknown> {
+  const bars = binding.device.model.bars;
+  if (typeof bar !== "number" || !Number.isInteger(bar) || bar < 0 || bar >= bars.length) {
+    throw fail(
+      "EINVAL",
+      `iomap(${describe(bar)}): ${binding.describe()}: the device has ${bars.length === 0 ? "no BARs" : `BARs 0 to ${bars.length - 1}`}.`,
+    );
+  }
+  return new Mmio(binding, bar, bars[bar]!) as unknown as IoMapping<unknown>;
+}
+
+const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffff_ffff] as const;
+
+class Mmio implements Resource {
+  readonly #binding: Binding;
+  readonly bar: number;
+  readonly size: number;
+  #revoked = false;
+
+  constructor(binding: Binding, bar: number, size: number) {
+    this.#binding = binding;
+    this.bar = bar;
+    this.size = size;
+    binding.add(this);
+  }
+
+  get label(): string {
+    return `MMIO mapping of BAR ${this.bar} (${this.size} bytes)`;
+  }
+
+  release(): void {
+    this.#revoked = true;
+  }
+
+  read8(dev: unknown, offset: number): number {
+    return this.#read(dev, offset, 1) as number;
+  }
+  read16(dev: unknown, offset: number): number {
+    return this.#read(dev, offset, 2) as number;
+  }
+  read32(dev: unknown, offset: number): number {
+    return this.#read(dev, offset, 4) as number;
+  }
+  read64(dev: unknown, offset: number): bigint {
+    return this.#read(dev, offset, 8) as bigint;
+  }
+  write8(dev: unknown, offset: number, value: number): void {
+    this.#write(dev, offset, 1, value);
+  }
+  write16(dev: unknown, offset: number, value: number): void {
+    this.#write(dev, offset, 2, value);
+  }
+  write32(dev: unknown, offset: number, value: number): void {
+    this.#write(dev, offset, 4, value);
+  }
+  write64(dev: unknown, offset: number, value: bigint): void {
+    this.#write(dev, offset, 8, value);
+  }
+
+  #read(dev: unknown, offset: number, width: MmioWidth): number | bigint {
+    const core = this.#check(dev, offset, width, "read");
+    if (!core.present) return width === 8 ? 0xffff_ffff_ffff_ffffn : ALL_ONES[width];
+    const value = core.model.mmioRead(this.bar, offset, width);
+    if (width === 8) return BigInt.asUintN(64, BigInt(value));
+    const n = typeof value === "bigint" ? Number(BigInt.asUintN(width * 8, value)) : Number(value);
+    if (!Number.isInteger(n)) {
+      throw fail("EINVAL", `read${width * 8}(0x${offset.toString(16)}): ${core.describe()}: the device model returned ${describe(value)}, not a whole number.`);
+    }
+    return width === 4 ? n >>> 0 : n & ALL_ONES[width];
+  }
+
+  #write(dev: unknown, offset: number, width: MmioWidth, value: number | bigint): void {
+    const core = this.#check(dev, offset, width, "write");
+    const ok =
+      width === 8
+        ? typeof value === "bigint" && value >= 0n && value <= 0xffff_ffff_ffff_ffffn
+        : typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= ALL_ONES[width];
+    if (!ok) {
+      throw fail(
+        "EINVAL",
+        `write${width * 8}(0x${offset.toString(16)}, ${describe(value)}): ${core.describe()}: the value must be ${width === 8 ? "a bigint" : "a whole number"} from 0 to 2**${width * 8}-1.`,
+      );
+    }
+    if (!core.present) return;
+    core.model.mmioWrite(this.bar, offset, width, value);
+  }
+
+  /**
+   * Catches a dead or forged token (ENXIO, EPERM) that escaped the types
+   * through a closure or a cast, a token of another binding (EINVAL), a
+   * mapping used after unbind (ENXIO), and offsets the BAR does not have.
+   */
+  #check(dev: unknown, offset: number, width: MmioWidth, operation: string) {
+    const name = `${operation}${width * 8}`;
+    const binding = liveBinding(dev, name);
+    if (binding !== this.#binding) {
+      throw fail("EINVAL", `${name}: the token is for ${binding.describe()}, but this ${this.label} belongs to ${this.#binding.describe()}.`);
+    }
+    if (this.#revoked) {
+      throw fail("ENXIO", `${name}: ${binding.describe()}: this ${this.label} was revoked at unbind.`);
+    }
+    if (typeof offset !== "number" || !Number.isInteger(offset) || offset < 0 || offset + width > this.size) {
+      throw fail("EINVAL", `${name}(${describe(offset)}): ${binding.describe()}: BAR ${this.bar} has ${this.size} bytes; the offset must be a whole number from 0 to ${this.size - width}.`);
+    }
+    if (offset % width !== 0) {
+      throw fail("EINVAL", `${name}(0x${offset.toString(16)}): ${binding.describe()}: a ${width}-byte access must be ${width}-byte aligned.`);
+    }
+    return binding.device;
+  }
+}

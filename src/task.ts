@@ -1,0 +1,102 @@
+/**
+ * Work bound to a binding: the driver's own async tasks (a kthread, a work
+ * item). At unbind the core aborts each task's signal after `remove()`
+ * returns and waits for every task to finish before devres release, so no
+ * task outlives the memory it uses (cancel-and-wait, like `kthread_stop`).
+ *
+ * @module
+ */
+
+import type { BoundDevice } from "./device.js";
+import { fail } from "./error.js";
+import type { Binding } from "./internal/binding.js";
+import type { TaskBrand } from "./internal/brand.js";
+
+/**
+ * Tells a task its binding is going away. Check `aborted` between steps, or
+ * await `whenAborted` alongside the work.
+ */
+export interface TaskSignal {
+  /** True once the task should stop. */
+  readonly aborted: boolean;
+  /** Resolves when the task should stop. */
+  readonly whenAborted: Promise<void>;
+  /** Throws `ENXIO` once aborted: a one-line exit from a loop. */
+  throwIfAborted(): void;
+}
+
+/** The work a task runs: the binding's token, and the signal that says stop. */
+export type TaskWork<Scope> = (dev: BoundDevice<Scope>, signal: TaskSignal) => Promise<void>;
+
+/**
+ * A spawned task.
+ *
+ * @example
+ * ```ts
+ * probe(dev) {
+ *   dev.spawn(async (dev, signal) => {
+ *     while (!signal.aborted) await pollOnce(dev);
+ *   });
+ *   return {};
+ * }
+ * ```
+ */
+export interface Task<in out Scope> extends TaskBrand<Scope> {
+  /** Settles when the work has finished: resolves, or rejects with its error. */
+  readonly done: Promise<void>;
+  /** Aborts the signal now; the task still finishes in its own time. */
+  cancel(): void;
+}
+
+/** Starts `work` for the binding. Core-only; the caller checked that. */
+export function spawn(binding: Binding, work: unknown): Task<unknown> {
+  if (typeof work !== "function") {
+    throw fail("EINVAL", `spawn: ${binding.describe()}: the work must be an async function.`);
+  }
+  return new TaskRun(binding, work as TaskWork<unknown>) as unknown as Task<unknown>;
+}
+
+class Signal implements TaskSignal {
+  aborted = false;
+  readonly whenAborted: Promise<void>;
+  readonly #abort: () => void;
+
+  constructor(readonly binding: Binding) {
+    let abort!: () => void;
+    this.whenAborted = new Promise((resolve) => (abort = resolve));
+    this.#abort = abort;
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.#abort();
+  }
+
+  throwIfAborted(): void {
+    if (this.aborted) throw fail("ENXIO", `${this.binding.describe()}: the task was cancelled: its binding is ending.`);
+  }
+}
+
+export class TaskRun {
+  readonly done: Promise<void>;
+  readonly #signal: Signal;
+
+  constructor(binding: Binding, work: TaskWork<unknown>) {
+    const signal = new Signal(binding);
+    this.#signal = signal;
+    this.done = (async () => work(binding.token, signal))();
+    binding.tasks.add(this);
+    const finish = (): void => void binding.tasks.delete(this);
+    this.done.then(finish, (error: unknown) => {
+      finish();
+      // A task that stops by throwIfAborted() after cancellation ended as asked.
+      if (this.#signal.aborted && error instanceof Error && "code" in error && error.code === "ENXIO") return;
+      binding.log.add("task-failed", binding.device, binding.driver.name, error instanceof Error ? error.message : String(error), error);
+    });
+  }
+
+  cancel(): void {
+    this.#signal.abort();
+  }
+}
