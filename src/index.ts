@@ -30,3 +30,5 @@ export type { Bus, PlugSpec } from "./bus.js";
 export type { Memory, MemoryOptions, MemoryStats } from "./memory.js";
 export type { DmaDebug, DmaDebugMode, DmaViolation, DmaViolationKind } from "./dma-debug.js";
 export type { EventListener, MachineEvent, MachineEventKind } from "./events.js";
+export { defineStruct } from "./descriptor.js";
+export type { FieldType, FieldValue, Struct, StructFields, StructValue } from "./descriptor.js";
