@@ -99,6 +99,9 @@ export const FREED_HISTORY = 1024;
 export class DmaDebug {
   readonly mode: DmaDebugMode;
   readonly #violations: DmaViolation[] = [];
+  /** Keys of violations already recorded, so a runaway device reports once. */
+  readonly #seen = new Set<string>();
+  #repeats = 0;
   /** Per device, its most recently freed mappings, oldest first. */
   readonly #freed = new WeakMap<object, FreedMapping[]>();
 
@@ -111,6 +114,16 @@ export class DmaDebug {
     return this.#violations;
   }
 
+  /**
+   * Violations not recorded again: the same device repeating the same misuse
+   * at the same mapping (a runaway engine DMAing into freed memory every
+   * microsecond) is reported once and counted here, as dma-debug limits its
+   * own reports.
+   */
+  get repeats(): number {
+    return this.#repeats;
+  }
+
   /** True unless the mode is `off`: sites are worth capturing. */
   get enabled(): boolean {
     return this.mode !== "off";
@@ -120,8 +133,15 @@ export class DmaDebug {
    * Records a violation. In `throw` mode, also returns the error the caller
    * must throw once it has left the machine consistent; otherwise `undefined`.
    */
-  report(report: ViolationReport): BoundscopeError | undefined {
+  report(report: ViolationReport, key?: string): BoundscopeError | undefined {
     if (this.mode === "off") return undefined;
+    if (key !== undefined) {
+      if (this.#seen.has(key)) {
+        this.#repeats++;
+        return undefined;
+      }
+      this.#seen.add(key);
+    }
     const violation: DmaViolation = Object.freeze({
       driver: undefined,
       address: undefined,

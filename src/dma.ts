@@ -72,7 +72,7 @@ export function deviceDma(
         direction,
         ...sites({ allocSite: block.allocSite, allocTime: block.allocTime }),
         message: `${core.describe()} DMA ${direction} of ${length} bytes at 0x${address.toString(16)} runs ${offset + length - block.bytes} bytes past the end of its ${block.bytes}-byte allocation (allocated at ${sites({ allocSite: block.allocSite, allocTime: block.allocTime }).allocSite}). Check the length the driver programs into the device.`,
-      });
+      }, `dma-past-end:${core.name}:${mapping.iova}:${block.allocTime}`);
     }
     const out = transfer(block.buffer, offset, length, direction, data);
     record(core, direction, length);
@@ -93,7 +93,7 @@ export function deviceDma(
       direction,
       ...at,
       message: `${core.describe()} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}, inside memory it had been given and that was freed: ${freed.size} bytes at 0x${freed.address.toString(16)}, allocated at ${at.allocSite} (t=${freed.allocTime} ns), freed at ${at.freeSite} (t=${freed.freeTime} ns). The device still held the address: halt it in remove() (stop its engine, wait for it to go idle) before the memory is freed.`,
-    });
+    }, `dma-after-free:${core.name}:${freed.address}:${freed.freeTime}`);
   } else {
     error = hw.violation({
       kind: "dma-outside-mapping",
@@ -103,7 +103,7 @@ export function deviceDma(
       size: length,
       direction,
       message: `${core.describe()} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}, which was never mapped for it: another device's memory, or no memory at all. Program the device only with dmaHandle values of its own allocations.`,
-    });
+    }, `dma-outside-mapping:${core.name}:${bus}`);
   }
 
   let out: Uint8Array;

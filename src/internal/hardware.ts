@@ -26,8 +26,11 @@ export class Hardware {
     readonly iommu: IommuMode,
   ) {}
 
-  /** Records a checker violation; returns the error to throw in "throw" mode. */
-  violation(report: Omit<ViolationReport, "time">): Error | undefined {
-    return this.debug.report({ ...report, time: this.clock.now });
+  /**
+   * Records a checker violation; returns the error to throw in "throw" mode.
+   * With a `key`, a repeat of the same key is counted, not recorded again.
+   */
+  violation(report: Omit<ViolationReport, "time">, key?: string): Error | undefined {
+    return this.debug.report({ ...report, time: this.clock.now }, key);
   }
 }

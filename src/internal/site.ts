@@ -23,14 +23,16 @@ export function captureSite(): Site {
 const here = /\(?((?:file:\/\/)?[^()\s]*\/)internal\/site\.[jt]s:\d+:\d+\)?$/m.exec(new Error().stack ?? "")?.[1] ?? "\0";
 
 /**
- * The first frame of `site` outside boundscope, like `probe (drivers/nic.ts:42:17)`,
- * or `"unknown"`.
+ * The first frame of `site` outside boundscope, like `probe (drivers/nic.ts:42:17)`.
+ * A site with no such frame was the core's own doing: devres release at
+ * unbind, the only place the library frees on a driver's behalf.
  */
 export function formatSite(site: Site | undefined): string {
+  if (site === undefined) return "unknown (dmaDebug was off)";
   const frames = (site?.stack ?? "").split("\n").slice(1);
   for (const frame of frames) {
     if (frame.includes(here) || frame.includes("node:internal")) continue;
     return frame.trim().replace(/^at /, "");
   }
-  return "unknown";
+  return "devres release at unbind";
 }
