@@ -204,12 +204,8 @@ class Coherent implements Resource {
       );
     }
     binding.forget(this);
-    this.release();
-    const error = binding.deferred;
-    if (error !== undefined && binding.live) {
-      binding.deferred = undefined;
-      throw error;
-    }
+    const error = this.#release();
+    if (error !== undefined) throw error;
   }
 
   [Symbol.dispose](): void {
@@ -222,15 +218,22 @@ class Coherent implements Resource {
    * before its DMA memory is freed, which only the simulator can check.
    */
   release(): void {
+    // At unbind the walk goes on; the error is thrown once the device is at rest.
+    this.#binding.deferred ??= this.#release();
+  }
+
+  /** Frees the memory; returns the checker's error in "throw" mode. */
+  #release(): Error | undefined {
     const binding = this.#binding;
     const { hw, device: core } = binding;
     const block = this.#block;
     const end = this.#iova + block.pages * hw.pool.pageSize;
     const freeSite = hw.debug.enabled ? captureSite() : undefined;
     const held = core.activeHolds().filter((h) => h.address < end && h.address + h.length > this.#iova);
+    let error: Error | undefined;
     if (held.length > 0) {
       const at = sites({ allocSite: block.allocSite, freeSite, allocTime: block.allocTime, freeTime: hw.clock.now });
-      binding.deferred ??= hw.violation({
+      error = hw.violation({
         kind: "free-while-held",
         device: core.name,
         driver: binding.driver.name,
@@ -254,6 +257,7 @@ class Coherent implements Resource {
       allocTime: block.allocTime,
       freeTime: hw.clock.now,
     });
+    return error;
   }
 
   /**

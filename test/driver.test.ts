@@ -134,3 +134,41 @@ describe("what probe returns", () => {
     expect(machine.events.some((e) => e.kind === "remove-failed")).toBe(false);
   });
 });
+
+describe("the known hole in the types: nested unannotated probes share a scope type", () => {
+  it("the run time refuses one driver's allocation read with a nested driver's token (EINVAL)", async () => {
+    // types-tests/must-compile/known-hole-nested-probes.ts: this compiles.
+    const machine = new Machine();
+    const OTHER = { vendor: NIC.vendor, device: NIC.device + 1 };
+    const caught: unknown[] = [];
+    const outer = defineDriver({
+      name: "outer",
+      ids: [NIC],
+      async probe(devA) {
+        const bufA = allocCoherent(devA, 64);
+        const inner = defineDriver({
+          name: "inner",
+          ids: [OTHER],
+          probe(devB) {
+            try {
+              bufA.bytes(devB);
+            } catch (error) {
+              caught.push(error);
+            }
+            return {};
+          },
+        });
+        await machine.pci.register(inner);
+        return {};
+      },
+    });
+    machine.pci.plug(OTHER);
+    await machine.pci.register(outer);
+    machine.pci.plug(NIC);
+    await machine.settled();
+    expect(caught).toHaveLength(1);
+    expectCode(() => {
+      throw caught[0];
+    }, "EINVAL");
+  });
+});
