@@ -5,21 +5,21 @@
  * probe() sets a 64-bit DMA mask, allocates coherent memory for five small
  * structs and writes them. remove() reads them back and checks them. Nothing
  * is freed by hand: the allocation is device-managed, so devres frees it right
- * after remove() returns.
+ * after remove() returns. The device is a model of QEMU's edu device
+ * (models/edu-model.ts); the sample needs only something to bind to.
  */
 
-import { allocCoherent, defineDriver, Machine } from "boundscope";
+import { allocCoherent, defineDriver, defineStruct, Machine } from "boundscope";
 import type { CoherentAllocation, DriverInstance, ProbeDevice } from "boundscope";
+import { EDU_ID, EduModel } from "./models/edu-model.js";
 import { follow } from "./narrate.js";
 import type { Narrate } from "./narrate.js";
 
 /** The PCI ids the sample binds to (QEMU's "edu" device). */
-export const SAMPLE_ID = { vendor: 0x1234, device: 0x11e8 } as const;
+export const SAMPLE_ID = EDU_ID;
 
-/** One struct in the buffer: two little-endian u32 fields, `h` and `b`. */
-const STRUCT_SIZE = 8;
-const FIELD_H = 0;
-const FIELD_B = 4;
+/** One struct in the buffer, the sample's `MyStruct`: two little-endian u32 fields. */
+const MyStruct = defineStruct({ h: "u32", b: "u32" });
 
 /** The values written in probe() and expected back in remove(). */
 export const SAMPLE_DATA: readonly (readonly [h: number, b: number])[] = [
@@ -40,8 +40,7 @@ class DmaSample<Scope> implements DriverInstance<Scope> {
   remove(dev: ProbeDevice<Scope>): void {
     const view = this.ca.view(dev);
     SAMPLE_DATA.forEach(([h, b], i) => {
-      const gotH = view.getUint32(i * STRUCT_SIZE + FIELD_H, true);
-      const gotB = view.getUint32(i * STRUCT_SIZE + FIELD_B, true);
+      const { h: gotH, b: gotB } = MyStruct.read(view, i);
       if (gotH !== h || gotB !== b) {
         throw new Error(`dma-sample: struct ${i} reads {h: ${gotH}, b: ${gotB}}, expected {h: ${h}, b: ${b}}`);
       }
@@ -57,12 +56,9 @@ export function dmaSampleDriver(narrate: Narrate = () => {}) {
     ids: [SAMPLE_ID],
     probe(dev) {
       dev.setDmaMask(64);
-      const ca = allocCoherent(dev, SAMPLE_DATA.length * STRUCT_SIZE);
+      const ca = allocCoherent(dev, SAMPLE_DATA.length * MyStruct.size);
       const view = ca.view(dev);
-      SAMPLE_DATA.forEach(([h, b], i) => {
-        view.setUint32(i * STRUCT_SIZE + FIELD_H, h, true);
-        view.setUint32(i * STRUCT_SIZE + FIELD_B, b, true);
-      });
+      SAMPLE_DATA.forEach(([h, b], i) => MyStruct.write(view, i, { h, b }));
       narrate(`probe(): ${ca.size} bytes of coherent memory at bus address 0x${ca.dmaHandle.toString(16)}, ${SAMPLE_DATA.length} structs written`);
       return new DmaSample(ca, narrate);
     },
@@ -78,7 +74,7 @@ export async function runDmaSample(narrate: Narrate): Promise<Machine> {
     return `pool: ${bytesInUse} bytes in use in ${allocations} allocation(s), high water ${highWater}`;
   };
   await machine.pci.register(dmaSampleDriver(narrate));
-  const dev = machine.pci.plug({ ...SAMPLE_ID, name: "0000:00:04.0" });
+  const dev = machine.pci.plug(new EduModel("0000:00:04.0"));
   narrate(`plugged ${dev.name}: state ${dev.state}`);
   await machine.settled();
   narrate(`after probe: state ${dev.state}; ${pool()}`);

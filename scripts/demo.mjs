@@ -15,6 +15,8 @@ await build({
   platform: "node",
   target: "node20",
   external: ["boundscope"],
+  sourcemap: "inline",
   logLevel: "warning",
 });
+process.setSourceMapsEnabled(true);
 await import(outfile);
