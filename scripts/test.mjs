@@ -75,6 +75,25 @@ if (!types.ok || !counts) {
 
 check("tsd on dist/index.d.ts (TypeScript 5.9)", node, ["node_modules/tsd/dist/cli.js"]);
 
+// The package as published: packed once from the dist/ built above, then
+// linted and installed from that one tarball.
+const tarball = ".tmp/pack/boundscope.tgz";
+if (check("package contents (npm pack)", node, ["scripts/pack.mjs", "--no-build"])) {
+  check("publint on the tarball", node, ["node_modules/publint/src/cli.js", "run", tarball, "--strict"]);
+  // boundscope is ESM only, on purpose. attw's one finding is that a CommonJS
+  // require() gets ESM (CJSResolvesToESM): true, and what ESM-only means, so
+  // that rule alone is ignored. Not `--profile esm-only`, which would stop
+  // checking the node10 and node16-from-CJS resolutions for anything else.
+  check("attw on the tarball (ESM only)", node, [
+    "node_modules/@arethetypeswrong/cli/dist/index.js",
+    tarball,
+    "--ignore-rules",
+    "cjs-resolves-to-esm",
+  ]);
+  check("consumer project: TypeScript 5.4, 6, 7 x nodenext, node16, bundler; node", node, ["scripts/consumer-test.mjs", tarball]);
+}
+check("API docs: every export documented, with an example (TypeDoc)", node, ["scripts/check-docs.mjs"]);
+
 if (failures.length > 0) console.log(`\nfailed: ${failures.join("; ")}`);
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);

@@ -29,7 +29,15 @@ import type { Hardware } from "./internal/hardware.js";
 import { RELEASE_STEP_NS } from "./internal/hardware.js";
 import { DeviceModel } from "./model.js";
 
-/** What `bus.plug` takes: the PCI ids, and optionally a name. */
+/**
+ * What `bus.plug` takes: the PCI ids, and optionally a name.
+ *
+ * @example
+ * ```ts
+ * const spec: PlugSpec = { vendor: 0x1af4, device: 0x1000, name: "virtio-net" };
+ * const dev = machine.pci.plug(spec);   // dev.name === "virtio-net"
+ * ```
+ */
 export interface PlugSpec {
   readonly vendor: number;
   readonly device: number;
@@ -228,7 +236,11 @@ export class Bus {
     this.#transition(core, "probing");
     this.#hw.log.add("probe-start", core, driver.name);
     try {
-      binding.instance = checkInstance(await driver.probe(binding.token), binding);
+      const returned = driver.probe(binding.token);
+      // A synchronous probe is over once it returns: a continuation it queued
+      // (a spawned task's first step) must not run in the core context.
+      if (!isThenable(returned)) binding.core = false;
+      binding.instance = checkInstance(await returned, binding);
     } catch (error) {
       // Catches a probe that throws, or rejects at any await: the token dies
       // first, so a continuation still running cannot allocate more.
@@ -257,7 +269,10 @@ export class Bus {
     binding.core = true;
     this.#hw.log.add("remove-start", core, binding.driver.name, reason);
     try {
-      await binding.instance?.remove?.(binding.token);
+      const returned = binding.instance?.remove?.(binding.token);
+      // As for probe: a synchronous remove() is over once it returns.
+      if (!isThenable(returned)) binding.core = false;
+      await returned;
     } catch (error) {
       // remove() cannot veto an unbind: the device goes anyway, and so must
       // everything the binding holds.
@@ -268,7 +283,8 @@ export class Bus {
     // halted it by the time remove() returns.
     const active = core.activeHolds();
     if (active.length > 0) {
-      binding.deferred ??= this.#hw.violation({
+      // Recorded whatever came before: `??=` would skip the report itself.
+      const error = this.#hw.violation({
         kind: "dma-after-remove",
         device: core.name,
         driver: binding.driver.name,
@@ -276,6 +292,7 @@ export class Bus {
         size: active[0]!.length,
         message: `${binding.describe()}: remove() returned while the device was still doing DMA, with bus mastering on and holding ${active.map((h) => `${h.what} (0x${h.address.toString(16)}, ${h.length} bytes)`).join(", ")}. Devres frees that memory next. Halt the device in remove(): stop its engines and wait until it is idle.`,
       });
+      binding.deferred ??= error;
     }
     const leak = await this.#teardown(binding, reason);
     this.#transition(core, final);
@@ -310,7 +327,7 @@ export class Bus {
     let first = binding.deferred;
     const held = core.present ? [...core.holds.values()] : [];
     if (held.length > 0) {
-      first ??= this.#hw.violation({
+      const error = this.#hw.violation({
         kind: "held-after-unbind",
         device: core.name,
         driver,
@@ -318,10 +335,11 @@ export class Bus {
         size: held[0]!.length,
         message: `${binding.describe()}: after devres release the device still holds ${held.map((h) => `${h.what} (0x${h.address.toString(16)}, ${h.length} bytes)`).join(", ")}. The memory behind it is gone; the next driver to turn on bus mastering lets the device DMA there. Reset the device in remove().`,
       });
+      first ??= error;
     }
     for (const block of [...binding.blocks]) {
       // Never lose track of memory: report it, then take it back.
-      first ??= this.#hw.violation({
+      const error = this.#hw.violation({
         kind: "leak",
         device: core.name,
         driver: binding.driver.name,
@@ -329,6 +347,7 @@ export class Bus {
         size: block.bytes,
         message: `${binding.describe()}: ${block.bytes} bytes at 0x${block.phys.toString(16)} were still held after devres release. The pool reclaimed them; find what allocated them outside devres.`,
       });
+      first ??= error;
       this.#hw.pool.release(block);
     }
     core.lastDriver = driver;
@@ -378,6 +397,10 @@ function checkInstance(value: unknown, binding: Binding): DriverInstance<unknown
     throw fail("EINVAL", `probe: ${binding.describe()}: the returned remove must be a function.`);
   }
   return value as DriverInstance<unknown>;
+}
+
+function isThenable(value: unknown): boolean {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
 function errorText(error: unknown): string {

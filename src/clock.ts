@@ -16,10 +16,24 @@
 
 import { describe, fail } from "./error.js";
 
-/** A scheduled event; `cancel()` makes sure it never fires. */
+/**
+ * A scheduled event; `cancel()` makes sure it never fires.
+ *
+ * @example
+ * ```ts
+ * class Blinker extends DeviceModel {
+ *   #timer: Timer | undefined;
+ *   override mmioWrite(): void {
+ *     this.#timer?.cancel();                           // rescheduled: the old one never fires
+ *     this.#timer = this.after(1_000_000, () => this.raiseIrq());
+ *   }
+ * }
+ * ```
+ */
 export interface Timer {
   /** The virtual time it fires at, in ns. */
   readonly at: number;
+  /** Makes sure it never fires. Harmless once fired or cancelled. */
   cancel(): void;
 }
 

@@ -218,8 +218,10 @@ class Coherent implements Resource {
    * before its DMA memory is freed, which only the simulator can check.
    */
   release(): void {
-    // At unbind the walk goes on; the error is thrown once the device is at rest.
-    this.#binding.deferred ??= this.#release();
+    // At unbind the walk goes on; the error is thrown once the device is at
+    // rest. Freed first: `??=` would skip the free once an error is deferred.
+    const error = this.#release();
+    this.#binding.deferred ??= error;
   }
 
   /** Frees the memory; returns the checker's error in "throw" mode. */

@@ -13,16 +13,54 @@
 
 import { describe, fail } from "./error.js";
 
-/** A field's type: unsigned or signed, 8 to 64 bits, little-endian. */
+/**
+ * A field's type: unsigned or signed, 8 to 64 bits, little-endian.
+ *
+ * @example
+ * ```ts
+ * const fields = { addr: "u64", len: "u32" } as const satisfies Record<string, FieldType>;
+ * const Desc = defineStruct(fields);
+ * ```
+ */
 export type FieldType = "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64";
 
-/** What a field reads as: 64-bit fields are bigints, the rest numbers. */
+/**
+ * What a field reads as: 64-bit fields are bigints, the rest numbers.
+ *
+ * @example
+ * ```ts
+ * const Desc = defineStruct({ addr: "u64", len: "u32" });
+ * const view = allocCoherent(dev, Desc.size).view(dev);
+ * const addr: FieldValue<"u64"> = Desc.get(view, 0, "addr");   // a bigint
+ * const len: FieldValue<"u32"> = Desc.get(view, 0, "len");     // a number
+ * ```
+ */
 export type FieldValue<Type extends FieldType> = Type extends "u64" | "i64" ? bigint : number;
 
-/** A struct's fields, in layout order. */
+/**
+ * A struct's fields, in layout order.
+ *
+ * @example
+ * ```ts
+ * const rx = { addr: "u64", len: "u16", status: "u16" } satisfies StructFields;
+ * const RxDesc = defineStruct(rx);
+ * RxDesc.offsets.status;   // 10
+ * ```
+ */
 export type StructFields = Readonly<Record<string, FieldType>>;
 
-/** Every field of one struct, read at once. */
+/**
+ * Every field of one struct, read at once.
+ *
+ * @example
+ * ```ts
+ * const rx = { addr: "u64", len: "u16", status: "u16" } as const;
+ * const RxDesc = defineStruct(rx);
+ * const show = (d: StructValue<typeof rx>) => `${d.len} bytes at 0x${d.addr.toString(16)}`;
+ * const ring = allocCoherent(dev, RxDesc.size * 64);
+ * console.log(show(RxDesc.read(ring.view(dev), 0)));
+ * ```
+ */
 export type StructValue<Fields extends StructFields> = { -readonly [Name in keyof Fields]: FieldValue<Fields[Name]> };
 
 /**
@@ -62,6 +100,15 @@ const SIZES: Readonly<Record<FieldType, number>> = { u8: 1, i8: 1, u16: 2, i16: 
  * Lays out a struct. Field order is layout order.
  *
  * Throws `EINVAL` for no fields or an unknown field type.
+ *
+ * @example
+ * ```ts
+ * const TxDesc = defineStruct({ addr: "u64", len: "u32", flags: "u16", status: "u16" });
+ * TxDesc.offsets.flags;   // 12
+ * TxDesc.size;            // 16
+ * const ring = allocCoherent(dev, TxDesc.size * 256);
+ * TxDesc.write(ring.view(dev), 0, { addr: 0x1000n, len: 64 });
+ * ```
  */
 export function defineStruct<const Fields extends StructFields>(fields: Fields): Struct<Fields> {
   if (typeof fields !== "object" || fields === null || Object.keys(fields).length === 0) {
@@ -85,11 +132,16 @@ export function defineStruct<const Fields extends StructFields>(fields: Fields):
   const size = Math.ceil(offset / align) * align;
   const names = Object.keys(types);
 
-  const at = (view: DataView, index: number, name: string, operation: string): [number, FieldType] => {
+  // A freed allocation's view is detached: reading its byteLength would throw a TypeError.
+  const usable = (view: DataView, operation: string): void => {
     if (!(view instanceof DataView)) throw fail("EINVAL", `${operation}: expected a DataView, got ${describe(view)}.`);
     if (view.buffer.byteLength === 0) {
       throw fail("EINVAL", `${operation}: the memory behind this view was freed. Do not use descriptors after free().`);
     }
+  };
+
+  const at = (view: DataView, index: number, name: string, operation: string): [number, FieldType] => {
+    usable(view, operation);
     const type = Object.hasOwn(types, name) ? types[name] : undefined;
     if (type === undefined) throw fail("EINVAL", `${operation}: the struct has no field ${describe(name)}; it has ${names.join(", ")}.`);
     const count = Math.floor(view.byteLength / size);
@@ -112,7 +164,10 @@ export function defineStruct<const Fields extends StructFields>(fields: Fields):
     size,
     align,
     offsets: Object.freeze(offsets),
-    count: (view: DataView) => Math.floor(view.byteLength / size),
+    count: (view: DataView) => {
+      usable(view, "count");
+      return Math.floor(view.byteLength / size);
+    },
     get,
     set,
     read: (view: DataView, index: number) => {

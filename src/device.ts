@@ -42,6 +42,13 @@ import { spawn } from "./task.js";
  * - `bound`: a driver is attached; its token is live.
  * - `unbinding`: `remove()` and then devres release are running.
  * - `zombie`: unplugged. References remain; nothing works through them.
+ *
+ * @example
+ * ```ts
+ * await machine.settled();
+ * const state: DeviceState = dev.state;   // "bound" once a driver took it
+ * if (state === "zombie") console.log(`${dev.name} was unplugged`);
+ * ```
  */
 export type DeviceState = "no-driver" | "probing" | "bound" | "unbinding" | "zombie";
 

@@ -25,10 +25,25 @@ import type { DmaDirection } from "./iommu.js";
 import type { Site } from "./internal/site.js";
 import { formatSite } from "./internal/site.js";
 
-/** What the checker does with a violation: record it, record and throw it, or nothing. */
+/**
+ * What the checker does with a violation: record it, record and throw it, or nothing.
+ *
+ * @example
+ * ```ts
+ * const machine = new Machine({ dmaDebug: "throw" });   // a violation throws EINVAL where it happens
+ * ```
+ */
 export type DmaDebugMode = "report" | "throw" | "off";
 
-/** The kinds of misuse the checker knows. */
+/**
+ * The kinds of misuse the checker knows.
+ *
+ * @example
+ * ```ts
+ * const count = (kind: DmaViolationKind) => machine.dmaDebug.violations.filter((v) => v.kind === kind).length;
+ * console.log(count("leak"), count("dma-after-free"));
+ * ```
+ */
 export type DmaViolationKind =
   | "dma-after-free"
   | "free-while-held"
@@ -39,7 +54,16 @@ export type DmaViolationKind =
   | "held-after-unbind"
   | "leak";
 
-/** One misuse the checker saw. Fields that do not apply are `undefined`. */
+/**
+ * One misuse the checker saw. Fields that do not apply are `undefined`.
+ *
+ * @example
+ * ```ts
+ * for (const v of machine.dmaDebug.violations) {
+ *   console.log(`${v.kind} on ${v.device} (driver ${v.driver ?? "none"}): ${v.message}`);
+ * }
+ * ```
+ */
 export interface DmaViolation {
   readonly kind: DmaViolationKind;
   /** The device's name. */
@@ -132,6 +156,8 @@ export class DmaDebug {
   /**
    * Records a violation. In `throw` mode, also returns the error the caller
    * must throw once it has left the machine consistent; otherwise `undefined`.
+   *
+   * @internal The core reports; users read `violations`.
    */
   report(report: ViolationReport, key?: string): BoundscopeError | undefined {
     if (this.mode === "off") return undefined;
@@ -157,7 +183,11 @@ export class DmaDebug {
     return this.mode === "throw" ? new BoundscopeError("EINVAL", `dma-debug: ${violation.kind}: ${violation.message}`) : undefined;
   }
 
-  /** Remembers a freed mapping of `device`, to name its sites if the device uses it later. */
+  /**
+   * Remembers a freed mapping of `device`, to name its sites if the device uses it later.
+   *
+   * @internal Called by the core at each free.
+   */
   remember(device: object, mapping: FreedMapping): void {
     if (this.mode === "off") return;
     let list = this.#freed.get(device);
@@ -166,7 +196,11 @@ export class DmaDebug {
     list.push(mapping);
   }
 
-  /** The most recent freed mapping of `device` whose pages held `address`. */
+  /**
+   * The most recent freed mapping of `device` whose pages held `address`.
+   *
+   * @internal Called by the core to name a violation's sites.
+   */
   freedAt(device: object, address: number): FreedMapping | undefined {
     const list = this.#freed.get(device);
     if (list === undefined) return undefined;

@@ -35,13 +35,39 @@ export interface DriverInstance<Scope> {
   remove?: (dev: ProbeDevice<Scope>) => void | Promise<void>;
 }
 
-/** A PCI id a driver binds to. */
+/**
+ * A PCI id a driver binds to.
+ *
+ * @example
+ * ```ts
+ * const ids: readonly DeviceId[] = [
+ *   { vendor: 0x8086, device: 0x100e },
+ *   { vendor: 0x8086, device: 0x10d3 },
+ * ];
+ * const e1000 = defineDriver({ name: "e1000", ids, probe: () => ({}) });
+ * ```
+ */
 export interface DeviceId {
   readonly vendor: number;
   readonly device: number;
 }
 
-/** What `defineDriver` takes. */
+/**
+ * What `defineDriver` takes.
+ *
+ * @example
+ * ```ts
+ * const spec: DriverSpec = {
+ *   name: "nic",
+ *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
+ *   probe(dev) {                     // dev: ProbeDevice<Scope>
+ *     dev.setDmaMask(64);
+ *     return {};
+ *   },
+ * };
+ * await machine.pci.register(defineDriver(spec));
+ * ```
+ */
 export interface DriverSpec {
   /** The driver's name, used in messages. */
   readonly name: string;

@@ -18,6 +18,16 @@
  *   core-only operation called outside `probe()`/`remove()`.
  * - `EBUSY`: already so. A driver registered twice, a device that is already
  *   bound.
+ *
+ * @example
+ * ```ts
+ * const retryLater = (code: ErrorCode) => code === "ENOMEM";   // the pool may have room later
+ * try {
+ *   allocCoherent(dev, 1 << 20);
+ * } catch (err) {
+ *   if (!(err instanceof BoundscopeError && retryLater(err.code))) throw err;
+ * }
+ * ```
  */
 export type ErrorCode = "ENXIO" | "EINVAL" | "ENOMEM" | "EPERM" | "EBUSY";
 

@@ -7,7 +7,15 @@
 
 import type { DeviceCore } from "./device.js";
 
-/** What happened. */
+/**
+ * What happened.
+ *
+ * @example
+ * ```ts
+ * const probes: readonly MachineEventKind[] = ["probe-start", "probe-end", "probe-failed"];
+ * const history = machine.events.filter((e) => probes.includes(e.kind));
+ * ```
+ */
 export type MachineEventKind =
   | "plug"
   | "unplug"
@@ -28,7 +36,14 @@ export type MachineEventKind =
   | "dma-blocked"
   | "iommu-fault";
 
-/** One entry of `machine.events`. */
+/**
+ * One entry of `machine.events`.
+ *
+ * @example
+ * ```ts
+ * for (const e of machine.events) console.log(e.seq, e.kind, e.device ?? "-", e.detail ?? "");
+ * ```
+ */
 export interface MachineEvent {
   /** Position in the machine's history, from 1. */
   readonly seq: number;
@@ -49,7 +64,19 @@ export interface MachineEvent {
  */
 export const EVENT_LOG_LIMIT = 10_000;
 
-/** Hears each event as it is logged. */
+/**
+ * Hears each event as it is logged.
+ *
+ * @example
+ * ```ts
+ * const onFailure: EventListener = (e) => {
+ *   if (e.kind === "probe-failed") console.error(e.device, e.driver, e.error);
+ * };
+ * const stop = machine.subscribe(onFailure);
+ * // … later
+ * stop();
+ * ```
+ */
 export type EventListener = (event: MachineEvent) => void;
 
 export class EventLog {

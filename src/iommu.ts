@@ -18,13 +18,37 @@ import { Extents } from "./internal/extents.js";
 import { floorItem, lowerBound } from "./internal/sorted.js";
 import type { Block } from "./memory.js";
 
-/** How the IOMMU translates device addresses. */
+/**
+ * How the IOMMU translates device addresses.
+ *
+ * @example
+ * ```ts
+ * const machine = new Machine({ iommu: "strict" });   // each device sees only its own mappings
+ * machine.iommu.mode;                                  // "strict"
+ * ```
+ */
 export type IommuMode = "strict" | "passthrough";
 
-/** Which way a transfer goes, seen from the device. */
+/**
+ * Which way a transfer goes, seen from the device.
+ *
+ * @example
+ * ```ts
+ * const writes = machine.iommu.faults.filter((f) => f.direction === "write");   // the device wrote memory
+ * ```
+ */
 export type DmaDirection = "read" | "write";
 
-/** A device access the strict IOMMU blocked. */
+/**
+ * A device access the strict IOMMU blocked.
+ *
+ * @example
+ * ```ts
+ * const machine = new Machine({ iommu: "strict" });
+ * // … a device DMAs outside what was mapped for it …
+ * for (const f of machine.iommu.faults) console.log(f.device, f.direction, `0x${f.address.toString(16)}`, f.length);
+ * ```
+ */
 export interface IommuFault {
   /** The device's name. */
   readonly device: string;

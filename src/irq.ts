@@ -12,7 +12,17 @@ import { fail } from "./error.js";
 import type { Binding, Resource } from "./internal/binding.js";
 import type { IrqBrand } from "./internal/brand.js";
 
-/** An interrupt handler. It runs when the device raises its IRQ. */
+/**
+ * An interrupt handler. It runs when the device raises its IRQ.
+ *
+ * @example
+ * ```ts
+ * function ackWith<Scope>(regs: IoMapping<Scope>): IrqHandler<Scope> {
+ *   return (dev) => regs.write32(dev, 0x0c, 1);   // acknowledge the interrupt
+ * }
+ * // in probe(dev): dev.requestIrq(ackWith(dev.iomap(0)));
+ * ```
+ */
 export type IrqHandler<Scope> = (dev: BoundDevice<Scope>) => void;
 
 /**

@@ -17,7 +17,15 @@ import { Hardware } from "./internal/hardware.js";
 import { CoherentPool } from "./memory.js";
 import type { Memory, MemoryOptions } from "./memory.js";
 
-/** What `new Machine()` takes. Every field is optional. */
+/**
+ * What `new Machine()` takes. Every field is optional.
+ *
+ * @example
+ * ```ts
+ * const options: MachineOptions = { memory: { bytes: 16 << 20 }, iommu: "strict", dmaDebug: "throw" };
+ * const machine = new Machine(options);
+ * ```
+ */
 export interface MachineOptions {
   /** The coherent pool: 64 MiB of 4 KiB pages unless told otherwise. */
   readonly memory?: MemoryOptions;

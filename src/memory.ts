@@ -22,7 +22,14 @@ import type { Site } from "./internal/site.js";
 import { Extents } from "./internal/extents.js";
 import { floorItem, lowerBound } from "./internal/sorted.js";
 
-/** Options for the simulated pool (`new Machine({ memory })`). */
+/**
+ * Options for the simulated pool (`new Machine({ memory })`).
+ *
+ * @example
+ * ```ts
+ * const machine = new Machine({ memory: { bytes: 1 << 20, pageSize: 4096 } });   // 256 pages
+ * ```
+ */
 export interface MemoryOptions {
   /** Capacity in bytes, a whole number of pages. Default 64 MiB. */
   readonly bytes?: number;
@@ -30,7 +37,16 @@ export interface MemoryOptions {
   readonly pageSize?: number;
 }
 
-/** What the pool holds now. Exact, not sampled. */
+/**
+ * What the pool holds now. Exact, not sampled.
+ *
+ * @example
+ * ```ts
+ * await machine.pci.unplug(dev);
+ * const { bytesInUse, highWater } = machine.memory.stats();
+ * console.log(bytesInUse === 0 ? "nothing leaked" : `${bytesInUse} bytes leaked`, `peak ${highWater}`);
+ * ```
+ */
 export interface MemoryStats {
   /** Capacity in bytes. */
   readonly capacity: number;

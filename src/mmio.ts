@@ -36,13 +36,21 @@ export interface IoMapping<in out Scope> extends MmioBrand<Scope> {
   readonly bar: number;
   /** The BAR's size in bytes. */
   readonly size: number;
+  /** Reads the 8-bit register at byte `offset`; all-ones once the device is unplugged. */
   read8(dev: BoundDevice<Scope>, offset: number): number;
+  /** Reads the 16-bit register at byte `offset`; all-ones once the device is unplugged. */
   read16(dev: BoundDevice<Scope>, offset: number): number;
+  /** Reads the 32-bit register at byte `offset`; all-ones once the device is unplugged. */
   read32(dev: BoundDevice<Scope>, offset: number): number;
+  /** Reads the 64-bit register at byte `offset`; all-ones once the device is unplugged. */
   read64(dev: BoundDevice<Scope>, offset: number): bigint;
+  /** Writes the 8-bit register at byte `offset`; dropped once the device is unplugged. */
   write8(dev: BoundDevice<Scope>, offset: number, value: number): void;
+  /** Writes the 16-bit register at byte `offset`; dropped once the device is unplugged. */
   write16(dev: BoundDevice<Scope>, offset: number, value: number): void;
+  /** Writes the 32-bit register at byte `offset`; dropped once the device is unplugged. */
   write32(dev: BoundDevice<Scope>, offset: number, value: number): void;
+  /** Writes the 64-bit register at byte `offset`; dropped once the device is unplugged. */
   write64(dev: BoundDevice<Scope>, offset: number, value: bigint): void;
 }
 
@@ -110,11 +118,12 @@ class Mmio implements Resource {
     const core = this.#check(dev, offset, width, "read");
     if (!core.present) return width === 8 ? 0xffff_ffff_ffff_ffffn : ALL_ONES[width];
     const value = core.model.mmioRead(this.bar, offset, width);
-    if (width === 8) return BigInt.asUintN(64, BigInt(value));
-    const n = typeof value === "bigint" ? Number(BigInt.asUintN(width * 8, value)) : Number(value);
-    if (!Number.isInteger(n)) {
+    // Checked before any conversion: BigInt(1.5) would throw a RangeError.
+    if (typeof value !== "bigint" && !Number.isInteger(value)) {
       throw fail("EINVAL", `read${width * 8}(0x${offset.toString(16)}): ${core.describe()}: the device model returned ${describe(value)}, not a whole number.`);
     }
+    if (width === 8) return BigInt.asUintN(64, BigInt(value));
+    const n = typeof value === "bigint" ? Number(BigInt.asUintN(width * 8, value)) : value;
     return width === 4 ? n >>> 0 : n & ALL_ONES[width];
   }
 

@@ -19,10 +19,29 @@ import { describe, fail } from "./error.js";
 import { isId } from "./driver.js";
 import type { Hardware } from "./internal/hardware.js";
 
-/** An MMIO access width in bytes. */
+/**
+ * An MMIO access width in bytes.
+ *
+ * @example
+ * ```ts
+ * class Regs extends DeviceModel {
+ *   override mmioRead(bar: number, offset: number, width: MmioWidth): number | bigint {
+ *     return width === 8 ? 0xffff_0000_0000n : 1;   // read64 gets a bigint
+ *   }
+ * }
+ * ```
+ */
 export type MmioWidth = 1 | 2 | 4 | 8;
 
-/** What a model is: its ids, an optional name, and its BAR sizes in bytes. */
+/**
+ * What a model is: its ids, an optional name, and its BAR sizes in bytes.
+ *
+ * @example
+ * ```ts
+ * const spec: DeviceModelSpec = { vendor: 0x1af4, device: 0x1000, name: "nic0", bars: [0x1000] };
+ * const dev = machine.pci.plug(new DeviceModel(spec));   // BAR 0: 4 KiB of registers reading zero
+ * ```
+ */
 export interface DeviceModelSpec {
   readonly vendor: number;
   readonly device: number;
@@ -31,7 +50,21 @@ export interface DeviceModelSpec {
   readonly bars?: readonly number[];
 }
 
-/** An address range the device holds, e.g. a ring base in a running engine. */
+/**
+ * An address range the device holds, e.g. a ring base in a running engine.
+ * A model declares one with its protected `hold()`; the DMA checker reports
+ * memory freed while held, and holds left after unbind.
+ *
+ * @example
+ * ```ts
+ * class Engine extends DeviceModel {
+ *   override mmioWrite(bar: number, offset: number, width: MmioWidth, value: number | bigint): void {
+ *     if (offset === 0x10) this.hold(BigInt(value), 4096, "tx ring");   // the engine DMAs there now
+ *     if (offset === 0x14) this.unhold(BigInt(value));
+ *   }
+ * }
+ * ```
+ */
 export interface Hold {
   readonly address: number;
   readonly length: number;
@@ -156,7 +189,11 @@ export class DeviceModel {
     this.#attached("unhold").core.holds.delete(Number(address));
   }
 
-  /** Connects the model to its device. Once only. */
+  /**
+   * Connects the model to its device. Once only.
+   *
+   * @internal `bus.plug` calls it; models and drivers never do.
+   */
   attach(core: DeviceCore, hw: Hardware): void {
     if (this.#host !== undefined) {
       throw fail("EBUSY", `plug: this ${this.constructor.name} is already plugged in as ${this.#host.core.name}. Make a new model for each device.`);

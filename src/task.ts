@@ -15,6 +15,16 @@ import type { TaskBrand } from "./internal/brand.js";
 /**
  * Tells a task its binding is going away. Check `aborted` between steps, or
  * await `whenAborted` alongside the work.
+ *
+ * @example
+ * ```ts
+ * probe(dev) {
+ *   dev.spawn(async (dev, signal) => {
+ *     while (!signal.aborted) await Promise.race([signal.whenAborted, nextPacket()]);
+ *   });
+ *   return {};
+ * }
+ * ```
  */
 export interface TaskSignal {
   /** True once the task should stop. */
@@ -25,7 +35,23 @@ export interface TaskSignal {
   throwIfAborted(): void;
 }
 
-/** The work a task runs: the binding's token, and the signal that says stop. */
+/**
+ * The work a task runs: the binding's token, and the signal that says stop.
+ *
+ * @example
+ * ```ts
+ * function watchdog<Scope>(regs: IoMapping<Scope>): TaskWork<Scope> {
+ *   return async (dev, signal) => {
+ *     for (;;) {
+ *       signal.throwIfAborted();      // ENXIO at unbind: the task ends
+ *       regs.write32(dev, 0x08, 1);   // kick the watchdog
+ *       await tick();
+ *     }
+ *   };
+ * }
+ * // in probe(dev): dev.spawn(watchdog(dev.iomap(0)));
+ * ```
+ */
 export type TaskWork<Scope> = (dev: BoundDevice<Scope>, signal: TaskSignal) => Promise<void>;
 
 /**

@@ -1,11 +1,13 @@
 /**
  * Shared test plumbing: deferred promises to drive timing by hand, a one-tick
- * yield, and assertions on `BoundscopeError` codes.
+ * yield, assertions on `BoundscopeError` codes, and bound devices to test
+ * with: plain ones (`bindOne`) and simulated hardware (`OpenModel`,
+ * `bindModel`).
  */
 
 import { expect } from "vitest";
-import { BoundscopeError, defineDriver } from "../src/index.js";
-import type { Device, Driver, ErrorCode, Machine, ProbeDevice } from "../src/index.js";
+import { BoundscopeError, defineDriver, DeviceModel } from "../src/index.js";
+import type { Device, DeviceModelSpec, Driver, DriverInstance, ErrorCode, Machine, ProbeDevice, Timer } from "../src/index.js";
 
 /** The ids every test driver binds to unless it says otherwise. */
 export const NIC = { vendor: 0x1af4, device: 0x1000 } as const;
@@ -111,4 +113,78 @@ export async function bindOne(machine: Machine, options: { readonly dmaMask?: nu
   await machine.settled();
   if (token === undefined) throw new Error("bindOne: the device was not probed");
   return { dev, driver, token };
+}
+
+/**
+ * A device model whose protected services a test calls by hand: the test
+ * plays the device's firmware. Each instance takes a fresh device id (unless
+ * given one), so its test driver matches no other device on the machine.
+ */
+export class OpenModel extends DeviceModel {
+  constructor(spec: Partial<DeviceModelSpec> = {}) {
+    super({ vendor: NIC.vendor, device: nextTestDevice++, ...spec });
+  }
+  get time(): number {
+    return this.now;
+  }
+  get mastering(): boolean {
+    return this.busMaster;
+  }
+  get attached(): boolean {
+    return this.present;
+  }
+  later(ns: number, work: () => void): Timer {
+    return this.after(ns, work);
+  }
+  read(address: bigint, length: number): Uint8Array {
+    return this.dmaRead(address, length);
+  }
+  write(address: bigint, data: Uint8Array): boolean {
+    return this.dmaWrite(address, data);
+  }
+  interrupt(): void {
+    this.raiseIrq();
+  }
+  holdRange(address: bigint, length: number, what: string): void {
+    this.hold(address, length, what);
+  }
+  releaseRange(address: bigint): void {
+    this.unhold(address);
+  }
+}
+
+/** What a driver's probe does in {@link bindModel}: set up, and optionally return the instance. */
+export type TestProbe = (dev: ProbeDevice<Smuggled>) => DriverInstance<Smuggled> | void;
+
+/** A model bound for a test, with its driver's token smuggled out of probe. */
+export interface ModelBound<Model extends DeviceModel> extends BoundForTest {
+  readonly machine: Machine;
+  readonly model: Model;
+}
+
+/**
+ * Plugs `model` into `machine` and binds it to a fresh driver for its ids,
+ * which runs `probe` with the core context (the place for iomap, requestIrq,
+ * spawn and enableBusMaster) and leaks its token.
+ */
+export async function bindModel<Model extends DeviceModel>(
+  machine: Machine,
+  model: Model,
+  probe: TestProbe = () => {},
+): Promise<ModelBound<Model>> {
+  const id = { vendor: model.vendor, device: model.device };
+  let token: ProbeDevice<Smuggled> | undefined;
+  const driver = defineDriver({
+    name: `model-driver-${id.device.toString(16)}`,
+    ids: [id],
+    probe<Scope>(dev: ProbeDevice<Scope>) {
+      token = smuggle(dev);
+      return smuggle<DriverInstance<Scope>>(probe(smuggle(dev)) ?? {});
+    },
+  });
+  await machine.pci.register(driver);
+  const dev = machine.pci.plug(model);
+  await machine.settled();
+  if (token === undefined) throw new Error("bindModel: the device was not probed");
+  return { machine, dev, driver, token, model };
 }

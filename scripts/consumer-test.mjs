@@ -1,0 +1,173 @@
+// A real consumer: installs the packed boundscope into a fresh project outside
+// this repository and uses it as a user would, with none of our dev setup.
+//
+//   node scripts/consumer-test.mjs [tarball] [--keep]
+//
+// Without a tarball it packs one (scripts/pack.mjs, with the prepack build).
+// The project, under the OS temp directory, depends on boundscope only. There
+// scripts/consumer/driver.ts must compile and scripts/consumer/misuse.ts must
+// fail exactly where its markers say, under each compiler (TypeScript 5.4, 6
+// and 7, taken from our devDependencies by absolute path) and each module
+// resolution (nodenext, node16, bundler), with skipLibCheck off so our .d.ts
+// are checked too. Then the driver, compiled by TypeScript 7, runs under node.
+// --keep leaves the project in place for a look. Exit status 1 on any failure.
+import { execFileSync, spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { pack, tarball as packedTarball } from "./pack.mjs";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const fixtures = join(root, "scripts", "consumer");
+const args = process.argv.slice(2);
+const keep = args.includes("--keep");
+const given = args.find((arg) => !arg.startsWith("--"));
+
+const COMPILERS = [
+  { id: "ts54", dir: "typescript54" },
+  { id: "ts6", dir: "typescript6" },
+  { id: "ts7", dir: "typescript" },
+];
+for (const compiler of COMPILERS) {
+  compiler.tsc = join(root, "node_modules", compiler.dir, "bin", "tsc");
+  compiler.version = JSON.parse(readFileSync(join(root, "node_modules", compiler.dir, "package.json"), "utf8")).version;
+}
+
+const STRICT = { strict: true, skipLibCheck: false, noEmit: true, types: [] };
+const RESOLUTIONS = {
+  // What `tsc --init` and a careful Node user write, with the stricter flags.
+  nodenext: {
+    ...STRICT,
+    target: "es2022",
+    module: "nodenext",
+    moduleResolution: "nodenext",
+    lib: ["es2022", "esnext.disposable"],
+    exactOptionalPropertyTypes: true,
+    noUncheckedIndexedAccess: true,
+    verbatimModuleSyntax: true,
+  },
+  node16: { ...STRICT, target: "es2022", module: "node16", moduleResolution: "node16", lib: ["es2022", "esnext.disposable"] },
+  // A bundler user on the newest target: the default lib has Symbol.dispose.
+  bundler: { ...STRICT, target: "esnext", module: "esnext", moduleResolution: "bundler" },
+};
+
+/** Runs a command in `cwd`; resolves with its exit status and output. */
+function run(command, commandArgs, cwd) {
+  return new Promise((done) => {
+    const child = spawn(command, commandArgs, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.on("close", (status) => done({ status, output }));
+  });
+}
+
+/** The `// @expect-error` markers of a fixture: which error each line must get. */
+function markers(file) {
+  const expected = [];
+  readFileSync(file, "utf8")
+    .split("\n")
+    .forEach((text, index) => {
+      const match = /^\s*\/\/ @expect-error (TS\d+)((?: ts\w+=TS\d+)*) \/(.+)\/ -- (.+)$/.exec(text);
+      if (!match) return;
+      const overrides = Object.fromEntries([...match[2].matchAll(/(ts\w+)=(TS\d+)/g)].map((m) => [m[1], m[2]]));
+      expected.push({ line: index + 2, code: match[1], overrides, pattern: new RegExp(match[3]), reason: match[4] });
+    });
+  return expected;
+}
+
+/** tsc `--pretty false` output as errors: file, line, code and message chain. */
+function diagnostics(output) {
+  const errors = [];
+  for (const text of output.split("\n")) {
+    const match = /^(.+?)\((\d+),\d+\): error (TS\d+): (.*)$/.exec(text);
+    if (match) errors.push({ file: match[1], line: Number(match[2]), code: match[3], message: match[4] });
+    else if (/^\s/.test(text) && errors.length > 0) errors.at(-1).message += `\n${text.trim()}`;
+    else if (/error TS\d+/.test(text)) errors.push({ file: "", line: 0, code: "", message: text });
+  }
+  return errors;
+}
+
+/** Checks one compiler × resolution run against the misuse markers. */
+function judge(compiler, result, expected) {
+  const problems = [];
+  const errors = diagnostics(result.output);
+  for (const mark of expected) {
+    const code = mark.overrides[compiler.id] ?? mark.code;
+    const here = errors.filter((error) => error.file === "src/misuse.ts" && error.line === mark.line);
+    if (here.length === 0) problems.push(`misuse.ts:${mark.line}: compiles, but must fail ${code} (${mark.reason})`);
+    else if (!here.some((error) => error.code === code)) problems.push(`misuse.ts:${mark.line}: ${here.map((e) => e.code).join(", ")}, expected ${code}`);
+    else if (!here.some((error) => error.code === code && mark.pattern.test(error.message))) {
+      problems.push(`misuse.ts:${mark.line}: ${code}, but the message does not match ${mark.pattern}: ${here[0].message}`);
+    }
+  }
+  for (const error of errors) {
+    if (!expected.some((mark) => error.file === "src/misuse.ts" && error.line === mark.line)) {
+      problems.push(`unexpected: ${error.file}(${error.line}): ${error.code} ${error.message}`);
+    }
+  }
+  if (result.status !== 0 && errors.length === 0) problems.push(`tsc exited ${result.status}: ${result.output.trim()}`);
+  return problems;
+}
+
+const started = Date.now();
+let source = given === undefined ? undefined : resolve(given);
+if (source === undefined) {
+  pack();
+  source = packedTarball;
+}
+const project = mkdtempSync(join(tmpdir(), "boundscope-consumer-"));
+let failures = 0;
+try {
+  copyFileSync(source, join(project, "boundscope.tgz"));
+  writeFileSync(
+    join(project, "package.json"),
+    JSON.stringify({ name: "boundscope-consumer", private: true, type: "module", dependencies: { boundscope: "file:boundscope.tgz" } }, null, 2),
+  );
+  // boundscope has no runtime dependencies, so nothing is fetched.
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--offline"], { cwd: project, stdio: ["ignore", "ignore", "pipe"] });
+  const installed = readdirSync(join(project, "node_modules")).filter((name) => !name.startsWith("."));
+  if (installed.join() !== "boundscope") {
+    console.log(`FAIL install: node_modules holds ${installed.join(", ")}; boundscope alone was expected`);
+    failures++;
+  }
+
+  mkdirSync(join(project, "src"));
+  for (const file of ["driver.ts", "misuse.ts"]) copyFileSync(join(fixtures, file), join(project, "src", file));
+  for (const [name, options] of Object.entries(RESOLUTIONS)) {
+    writeFileSync(join(project, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions: options, files: ["src/driver.ts", "src/misuse.ts"] }, null, 2));
+  }
+  writeFileSync(
+    join(project, "tsconfig.emit.json"),
+    JSON.stringify({ compilerOptions: { ...RESOLUTIONS.nodenext, noEmit: false, outDir: "out", rootDir: "src" }, files: ["src/driver.ts"] }, null, 2),
+  );
+
+  const expected = markers(join(fixtures, "misuse.ts"));
+  const matrix = COMPILERS.flatMap((compiler) => Object.keys(RESOLUTIONS).map((resolution) => ({ compiler, resolution })));
+  const results = await Promise.all(
+    matrix.map(({ compiler, resolution }) => run(process.execPath, [compiler.tsc, "-p", `tsconfig.${resolution}.json`, "--pretty", "false"], project)),
+  );
+  matrix.forEach(({ compiler, resolution }, index) => {
+    const problems = judge(compiler, results[index], expected);
+    const label = `TypeScript ${compiler.version}, ${resolution}`;
+    console.log(problems.length === 0 ? `ok   ${label}: the driver compiles, ${expected.length} misuses are refused` : `FAIL ${label}`);
+    for (const problem of problems) console.log(`       ${problem}`);
+    if (problems.length > 0) failures++;
+  });
+
+  const ts7 = COMPILERS.find((compiler) => compiler.id === "ts7");
+  const emit = await run(process.execPath, [ts7.tsc, "-p", "tsconfig.emit.json", "--pretty", "false"], project);
+  const driver = emit.status === 0 ? await run(process.execPath, ["out/driver.js"], project) : emit;
+  const ran = driver.status === 0 && driver.output.trim() === "consumer driver ok";
+  console.log(`${ran ? "ok  " : "FAIL"} node ${process.version}: the driver runs (compiled by TypeScript ${ts7.version})`);
+  if (!ran) {
+    console.log(driver.output.replace(/^/gm, "       "));
+    failures++;
+  }
+} finally {
+  if (keep) console.log(`kept ${project}`);
+  else rmSync(project, { recursive: true, force: true });
+}
+console.log(`consumer test: ${failures === 0 ? "passed" : `${failures} failed`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+process.exit(failures === 0 ? 0 : 1);
