@@ -14,6 +14,8 @@
  * @module
  */
 
+import type { BoundDevice } from "./device.js";
+import { liveBinding } from "./device.js";
 import { describe, fail } from "./error.js";
 
 /**
@@ -102,7 +104,24 @@ export class Clock {
     if (typeof ns !== "number" || !Number.isFinite(ns) || ns < 0) {
       throw fail("EINVAL", `run(${describe(ns)}): the span is a finite, non-negative number of ns.`);
     }
+    // A driver sleeping in remove() may be driving the clock; wait for it.
+    while (this.#running) await turn();
     await this.#advance(this.#now + ns, Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Resolves once `ns` of virtual time has passed. If nothing else is driving
+   * the clock, the sleeper drives it, so a driver can poll its device in
+   * remove() without the test having to run the clock for it.
+   */
+  async sleep(ns: number): Promise<void> {
+    let woken = false;
+    const target = this.#now + ns;
+    this.after(ns, () => (woken = true));
+    while (!woken) {
+      if (this.#running) await turn();
+      else await this.#advance(target, Number.POSITIVE_INFINITY);
+    }
   }
 
   /**
@@ -191,4 +210,26 @@ export class Clock {
 
 function before(a: Entry, b: Entry): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
+/**
+ * Sleeps `ns` of the machine's virtual time: the kernel's `fsleep`, for a
+ * driver that polls its device (`readl_poll_timeout`). Device events due
+ * meanwhile fire. Takes the token so that a sleeper whose binding is gone is
+ * told at once (`ENXIO`) instead of sleeping on a dead device.
+ *
+ * @example
+ * ```ts
+ * async remove(dev) {
+ *   regs.write32(dev, CTRL, 0);
+ *   for (let i = 0; i < 100 && regs.read32(dev, STATUS) & BUSY; i++) await sleep(dev, 1_000);
+ * }
+ * ```
+ */
+export function sleep<Scope>(dev: BoundDevice<Scope>, ns: number): Promise<void> {
+  const binding = liveBinding(dev, "sleep");
+  if (typeof ns !== "number" || !Number.isFinite(ns) || ns < 0) {
+    throw fail("EINVAL", `sleep(${describe(ns)}): ${binding.describe()}: the time is a finite, non-negative number of ns.`);
+  }
+  return binding.hw.clock.sleep(ns);
 }

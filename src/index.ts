@@ -20,6 +20,7 @@ export { Revocable } from "./revocable.js";
 export { Machine } from "./machine.js";
 export type { MachineOptions } from "./machine.js";
 export type { DmaDirection, Iommu, IommuFault, IommuMode } from "./iommu.js";
+export { sleep } from "./clock.js";
 export type { Clock, Timer } from "./clock.js";
 export { DeviceModel } from "./model.js";
 export type { DeviceModelSpec, Hold, MmioWidth } from "./model.js";
