@@ -201,12 +201,24 @@ describe("driver code between events", () => {
     expect(log).toEqual(["event 1", "continuation", "continuation, one await later", "event 2"]);
   });
 
-  it("a run while another run is going is EBUSY; the first one finishes", async () => {
+  it("a run asked for while another is going waits for it, then runs its own span", async () => {
+    const machine = new Machine();
+    const fired: number[] = [];
+    machine.clock.after(50, () => fired.push(machine.clock.now));
+    machine.clock.after(150, () => fired.push(machine.clock.now));
+    const first = machine.run(100);
+    const second = machine.run(100);
+    await Promise.all([first, second]);
+    expect(fired).toEqual([50, 150]);
+    expect(machine.clock.now).toBe(200);
+  });
+
+  it("runUntilIdle while a run is going is EBUSY; the run finishes", async () => {
     const machine = new Machine();
     let count = 0;
     machine.clock.after(10, () => count++);
     const first = machine.run(100);
-    await expectReject(machine.run(100), "EBUSY");
+    await expectReject(machine.runUntilIdle(), "EBUSY");
     await first;
     expect(count).toBe(1);
     expect(machine.clock.now).toBe(100);
