@@ -9,6 +9,8 @@ import { runDmaSample } from "./dma-sample.js";
 import { runEscape } from "./escape.js";
 import { shortPaths } from "./narrate.js";
 import { runRingNic } from "./ring-nic.js";
+import { runUsing } from "./using.js";
+import { runTimelineScenario, writeTimeline } from "./timeline.js";
 
 const say = (line: string): void => console.log(`  ${line}`);
 const quiet = (): void => {};
@@ -25,6 +27,9 @@ await runDmaSample(say);
 
 console.log("\nescape: a token smuggled out of probe through a closure");
 await runEscape(say);
+
+console.log("\nusing: `await using` a machine, `using` an allocation and an MMIO mapping in probe()");
+await runUsing(say);
 
 console.log("\nring-nic: TX and RX rings, doorbells, an IRQ; traffic flows, then a hot-unplug mid-traffic");
 say(verdict((await runRingNic(say, { end: "unplug" })).machine));
@@ -49,3 +54,8 @@ say("the cure is ring-nic's remove(): write CTRL=0 and check STATUS before devre
 
 console.log("\nblk: submission and completion queues, driven by a spawned task; unbind with requests in flight");
 say(verdict((await runBlk(say)).machine));
+
+console.log("\ntrace: three devices on one machine (edu hot-unplugged; a NIC unbound, rebound by buggy-nic and unbound; a NIC hot-unplugged)");
+const scenario = await runTimelineScenario();
+say(verdict(scenario));
+for (const file of await writeTimeline(scenario, "demo-out")) say(`wrote ${file}`);

@@ -20,3 +20,10 @@ await build({
 });
 process.setSourceMapsEnabled(true);
 await import(outfile);
+
+// A PNG of the timeline, for people without an SVG viewer (and the README).
+const { Resvg } = await import("@resvg/resvg-js");
+const { readFileSync, writeFileSync } = await import("node:fs");
+const svg = readFileSync("demo-out/timeline.svg", "utf8");
+writeFileSync("demo-out/timeline.png", new Resvg(svg, { background: "#ffffff" }).render().asPng());
+console.log("  wrote demo-out/timeline.png");

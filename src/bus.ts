@@ -318,7 +318,13 @@ export class Bus {
       async (resource) => {
         this.#hw.log.add("release", core, driver, resource.label);
         // Each step takes CPU time, and a device nobody halted keeps running.
-        await this.#hw.clock.elapse(RELEASE_STEP_NS);
+        // What it does meanwhile (a violation in "throw" mode) is not the
+        // release's failure: keep it for when the device is at rest.
+        try {
+          await this.#hw.clock.elapse(RELEASE_STEP_NS);
+        } catch (error) {
+          binding.deferred ??= error instanceof Error ? error : new Error(String(error));
+        }
       },
       (resource, error) => {
         this.#hw.log.add("release-failed", core, driver, `${resource.label}: ${errorText(error)}`, error);

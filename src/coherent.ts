@@ -105,6 +105,7 @@ export function allocCoherent<Scope>(dev: BoundDevice<Scope>, size: number): Coh
     hw.pool.release(block);
     throw fail("ENOMEM", `allocCoherent(${size}): ${binding.describe()}: no free IOVA range of ${block.pages} pages lies below its ${binding.dmaMaskBits}-bit DMA mask.`);
   }
+  hw.log.add("alloc", binding.device, binding.driver.name, `${size} bytes`, undefined, { address: BigInt(iova), size });
   return new Coherent(binding, block, iova) as unknown as CoherentAllocation<Scope>;
 }
 
@@ -250,6 +251,7 @@ class Coherent implements Resource {
     binding.allocations.delete(this.#iova);
     core.domain.unmap(this.#iova);
     hw.pool.release(block);
+    hw.log.add("free", core, binding.driver.name, `${block.bytes} bytes`, undefined, { address: this.dmaHandle, size: block.bytes });
     hw.debug.remember(core, {
       address: this.#iova,
       size: block.bytes,

@@ -122,7 +122,14 @@ export class Devres<in out Scope, Value> {
     }
   }
 
+  /** The same as `release()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+
   async #revoke(): Promise<void> {
-    await this.#revocable.revoke();
+    if (await this.#revocable.revoke()) {
+      this.#binding.log.add("revoke", this.#binding.device, this.#binding.driver.name, this.#entry.label);
+    }
   }
 }

@@ -75,7 +75,7 @@ export function deviceDma(
       }, `dma-past-end:${core.name}:${mapping.iova}:${block.allocTime}`);
     }
     const out = transfer(block.buffer, offset, length, direction, data);
-    record(core, direction, length);
+    record(core, hw, address, direction, length);
     if (error !== undefined) throw error;
     return out;
   }
@@ -94,6 +94,23 @@ export function deviceDma(
       ...at,
       message: `${core.describe()} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}, inside memory it had been given and that was freed: ${freed.size} bytes at 0x${freed.address.toString(16)}, allocated at ${at.allocSite} (t=${freed.allocTime} ns), freed at ${at.freeSite} (t=${freed.freeTime} ns). The device still held the address: halt it in remove() (stop its engine, wait for it to go idle) before the memory is freed.`,
     }, `dma-after-free:${core.name}:${freed.address}:${freed.freeTime}`);
+  } else if (mapping !== undefined) {
+    // Starts in its own mapping and runs off the end of its pages.
+    const { block } = mapping;
+    const at = sites({ allocSite: block.allocSite, allocTime: block.allocTime });
+    error = hw.violation(
+      {
+        kind: "dma-outside-mapping",
+        device: core.name,
+        driver,
+        address,
+        size: length,
+        direction,
+        ...at,
+        message: `${core.describe()} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}, which starts in its ${block.bytes}-byte allocation at 0x${mapping.iova.toString(16)} (allocated at ${at.allocSite}) and runs ${bus + length - domain.end(mapping)} bytes past the end of its pages. Check the length the driver programs into the device.`,
+      },
+      `dma-past-end:${core.name}:${mapping.iova}:${block.allocTime}`,
+    );
   } else {
     error = hw.violation({
       kind: "dma-outside-mapping",
@@ -121,7 +138,7 @@ export function deviceDma(
       out = transfer(block.buffer, offset, Math.min(length, block.pages * hw.pool.pageSize - offset), direction, data);
       if (direction === "read" && out.length < length) out = padded(out, length);
     }
-    record(core, direction, length);
+    record(core, hw, address, direction, length);
   }
   if (error !== undefined) throw error;
   return out;
@@ -145,7 +162,8 @@ function padded(bytes: Uint8Array, length: number): Uint8Array {
   return out;
 }
 
-function record(core: DeviceCore, direction: DmaDirection, length: number): void {
+function record(core: DeviceCore, hw: Hardware, address: bigint, direction: DmaDirection, length: number): void {
   if (direction === "read") core.dmaRead += length;
   else core.dmaWritten += length;
+  hw.log.add("dma", core, core.binding?.driver.name, direction, undefined, { address, size: length });
 }

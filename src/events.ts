@@ -34,7 +34,14 @@ export type MachineEventKind =
   | "irq-unhandled"
   | "task-failed"
   | "dma-blocked"
-  | "iommu-fault";
+  | "iommu-fault"
+  | "alloc"
+  | "free"
+  | "revoke"
+  | "irq"
+  | "dma"
+  | "violation"
+  | "model-failed";
 
 /**
  * One entry of `machine.events`.
@@ -56,13 +63,21 @@ export interface MachineEvent {
   readonly detail: string | undefined;
   /** The error a driver callback threw, for `*-failed` events. */
   readonly error: unknown;
+  /** Virtual time, ns. */
+  readonly time: number;
+  /** Wall-clock time since the machine was made, ms. */
+  readonly wall: number;
+  /** The bus address, for `alloc`, `free`, `dma` and `violation`. */
+  readonly address: bigint | undefined;
+  /** Bytes, for `alloc`, `free`, `dma` and `violation`. */
+  readonly size: number | undefined;
 }
 
 /**
  * How many events a machine keeps: the newest ones. Enough to explain any
  * recent failure; bounded so a long fuzz campaign does not grow without end.
  */
-export const EVENT_LOG_LIMIT = 10_000;
+export const EVENT_LOG_LIMIT = 100_000;
 
 /**
  * Hears each event as it is logged.
@@ -79,10 +94,25 @@ export const EVENT_LOG_LIMIT = 10_000;
  */
 export type EventListener = (event: MachineEvent) => void;
 
+/** Where an event's address and size go, for events that have them. */
+export interface EventExtent {
+  readonly address?: bigint | undefined;
+  readonly size?: number | undefined;
+}
+
+declare const performance: { now(): number };
+
 export class EventLog {
   readonly #events: MachineEvent[] = [];
   readonly #listeners = new Set<EventListener>();
+  readonly #now: () => number;
+  readonly #start = performance.now();
   #seq = 0;
+
+  /** @param now - the virtual clock's reading, ns. */
+  constructor(now: () => number = () => 0) {
+    this.#now = now;
+  }
 
   subscribe(listener: EventListener): () => void {
     this.#listeners.add(listener);
@@ -93,9 +123,27 @@ export class EventLog {
     return this.#events;
   }
 
-  add(kind: MachineEventKind, device: DeviceCore | undefined, driver?: string, detail?: string, error?: unknown): void {
+  add(
+    kind: MachineEventKind,
+    device: DeviceCore | string | undefined,
+    driver?: string,
+    detail?: string,
+    error?: unknown,
+    extent?: EventExtent,
+  ): void {
     if (this.#events.length >= EVENT_LOG_LIMIT) this.#events.splice(0, EVENT_LOG_LIMIT / 10);
-    const event = Object.freeze({ seq: ++this.#seq, kind, device: device?.name, driver, detail, error });
+    const event: MachineEvent = Object.freeze({
+      seq: ++this.#seq,
+      kind,
+      device: typeof device === "string" ? device : device?.name,
+      driver,
+      detail,
+      error,
+      time: this.#now(),
+      wall: performance.now() - this.#start,
+      address: extent?.address,
+      size: extent?.size,
+    });
     this.#events.push(event);
     for (const listener of this.#listeners) {
       // A listener is an observer: its failure must not break the core's walk.

@@ -33,3 +33,4 @@ export type { DmaDebug, DmaDebugMode, DmaViolation, DmaViolationKind } from "./d
 export type { EventListener, MachineEvent, MachineEventKind } from "./events.js";
 export { defineStruct } from "./descriptor.js";
 export type { FieldType, FieldValue, Struct, StructFields, StructValue } from "./descriptor.js";
+export type { ChromeTrace, ChromeTraceEvent, Trace } from "./trace.js";

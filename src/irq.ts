@@ -44,6 +44,8 @@ export interface IrqHandle<in out Scope> extends IrqBrand<Scope> {
   readonly freed: boolean;
   /** Frees the IRQ now: no handler runs after this returns. `EINVAL` if already freed. */
   free(): void;
+  /** The same as `free()`, for `using`. */
+  [Symbol.dispose](): void;
 }
 
 /** Registers `handler` as the device's interrupt handler. Core-only; the caller checked that. */
@@ -80,6 +82,7 @@ export class Irq implements Resource {
   fire(): void {
     if (this.freed) return;
     this.count++;
+    this.#binding.log.add("irq", this.#binding.device, this.#binding.driver.name);
     try {
       this.#handler(this.#binding.token);
     } catch (error) {
@@ -94,6 +97,10 @@ export class Irq implements Resource {
     }
     this.#binding.forget(this);
     this.release();
+  }
+
+  [Symbol.dispose](): void {
+    this.free();
   }
 
   release(): void {

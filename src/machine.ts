@@ -15,6 +15,8 @@ import type { EventListener, MachineEvent } from "./events.js";
 import type { Iommu, IommuFault, IommuMode } from "./iommu.js";
 import { Hardware } from "./internal/hardware.js";
 import { CoherentPool } from "./memory.js";
+import { traceOf } from "./trace.js";
+import type { Trace } from "./trace.js";
 import type { Memory, MemoryOptions } from "./memory.js";
 
 /**
@@ -55,7 +57,7 @@ export class Machine {
   readonly iommu: Iommu;
   /** Virtual time. Device models schedule on it; `run` advances it. */
   readonly clock = new Clock();
-  readonly #log = new EventLog();
+  readonly #log = new EventLog(() => this.clock.now);
 
   constructor(options: MachineOptions = {}) {
     if (typeof options !== "object" || options === null) {
@@ -90,6 +92,21 @@ export class Machine {
     });
     this.pci = new Bus(hw);
   }
+
+  /**
+   * Every event with its virtual and wall time, exportable to the Chrome
+   * trace-event format and drawn as a lifecycle timeline.
+   *
+   * @example
+   * ```ts
+   * writeFileSync("timeline.svg", machine.trace.toSvg());
+   * ```
+   */
+  get trace(): Trace {
+    return this.#trace;
+  }
+
+  readonly #trace: Trace = traceOf(() => this.#log.events);
 
   /** What the core did, oldest first (the newest 10,000 events). */
   get events(): readonly MachineEvent[] {
@@ -131,6 +148,27 @@ export class Machine {
    */
   runUntilIdle(maxEvents?: number): Promise<void> {
     return this.clock.runUntilIdle(maxEvents);
+  }
+
+  /**
+   * Unplugs every device and waits until all is at rest, so `await using`
+   * leaves nothing bound. Rejects with the first error an unplug gave
+   * (in `dmaDebug: "throw"` mode, a violation), after all are done.
+   *
+   * @example
+   * ```ts
+   * {
+   *   await using machine = new Machine();
+   *   machine.pci.plug(new NicModel());
+   * } // every device unplugged here: remove(), devres release, zombie
+   * ```
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.settled();
+    const results = await Promise.allSettled(this.pci.devices.map((dev) => this.pci.unplug(dev)));
+    await this.settled();
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
   }
 
   /** Resolves once every queued probe and remove on every device has finished. */

@@ -52,6 +52,10 @@ export interface IoMapping<in out Scope> extends MmioBrand<Scope> {
   write32(dev: BoundDevice<Scope>, offset: number, value: number): void;
   /** Writes the 64-bit register at byte `offset`; dropped once the device is unplugged. */
   write64(dev: BoundDevice<Scope>, offset: number, value: bigint): void;
+  /** Unmaps the BAR now instead of at unbind (`pcim_iounmap`). `EINVAL` if already unmapped. */
+  unmap(): void;
+  /** The same as `unmap()`, for `using`. */
+  [Symbol.dispose](): void;
 }
 
 /** Maps BAR `bar` of the binding's device. Core-only; the caller checked that. */
@@ -87,6 +91,18 @@ class Mmio implements Resource {
 
   release(): void {
     this.#revoked = true;
+  }
+
+  unmap(): void {
+    if (this.#revoked) {
+      throw fail("EINVAL", `unmap: ${this.#binding.describe()}: this ${this.label} was already unmapped or revoked.`);
+    }
+    this.#binding.forget(this);
+    this.release();
+  }
+
+  [Symbol.dispose](): void {
+    this.unmap();
   }
 
   read8(dev: unknown, offset: number): number {

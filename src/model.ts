@@ -205,7 +205,21 @@ export class DeviceModel {
   detach(): void {
     for (const timer of this.#timers) timer.cancel();
     this.#timers.clear();
-    this.removed();
+    this.notify("removed", () => this.removed());
+  }
+
+  /**
+   * Calls one of the model's own hooks. A model that throws from a hook is a
+   * broken simulation, not a broken driver: it is logged, and the core goes on.
+   * @internal
+   */
+  notify(hook: string, call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      const host = this.#host;
+      host?.hw.log.add("model-failed", host.core, host.core.binding?.driver.name, `${this.constructor.name}.${hook}: ${error instanceof Error ? error.message : String(error)}`, error);
+    }
   }
 
   #attached(operation: string): { core: DeviceCore; hw: Hardware } {

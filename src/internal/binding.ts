@@ -84,12 +84,12 @@ export class Binding {
       throw fail("EBUSY", `enableBusMaster: ${this.describe()}: bus mastering is already on.`);
     }
     core.busMaster = true;
-    core.model.busMasterChanged(true);
+    core.model.notify("busMasterChanged", () => core.model.busMasterChanged(true));
     this.add({
       label: "bus mastering",
       release: () => {
         core.busMaster = false;
-        core.model.busMasterChanged(false);
+        core.model.notify("busMasterChanged", () => core.model.busMasterChanged(false));
       },
     });
   }

@@ -31,6 +31,11 @@ export class Hardware {
    * With a `key`, a repeat of the same key is counted, not recorded again.
    */
   violation(report: Omit<ViolationReport, "time">, key?: string): Error | undefined {
-    return this.debug.report({ ...report, time: this.clock.now }, key);
+    const before = this.debug.violations.length;
+    const error = this.debug.report({ ...report, time: this.clock.now }, key);
+    if (this.debug.violations.length > before) {
+      this.log.add("violation", report.device, report.driver, `${report.kind}: ${report.message}`, undefined, report);
+    }
+    return error;
   }
 }
