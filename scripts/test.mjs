@@ -75,6 +75,18 @@ if (!types.ok || !counts) {
 
 check("tsd on dist/index.d.ts (TypeScript 5.9)", node, ["node_modules/tsd/dist/cli.js"]);
 
+// Each killed mutant passes a check, each survivor fails one.
+const mutation = run("mutation testing: weakened types and guards must fail the tests", node, ["scripts/mutation.mjs"]);
+const kills = /^killed (\d+)\/(\d+) overall$/m.exec(mutation.stdout);
+if (kills) {
+  passed += Number(kills[1]);
+  failed += Number(kills[2]) - Number(kills[1]);
+}
+if (!mutation.ok || !kills) {
+  failures.push("mutation testing");
+  if (!kills || kills[1] === kills[2]) failed++;
+}
+
 // The package as published: packed once from the dist/ built above, then
 // linted and installed from that one tarball.
 const tarball = ".tmp/pack/boundscope.tgz";

@@ -12,6 +12,12 @@
 //   node scripts/type-tests.mjs --against=src
 //                                           map "boundscope" to src/index.ts
 //                                           instead of dist (no build needed)
+//   node scripts/type-tests.mjs --root=DIR  take src/ and dist/ from DIR, a
+//                                           copy of the package (as made by
+//                                           scripts/mutation.mjs); the
+//                                           fixtures stay these
+//   node scripts/type-tests.mjs --configs=ts7-strict,ts7-loose-fn
+//                                           only these configurations
 //
 // Exit status 1 when any check fails. The last line is `N passed, M failed`.
 
@@ -23,7 +29,6 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const testsDir = join(root, "types-tests");
-const workDir = join(root, ".tmp", "type-tests");
 
 const COMPILERS = {
   ts6: { bin: "node_modules/typescript6/bin/tsc", pkg: "node_modules/typescript6/package.json" },
@@ -206,11 +211,15 @@ function version(compiler) {
   return JSON.parse(readFileSync(join(root, COMPILERS[compiler].pkg), "utf8")).version;
 }
 
-function writeConfig(run, config, files, against) {
-  const dir = join(workDir, run, config.id);
+/** `code` is where src/ and dist/ are: the package itself, or a --root copy. */
+function writeConfig(run, config, files, against, code) {
+  const dir = join(code, ".tmp", "type-tests", run, config.id);
   mkdirSync(dir, { recursive: true });
   const compilerOptions = { ...BASE_OPTIONS, ...config.options };
-  if (against === "src") compilerOptions.paths = { boundscope: [join(root, "src", "index.ts")] };
+  if (against === "src") compilerOptions.paths = { boundscope: [join(code, "src", "index.ts")] };
+  // The package's own dist/ is reached by self-reference, as users reach it;
+  // a copy's dist/ only through a path mapping.
+  else if (code !== root) compilerOptions.paths = { boundscope: [join(code, "dist", "index.d.ts")] };
   const path = join(dir, "tsconfig.json");
   writeFileSync(path, JSON.stringify({ compilerOptions, files }, null, 2) + "\n");
   return path;
@@ -339,8 +348,8 @@ function indent(text, pad = "    ") {
 // ---------------------------------------------------------------------------
 // Main
 
-function checkDist() {
-  const index = join(root, "dist", "index.d.ts");
+function checkDist(code) {
+  const index = join(code, "dist", "index.d.ts");
   if (!existsSync(index)) {
     return "dist/index.d.ts does not exist: run `npm run build` first (or pass --against=src).";
   }
@@ -350,7 +359,7 @@ function checkDist() {
       const p = join(dir, e.name);
       return Math.max(max, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
     }, 0);
-  if (newest(join(root, "src")) > built) {
+  if (newest(join(code, "src")) > built) {
     return "dist/ is older than src/: run `npm run build` first (or pass --against=src), or these tests check stale declarations.";
   }
   return undefined;
@@ -359,15 +368,18 @@ function checkDist() {
 async function main() {
   const args = process.argv.slice(2);
   const onlySelftest = args.includes("--selftest");
-  const againstArg = args.find((a) => a.startsWith("--against="));
-  const against = againstArg ? againstArg.slice("--against=".length) : "dist";
-  const unknown = args.filter((a) => a !== "--selftest" && !a.startsWith("--against="));
-  if (unknown.length > 0 || !["dist", "src"].includes(against)) {
-    console.error(`usage: node scripts/type-tests.mjs [--selftest] [--against=dist|src]`);
+  const option = (name) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const against = option("against") ?? "dist";
+  const code = resolve(option("root") ?? root);
+  const configIds = option("configs")?.split(",") ?? CONFIGS.map((c) => c.id);
+  const configs = CONFIGS.filter((c) => configIds.includes(c.id));
+  const unknown = args.filter((a) => a !== "--selftest" && !/^--(against|root|configs)=/.test(a));
+  if (unknown.length > 0 || !["dist", "src"].includes(against) || configs.length !== configIds.length || !existsSync(join(code, "src"))) {
+    console.error(`usage: node scripts/type-tests.mjs [--selftest] [--against=dist|src] [--root=DIR] [--configs=${CONFIGS.map((c) => c.id).join(",")}]`);
     return 2;
   }
   if (against === "dist") {
-    const stale = checkDist();
+    const stale = checkDist(code);
     if (stale) {
       console.error(stale);
       console.log("0 passed, 1 failed");
@@ -381,9 +393,9 @@ async function main() {
   const selftests = fixtures.filter((f) => f.selftest);
   const count = (kind) => regular.filter((f) => f.kind === kind).length;
   console.log(
-    `type tests against ${against === "dist" ? "dist/index.d.ts" : "src/index.ts"}: ` +
+    `type tests against ${relative(root, join(code, against === "dist" ? "dist/index.d.ts" : "src/index.ts"))}: ` +
       (onlySelftest ? "" : `${count("must-compile")} must-compile and ${count("must-not-compile")} must-not-compile fixtures, `) +
-      `${selftests.length} harness self-test fixtures, ${CONFIGS.length} configurations`,
+      `${selftests.length} harness self-test fixtures, ${configs.length} configurations`,
   );
   if (fixtures.length === 0) {
     console.log("0 passed, 1 failed");
@@ -396,7 +408,7 @@ async function main() {
   const run = `${onlySelftest ? "selftest" : "all"}-against-${against}`;
   const started = performance.now();
   const runs = await runAll(
-    CONFIGS.map((config) => () => runTsc(config.compiler, writeConfig(run, config, files, against))),
+    configs.map((config) => () => runTsc(config.compiler, writeConfig(run, config, files, against, code))),
     Math.max(1, Math.min(2, availableParallelism())),
   );
 
@@ -404,7 +416,7 @@ async function main() {
   let failed = 0;
   const reports = new Map(); // fixture name -> Map(rendered failure -> [config ids])
   const summaries = [];
-  CONFIGS.forEach((config, i) => {
+  configs.forEach((config, i) => {
     const run = runs[i];
     const title = `TypeScript ${version(config.compiler)}, ${config.label}`;
     const { diagnostics, unparsed } = parseDiagnostics(run.stdout);
@@ -450,7 +462,7 @@ async function main() {
   for (const [name, byText] of reports) {
     console.log(`\nFAIL ${name}`);
     for (const [text, ids] of byText) {
-      const where = ids.length === CONFIGS.length ? "all configurations" : ids.join(", ");
+      const where = ids.length === configs.length ? "all configurations" : ids.join(", ");
       console.log(indent(`[${where}] ${text}`, "  "));
     }
   }

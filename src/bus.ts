@@ -21,7 +21,7 @@ import { describe, fail } from "./error.js";
 import type { Device, DeviceState } from "./device.js";
 import { DeviceCore, deviceCoreOf, hex4 } from "./device.js";
 import type { Driver, DriverInstance } from "./driver.js";
-import { DriverCore } from "./driver.js";
+import { DriverCore, hookOf } from "./driver.js";
 import type { EndReason } from "./internal/binding.js";
 import { Binding } from "./internal/binding.js";
 import { Domain } from "./iommu.js";
@@ -205,7 +205,8 @@ export class Bus {
     this.#drivers.splice(index, 1);
     this.#hw.log.add("unregister", undefined, core.name);
     const removals = [...this.#present.values()]
-      .filter((device) => device.binding?.driver === core || device.pending > 0)
+      // A device bound to it, or one whose queued probe may yet bind it.
+      .filter((device) => device.binding?.driver === core || (device.pending > 0 && core.matches(device)))
       .map((device) =>
         this.#track(
           device.enqueue(async () => {
@@ -269,7 +270,9 @@ export class Bus {
     binding.core = true;
     this.#hw.log.add("remove-start", core, binding.driver.name, reason);
     try {
-      const returned = binding.instance?.remove?.(binding.token);
+      const instance = binding.instance;
+      const remove = instance === undefined ? undefined : (hookOf(instance, "remove") as DriverInstance<unknown>["remove"]);
+      const returned = remove?.call(instance, binding.token);
       // As for probe: a synchronous remove() is over once it returns.
       if (!isThenable(returned)) binding.core = false;
       await returned;
@@ -398,7 +401,7 @@ function checkInstance(value: unknown, binding: Binding): DriverInstance<unknown
   if (typeof value !== "object" || value === null) {
     throw fail("EINVAL", `probe: ${binding.describe()}: probe() must return a DriverInstance object, got ${describe(value)}.`);
   }
-  const remove = (value as DriverInstance<unknown>).remove;
+  const remove = hookOf(value, "remove");
   if (remove !== undefined && typeof remove !== "function") {
     throw fail("EINVAL", `probe: ${binding.describe()}: the returned remove must be a function.`);
   }

@@ -142,8 +142,13 @@ export class Clock {
   /**
    * Fires events until none is left. A device that keeps itself busy forever
    * would never be idle, so this stops with `EBUSY` after `maxEvents` events.
+   * `maxEvents` is a positive whole number (`EINVAL` otherwise): a bound that
+   * is not a number would never stop the loop.
    */
   async runUntilIdle(maxEvents = 1_000_000): Promise<void> {
+    if (typeof maxEvents !== "number" || !Number.isSafeInteger(maxEvents) || maxEvents < 1) {
+      throw fail("EINVAL", `runUntilIdle(${describe(maxEvents)}): maxEvents is a positive whole number of events.`);
+    }
     const fired = await this.#advance(Number.POSITIVE_INFINITY, maxEvents);
     if (fired >= maxEvents && this.pending > 0) {
       throw fail("EBUSY", `runUntilIdle: still busy after ${maxEvents} events at ${this.#now} ns; something reschedules itself forever. Use run(ns) for a fixed span.`);

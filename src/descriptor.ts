@@ -119,6 +119,9 @@ export function defineStruct<const Fields extends StructFields>(fields: Fields):
   let offset = 0;
   let align = 1;
   for (const [name, type] of Object.entries(fields)) {
+    // An own "__proto__" key (from JSON.parse) cannot be stored as a field of
+    // the plain objects below: it would vanish from the layout without a word.
+    if (name === "__proto__") throw fail("EINVAL", `defineStruct: "__proto__" cannot name a field; rename it.`);
     const size = SIZES[type as FieldType];
     if (size === undefined || !Object.hasOwn(SIZES, type)) {
       throw fail("EINVAL", `defineStruct: field "${name}" has type ${describe(type)}; use one of ${Object.keys(SIZES).join(", ")}.`);

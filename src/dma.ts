@@ -80,8 +80,9 @@ export function deviceDma(
     return out;
   }
 
-  // Not the device's own mapping: name what it hit.
-  const freed = hw.debug.freedAt(core, bus);
+  // Not the device's own mapping: name what it hit. A transfer that starts in
+  // a live mapping is named by it, not by a freed one that had its address before.
+  const freed = mapping === undefined ? hw.debug.freedAt(core, bus) : undefined;
   if (freed !== undefined) {
     const at = sites(freed);
     error = hw.violation({

@@ -117,14 +117,16 @@ export function defineDriver(spec: DriverSpec): Driver {
   if (typeof spec !== "object" || spec === null) {
     throw fail("EINVAL", `defineDriver: expected a driver spec object, got ${describe(spec)}.`);
   }
-  const { name, ids, probe } = spec;
+  const { name, ids } = spec;
+  const probe = hookOf(spec, "probe");
   if (typeof name !== "string" || name.trim() === "") {
     throw fail("EINVAL", `defineDriver: the driver needs a non-empty name, got ${describe(name)}.`);
   }
   if (!Array.isArray(ids) || ids.length === 0) {
     throw fail("EINVAL", `defineDriver("${name}"): ids must be a non-empty array of { vendor, device }.`);
   }
-  const checked = ids.map((id: unknown, i): DeviceId => {
+  // Array.from visits the holes of a sparse array, which map() would skip unchecked.
+  const checked = Array.from(ids, (id: unknown, i): DeviceId => {
     const { vendor, device } = (typeof id === "object" && id !== null ? id : {}) as Partial<DeviceId>;
     if (!isId(vendor) || !isId(device)) {
       throw fail("EINVAL", `defineDriver("${name}"): ids[${i}] must be { vendor, device } with whole numbers from 0 to 0xffff.`);
@@ -134,7 +136,19 @@ export function defineDriver(spec: DriverSpec): Driver {
   if (typeof probe !== "function") {
     throw fail("EINVAL", `defineDriver("${name}"): probe must be a function, got ${describe(probe)}.`);
   }
-  return new DriverCore(name, Object.freeze(checked), probe) as unknown as Driver;
+  return new DriverCore(name, Object.freeze(checked), probe as DriverSpec["probe"]) as unknown as Driver;
+}
+
+/**
+ * `value[key]` when the object or a prototype of its own defines it, never
+ * when only `Object.prototype` does: a polluted `Object.prototype.probe` or
+ * `.remove` must not be handed a live token.
+ */
+export function hookOf(value: object, key: "probe" | "remove"): unknown {
+  for (let level: object | null = value; level !== null && level !== Object.prototype; level = Object.getPrototypeOf(level)) {
+    if (Object.hasOwn(level, key)) return (value as Record<string, unknown>)[key];
+  }
+  return undefined;
 }
 
 export function isId(value: unknown): value is number {

@@ -145,7 +145,9 @@ export class EventLog {
       size: extent?.size,
     });
     this.#events.push(event);
-    for (const listener of this.#listeners) {
+    // The listeners subscribed now: one that subscribes another (or itself
+    // again) during the event must not make this loop endless.
+    for (const listener of [...this.#listeners]) {
       // A listener is an observer: its failure must not break the core's walk.
       try {
         listener(event);

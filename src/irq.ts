@@ -79,17 +79,39 @@ export class Irq implements Resource {
   }
 
   /** Runs the handler, unless freed. A throwing handler is logged, not fatal. */
+  /**
+   * Runs the handler, unless freed. The line is masked while it runs, as
+   * the kernel masks it: a raise from inside the handler (a register write
+   * that re-triggers the device) runs the handler again after it returns,
+   * once, instead of recursing. A throwing handler is logged, not fatal.
+   */
   fire(): void {
     if (this.freed) return;
-    this.count++;
-    this.#binding.log.add("irq", this.#binding.device, this.#binding.driver.name);
+    if (this.#running) {
+      this.#pending = true;
+      return;
+    }
+    this.#running = true;
     try {
-      this.#handler(this.#binding.token);
-    } catch (error) {
-      const core = this.#binding.device;
-      this.#binding.log.add("irq-failed", core, this.#binding.driver.name, error instanceof Error ? error.message : String(error), error);
+      do {
+        this.#pending = false;
+        if (this.freed) break;
+        this.count++;
+        this.#binding.log.add("irq", this.#binding.device, this.#binding.driver.name);
+        try {
+          this.#handler(this.#binding.token);
+        } catch (error) {
+          const core = this.#binding.device;
+          this.#binding.log.add("irq-failed", core, this.#binding.driver.name, error instanceof Error ? error.message : String(error), error);
+        }
+      } while (this.#pending);
+    } finally {
+      this.#running = false;
     }
   }
+
+  #running = false;
+  #pending = false;
 
   free(): void {
     if (this.freed) {

@@ -71,6 +71,11 @@ export interface Hold {
   readonly what: string;
 }
 
+/** A power of two of at least 16 bytes; tested on bigints, since `&` truncates numbers to 32 bits. */
+function isBarSize(size: unknown): size is number {
+  return Number.isSafeInteger(size) && (size as number) >= 16 && (BigInt(size as number) & (BigInt(size as number) - 1n)) === 0n;
+}
+
 /**
  * A simulated PCI function. Override `mmioRead`/`mmioWrite` to give it
  * registers; use the protected services (`after`, `dmaRead`, `dmaWrite`,
@@ -108,13 +113,15 @@ export class DeviceModel {
     if (name !== undefined && (typeof name !== "string" || name.trim() === "")) {
       throw fail("EINVAL", `DeviceModel: the name must be a non-empty string, got ${describe(name)}.`);
     }
-    if (!Array.isArray(bars) || bars.length > 6 || !bars.every((size) => Number.isSafeInteger(size) && size >= 16 && (size & (size - 1)) === 0)) {
+    // Checked on a dense copy: every() skips the holes of a sparse array.
+    const sizes: unknown[] = Array.isArray(bars) ? Array.from(bars) : [];
+    if (!Array.isArray(bars) || sizes.length > 6 || !sizes.every(isBarSize)) {
       throw fail("EINVAL", `DeviceModel: bars must be at most 6 sizes, each a power of two of at least 16 bytes.`);
     }
     this.vendor = vendor;
     this.device = device;
     this.name = name;
-    this.bars = Object.freeze([...bars]);
+    this.bars = Object.freeze(sizes as number[]);
   }
 
   /** Handles a driver's MMIO read. Default: reads as zero. */
@@ -149,6 +156,8 @@ export class DeviceModel {
   /** Runs `work` `ns` from now, unless the device is removed first. */
   protected after(ns: number, work: () => void): Timer {
     const { hw } = this.#attached("after");
+    // Checked now: the wrapper below is always a function, so the clock cannot see a bad `work`.
+    if (typeof work !== "function") throw fail("EINVAL", `DeviceModel.after: expected a function, got ${describe(work)}.`);
     const timer = hw.clock.after(ns, () => {
       this.#timers.delete(timer);
       work();
@@ -166,6 +175,9 @@ export class DeviceModel {
   /** Writes `data` at bus address `address`; false when blocked. */
   protected dmaWrite(address: bigint, data: Uint8Array): boolean {
     const { core, hw } = this.#attached("dmaWrite");
+    if (!(data instanceof Uint8Array)) {
+      throw fail("EINVAL", `dmaWrite: ${core.describe()}: the data must be a Uint8Array, got ${describe(data)}.`);
+    }
     return deviceDma(core, hw, address, data.length, "write", data).length > 0;
   }
 
@@ -181,6 +193,17 @@ export class DeviceModel {
    */
   protected hold(address: bigint, length: number, what: string): void {
     const { core } = this.#attached("hold");
+    // A bad hold would surface only at unbind, where the checker turns it into a
+    // bigint: catch it here, where the model made it.
+    if (typeof address !== "bigint" || address < 0n || address >= 1n << 64n) {
+      throw fail("EINVAL", `hold: ${core.describe()}: the bus address must be a bigint from 0 to 2**64-1, got ${describe(address)}.`);
+    }
+    if (!Number.isSafeInteger(length) || length <= 0) {
+      throw fail("EINVAL", `hold: ${core.describe()}: the length must be a positive whole number of bytes, got ${describe(length)}.`);
+    }
+    if (typeof what !== "string") {
+      throw fail("EINVAL", `hold: ${core.describe()}: what the device holds is named by a string, got ${describe(what)}.`);
+    }
     core.holds.set(Number(address), { address: Number(address), length, what });
   }
 

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { fail } from "./error.js";
+import { describe, fail } from "./error.js";
 
 /**
  * A value readers can use until it is revoked.
@@ -67,7 +67,8 @@ export class Revocable<Value> {
    * Runs `use` with the value and resolves with its result, or resolves
    * `undefined` without calling it when the value is already revoked. A
    * revoke that starts while `use` runs waits for it to finish before
-   * releasing the value, so `use` never sees a released value.
+   * releasing the value, so `use` never sees a released value. Rejects with
+   * `EINVAL` if `use` is not a function.
    *
    * @example
    * ```ts
@@ -75,6 +76,9 @@ export class Revocable<Value> {
    * ```
    */
   async tryAccessWith<Result>(use: (value: Value) => Result | Promise<Result>): Promise<Result | undefined> {
+    if (typeof use !== "function") {
+      throw fail("EINVAL", `tryAccessWith: expected a function to run with the value, got ${describe(use)}.`);
+    }
     if (this.#revoked) return undefined;
     this.#inFlight++;
     try {

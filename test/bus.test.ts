@@ -1026,3 +1026,22 @@ describe("a failing remove", () => {
     expectCode(() => allocCoherent(held!, 64), "ENXIO");
   });
 });
+
+describe("unregister and other drivers' devices", () => {
+  it("does not wait for a probe of another driver on a device it does not match", async () => {
+    const machine = new Machine();
+    const gate = deferred();
+    const OTHER = { vendor: NIC.vendor, device: NIC.device + 7 };
+    const slow = defineDriver({ name: "slow", ids: [OTHER], probe: async () => (await gate.promise, {}) });
+    const quick = defineDriver({ name: "quick", ids: [NIC], probe: () => ({}) });
+    await machine.pci.register(quick);
+    const paused = machine.pci.plug(OTHER);
+    void machine.pci.register(slow);
+    machine.pci.plug(NIC);
+    await machine.pci.unregister(quick); // would hang if it waited on the paused probe
+    expect(paused.state).toBe("probing");
+    gate.resolve();
+    await machine.settled();
+    expect(paused.state).toBe("bound");
+  });
+});

@@ -357,3 +357,40 @@ describe("at unbind", () => {
     expect(irq?.freed).toBe(true);
   });
 });
+
+describe("a handler that re-triggers its own interrupt", () => {
+  it("runs again after it returns, once per raise while masked, instead of recursing", async () => {
+    const machine = new Machine();
+    const model = new OpenModel({ bars: [16] });
+    let depth = 0;
+    let maxDepth = 0;
+    let runs = 0;
+    await machine.pci.register(
+      defineDriver({
+        name: "retrigger",
+        ids: [{ vendor: model.vendor, device: model.device }],
+        probe(dev) {
+          dev.requestIrq(() => {
+            depth++;
+            maxDepth = Math.max(maxDepth, depth);
+            runs++;
+            // The first three runs each re-raise twice; the line is masked, so
+            // each run's raises collapse into one rerun.
+            if (runs <= 3) {
+              model.interrupt();
+              model.interrupt();
+            }
+            depth--;
+          });
+          return {};
+        },
+      }),
+    );
+    machine.pci.plug(model);
+    await machine.settled();
+    model.interrupt();
+    expect(maxDepth).toBe(1);
+    expect(runs).toBe(4);
+    expect(machine.events.some((e) => e.kind === "irq-failed")).toBe(false);
+  });
+});

@@ -1,0 +1,562 @@
+// `npm run test:mutation`: proof that the tests bite. Each mutant is a copy of
+// the package with ONE known weakening applied, as an exact text replacement
+// that must match (a pattern that no longer matches fails the run, so a
+// mutant cannot rot into a copy of the original). Every mutant must be killed:
+//
+// - a type mutant weakens a type. Its copy is built (tsc, which must succeed)
+//   and the type tests run against the copy's dist/ (scripts/type-tests.mjs
+//   --root), under TypeScript 7, strict and with strictFunctionTypes off,
+//   and under TypeScript 6 as well for some. At least one fixture must fail
+//   under every compiler it runs with.
+// - a run-time mutant disables a run-time guard. Its copy must type-check,
+//   and vitest runs the test files that hold the guard against the copy's
+//   src/. At least one test must fail.
+//
+// An unmutated copy of each kind runs the same way and must pass, or a kill
+// would mean nothing. Mutants run two at a time. One line per mutant, then
+// "killed k/N" per kind and overall; exit status 1 unless all are killed.
+//
+//   node scripts/mutation.mjs                 every mutant
+//   node scripts/mutation.mjs --only=ID,ID    these mutants (and the baseline)
+//   node scripts/mutation.mjs --list          list the mutants
+
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const workDir = join(root, ".tmp", "mutation");
+const tsc7 = join(root, "node_modules/typescript/bin/tsc");
+const vitest = join(root, "node_modules/vitest/vitest.mjs");
+
+const TS7 = ["ts7-strict", "ts7-loose-fn"];
+
+/** `from` must occur exactly `count` times in `file`; every occurrence becomes `to`. */
+const edit = (file, from, to, count = 1) => ({ file, from, to, count });
+
+// ---------------------------------------------------------------------------
+// Type mutants: each weakens one guarantee of the types.
+
+const TYPE_MUTANTS = [
+  {
+    id: "token-brand-empty",
+    what: "drop the brand: TokenBrand has no property",
+    edits: [
+      edit(
+        "src/internal/brand.ts",
+        "export interface TokenBrand<in out Scope> {\n  readonly [tokenBrand]: Invariant<Scope>;\n}",
+        "export interface TokenBrand<in out Scope> {}",
+      ),
+    ],
+  },
+  {
+    id: "token-brand-optional",
+    what: "drop the brand: the token's brand property is optional",
+    edits: [edit("src/internal/brand.ts", "  readonly [tokenBrand]: Invariant<Scope>;", "  readonly [tokenBrand]?: Invariant<Scope>;")],
+  },
+  {
+    id: "scope-covariant",
+    what: "the scope is covariant: `out` for `in out`, and a covariant brand",
+    configs: [...TS7, "ts6-strict"],
+    edits: [
+      edit("src/internal/brand.ts", "export type Invariant<Scope> = <Probe>() => Probe extends Scope ? 1 : 0;", "export type Invariant<Scope> = () => Scope;"),
+      edit("src/internal/brand.ts", "<in out Scope>", "<out Scope>", 6),
+      edit("src/device.ts", "<in out Scope>", "<out Scope>", 2),
+      edit("src/coherent.ts", "<in out Scope>", "<out Scope>"),
+      edit("src/devres.ts", "<in out Scope, Value>", "<out Scope, Value>", 2),
+      edit("src/mmio.ts", "<in out Scope>", "<out Scope>"),
+      edit("src/irq.ts", "<in out Scope>", "<out Scope>"),
+      edit("src/task.ts", "<in out Scope>", "<out Scope>"),
+    ],
+  },
+  {
+    id: "brand-invariant-only-with-strict-function-types",
+    what: "the brand is a callback parameter: invariant under strictFunctionTypes, covariant without it",
+    configs: [...TS7, "ts6-loose-fn"],
+    edits: [
+      edit("src/internal/brand.ts", "export type Invariant<Scope> = <Probe>() => Probe extends Scope ? 1 : 0;", "export type Invariant<Scope> = (scope: Scope) => Scope;"),
+    ],
+  },
+  {
+    id: "probe-not-generic",
+    what: "probe is not generic: (dev: ProbeDevice<unknown>) => …",
+    edits: [
+      edit(
+        "src/driver.ts",
+        "readonly probe: <Scope>(dev: ProbeDevice<Scope>) => DriverInstance<Scope> | Promise<DriverInstance<Scope>>;",
+        "readonly probe: (dev: ProbeDevice<unknown>) => DriverInstance<unknown> | Promise<DriverInstance<unknown>>;",
+      ),
+    ],
+  },
+  {
+    id: "remove-any-scope",
+    what: "remove() takes a token of any scope",
+    edits: [edit("src/driver.ts", "remove?: (dev: ProbeDevice<Scope>) => void | Promise<void>;", "remove?: (dev: ProbeDevice<any>) => void | Promise<void>;")],
+  },
+  {
+    id: "alloc-accepts-device",
+    what: "allocCoherent accepts a plain Device",
+    edits: [
+      edit("src/coherent.ts", 'import type { BoundDevice } from "./device.js";', 'import type { BoundDevice, Device } from "./device.js";'),
+      edit(
+        "src/coherent.ts",
+        "export function allocCoherent<Scope>(dev: BoundDevice<Scope>, size: number)",
+        "export function allocCoherent<Scope>(dev: BoundDevice<Scope> | Device, size: number)",
+      ),
+    ],
+  },
+  {
+    id: "devres-access-any-scope",
+    what: "Devres.access accepts a token of any scope (BoundDevice<any>)",
+    edits: [edit("src/devres.ts", "access(dev: BoundDevice<Scope>): Value {", "access(dev: BoundDevice<any>): Value {")],
+  },
+  {
+    id: "export-mint",
+    what: "the minting function is exported from the package",
+    edits: [edit("src/index.ts", 'export { defineDriver } from "./driver.js";', 'export { mintToken } from "./device.js";\nexport { defineDriver } from "./driver.js";')],
+  },
+  {
+    id: "export-brand-symbol",
+    what: "the token's brand symbol is exported, so a literal can carry it",
+    edits: [
+      edit("src/internal/brand.ts", "declare const tokenBrand: unique symbol;", "export declare const tokenBrand: unique symbol;"),
+      edit("src/index.ts", 'export { defineDriver } from "./driver.js";', 'export { tokenBrand } from "./internal/brand.js";\nexport { defineDriver } from "./driver.js";'),
+    ],
+  },
+  {
+    id: "core-only-on-bound",
+    what: "drop the core-context restriction: setDmaMask and iomap on BoundDevice",
+    edits: [
+      edit(
+        "src/device.ts",
+        "export interface BoundDevice<in out Scope> extends Device, TokenBrand<Scope> {}",
+        "export interface BoundDevice<in out Scope> extends Device, TokenBrand<Scope> {\n  setDmaMask(bits: number): void;\n  iomap(bar: number): IoMapping<Scope>;\n}",
+      ),
+    ],
+  },
+  {
+    id: "irq-handler-core-context",
+    what: "the IRQ handler receives the core context (ProbeDevice)",
+    edits: [
+      edit("src/irq.ts", 'import type { BoundDevice } from "./device.js";', 'import type { BoundDevice, ProbeDevice } from "./device.js";'),
+      edit("src/irq.ts", "export type IrqHandler<Scope> = (dev: BoundDevice<Scope>) => void;", "export type IrqHandler<Scope> = (dev: ProbeDevice<Scope>) => void;"),
+    ],
+  },
+  {
+    id: "dma-address-plain-bigint",
+    what: "DmaAddress is a plain bigint",
+    edits: [edit("src/coherent.ts", "export type DmaAddress = bigint & DmaAddressBrand;", "export type DmaAddress = bigint;")],
+  },
+  {
+    // Not "covariant only": bytes(dev: BoundDevice<Scope>) alone keeps the
+    // allocation invariant while the token is, so that mutant is equivalent.
+    id: "allocation-brand-empty",
+    what: "drop the allocation brand: a look-alike object passes for an allocation",
+    edits: [
+      edit(
+        "src/internal/brand.ts",
+        "export interface AllocationBrand<in out Scope> {\n  readonly [allocationBrand]: Invariant<Scope>;\n}",
+        "export interface AllocationBrand<in out Scope> {}",
+      ),
+    ],
+  },
+  {
+    id: "mmio-brand-empty",
+    what: "drop the MMIO brand: a look-alike object passes for a mapping",
+    edits: [edit("src/internal/brand.ts", "export interface MmioBrand<in out Scope> {\n  readonly [mmioBrand]: Invariant<Scope>;\n}", "export interface MmioBrand<in out Scope> {}")],
+  },
+  {
+    id: "irq-brand-empty",
+    what: "drop the IRQ brand: a look-alike object passes for an IRQ handle",
+    edits: [edit("src/internal/brand.ts", "export interface IrqBrand<in out Scope> {\n  readonly [irqBrand]: Invariant<Scope>;\n}", "export interface IrqBrand<in out Scope> {}")],
+  },
+  {
+    id: "task-brand-empty",
+    what: "drop the task brand: a look-alike object passes for a task",
+    edits: [edit("src/internal/brand.ts", "export interface TaskBrand<in out Scope> {\n  readonly [taskBrand]: Invariant<Scope>;\n}", "export interface TaskBrand<in out Scope> {}")],
+  },
+  {
+    id: "mmio-read32-any-token",
+    what: "IoMapping.read32 accepts a token of any scope",
+    edits: [edit("src/mmio.ts", "read32(dev: BoundDevice<Scope>, offset: number): number;", "read32(dev: BoundDevice<any>, offset: number): number;")],
+  },
+  {
+    id: "spawn-any-scope",
+    what: "spawn() takes work written for any scope",
+    edits: [edit("src/device.ts", "spawn(work: TaskWork<Scope>): Task<Scope>;", "spawn(work: TaskWork<any>): Task<Scope>;")],
+  },
+  {
+    id: "devres-constructor-public",
+    what: "Devres' constructor is public: a Devres without Devres.new",
+    edits: [edit("src/devres.ts", "  private constructor(binding: Binding,", "  constructor(binding: Binding,")],
+  },
+  {
+    id: "driver-brand-empty",
+    what: "drop the driver brand: any { name, ids } registers",
+    edits: [edit("src/internal/brand.ts", 'export interface DriverBrand {\n  readonly [driverBrand]: "Driver";\n}', "export interface DriverBrand {}")],
+  },
+];
+
+// ---------------------------------------------------------------------------
+// Run-time mutants: each disables one guard; `tests` hold that guard.
+
+const RUNTIME_MUTANTS = [
+  {
+    id: "token-live-check",
+    what: "Token.live skips the liveness check: dead tokens work",
+    tests: ["device", "coherent", "devres"],
+    edits: [edit("src/device.ts", "    if (!binding.live) {", "    if (!binding.live && false) {")],
+  },
+  {
+    id: "token-private-state-check",
+    what: "Token.live skips the `#binding in value` check: forged tokens pass it",
+    tests: ["device"],
+    edits: [edit("src/device.ts", "    if (!(#binding in value)) {", "    if (!(#binding in value) && false) {")],
+  },
+  {
+    id: "coherent-binding-match",
+    what: "an allocation accepts another binding's token",
+    tests: ["coherent"],
+    edits: [edit("src/coherent.ts", "    if (binding !== this.#binding) {", "    if (binding !== this.#binding && false) {")],
+  },
+  {
+    id: "devres-binding-match",
+    what: "Devres.access accepts another binding's token",
+    tests: ["devres"],
+    edits: [edit("src/devres.ts", "    if (binding !== this.#binding) {", "    if (binding !== this.#binding && false) {")],
+  },
+  {
+    id: "mmio-binding-match",
+    what: "an MMIO mapping accepts another binding's token",
+    tests: ["mmio"],
+    edits: [edit("src/mmio.ts", "    if (binding !== this.#binding) {", "    if (binding !== this.#binding && false) {")],
+  },
+  {
+    id: "mmio-unmap-revokes",
+    what: "an unmapped MMIO mapping still reaches the device",
+    tests: ["using", "mmio"],
+    edits: [edit("src/mmio.ts", "    if (this.#revoked) {\n      throw fail(\"ENXIO\"", "    if (this.#revoked && false) {\n      throw fail(\"ENXIO\"")],
+  },
+  {
+    id: "coherent-use-after-free-check",
+    what: "bytes()/view() of a freed allocation are not refused",
+    tests: ["coherent"],
+    edits: [edit("src/coherent.ts", "    if (this.#freed) {\n      throw fail(\"EINVAL\", `${operation}:", "    if (this.#freed && false) {\n      throw fail(\"EINVAL\", `${operation}:")],
+  },
+  {
+    id: "free-no-detach",
+    what: "free does not detach the buffer: views handed out before still work",
+    tests: ["coherent", "memory"],
+    edits: [edit("src/memory.ts", "    detach(block.buffer);\n", "")],
+  },
+  {
+    id: "allocation-not-device-managed",
+    what: "an allocation is not pushed on the devres stack",
+    tests: ["coherent"],
+    edits: [edit("src/coherent.ts", "    binding.add(this);\n    binding.allocations.set(iova, this);", "    binding.allocations.set(iova, this);")],
+  },
+  {
+    id: "core-context-check",
+    what: "requireCore lets core-only calls through outside probe()/remove()",
+    tests: ["device", "task"],
+    edits: [edit("src/internal/binding.ts", "    if (!this.core) {", "    if (!this.core && false) {")],
+  },
+  {
+    id: "sync-probe-keeps-core",
+    what: "a synchronous probe's continuations keep the core context",
+    tests: ["task", "device"],
+    edits: [
+      edit(
+        "src/bus.ts",
+        "      const returned = driver.probe(binding.token);\n      // A synchronous probe is over once it returns: a continuation it queued\n      // (a spawned task's first step) must not run in the core context.\n      if (!isThenable(returned)) binding.core = false;\n",
+        "      const returned = driver.probe(binding.token);\n",
+      ),
+    ],
+  },
+  {
+    id: "devres-fifo",
+    what: "devres is released first in first out",
+    tests: ["devres"],
+    edits: [edit("src/internal/binding.ts", "for (let i = stack.length - 1; i >= 0; i--) {", "for (let i = 0; i < stack.length; i++) {")],
+  },
+  {
+    id: "task-no-cancel",
+    what: "unbind does not abort the tasks' signals",
+    tests: ["task"],
+    edits: [edit("src/bus.ts", "    for (const task of tasks) task.cancel();\n", "")],
+  },
+  {
+    id: "task-no-wait",
+    what: "unbind does not wait for the tasks before devres release",
+    tests: ["task"],
+    edits: [edit("src/bus.ts", "    await Promise.allSettled(tasks.map((task) => task.done));\n", "")],
+  },
+  {
+    id: "free-while-held-check",
+    what: "freeing memory the device holds is not reported",
+    tests: ["dma-debug"],
+    edits: [edit("src/coherent.ts", "    if (held.length > 0) {", "    if (held.length > 0 && false) {")],
+  },
+  {
+    id: "irq-handler-runs-after-free",
+    what: "a freed IRQ stays wired to the device and still runs its handler",
+    tests: ["irq"],
+    edits: [
+      edit("src/irq.ts", "    if (this.freed) return;\n", ""),
+      edit("src/irq.ts", "    if (core.irq === this) core.irq = undefined;\n", ""),
+    ],
+  },
+  {
+    id: "revocable-no-drain",
+    what: "revoke releases without waiting for in-flight accessors",
+    tests: ["revocable", "devres"],
+    edits: [edit("src/revocable.ts", "    if (this.#inFlight > 0) {", "    if (this.#inFlight > 0 && false) {")],
+  },
+  {
+    id: "revocable-loser-returns-early",
+    what: "a second revoker returns before the first one's release is done",
+    tests: ["revocable", "devres"],
+    edits: [
+      edit(
+        "src/revocable.ts",
+        "      return this.#done.then(\n        () => false,\n        () => false,\n      );",
+        "      return Promise.resolve(false);",
+      ),
+    ],
+  },
+  {
+    id: "dma-without-bus-master",
+    what: "device DMA works with bus mastering off",
+    tests: ["dma"],
+    edits: [edit("src/dma.ts", "  if (!core.busMaster) {", "  if (!core.busMaster && false) {")],
+  },
+  {
+    id: "strict-iommu-passthrough",
+    what: "a strict IOMMU lets unmapped DMA through",
+    tests: ["iommu"],
+    edits: [edit("src/dma.ts", '  if (hw.iommu === "strict") {\n    hw.faults.push(', '  if (hw.iommu === "strict" && false) {\n    hw.faults.push(')],
+  },
+];
+
+// ---------------------------------------------------------------------------
+// Copies
+
+/** Makes `.tmp/mutation/<id>/` with the files a run needs, and applies the edits. */
+function prepare(id, edits, withTests) {
+  const dir = join(workDir, id);
+  mkdirSync(dir, { recursive: true });
+  cpSync(join(root, "src"), join(dir, "src"), { recursive: true });
+  for (const file of ["tsconfig.json", "tsconfig.build.json"]) cpSync(join(root, file), join(dir, file));
+  // The tests, the examples some of them import, and the vitest config whose
+  // "boundscope" alias then points at the copy's src/.
+  if (withTests) for (const path of ["test", "examples", "vitest.config.ts"]) cpSync(join(root, path), join(dir, path), { recursive: true });
+  const problems = [];
+  for (const e of edits) {
+    const path = join(dir, e.file);
+    const text = readFileSync(path, "utf8");
+    const found = text.split(e.from).length - 1;
+    if (found !== e.count) {
+      problems.push(`${id}: ${e.file}: expected ${e.count} occurrence${e.count === 1 ? "" : "s"} of ${JSON.stringify(e.from)}, found ${found}`);
+      continue;
+    }
+    writeFileSync(path, text.replaceAll(e.from, e.to));
+  }
+  return { dir, problems };
+}
+
+function exec(args) {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" } });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk) => (out += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk) => (out += chunk));
+    child.on("error", (err) => done({ status: null, out: out + String(err) }));
+    child.on("close", (status) => done({ status, out }));
+  });
+}
+
+const tail = (text, lines = 15) => text.trim().split("\n").slice(-lines).map((l) => `      ${l}`).join("\n");
+
+// ---------------------------------------------------------------------------
+// Running one copy. Each returns { failing: [what failed], error?: why the
+// run says nothing about the mutant }.
+
+async function runTypes(dir, configs) {
+  const build = await exec([tsc7, "-p", join(dir, "tsconfig.build.json"), "--pretty", "false"]);
+  if (build.status !== 0) return { failing: [], error: `the copy does not build:\n${tail(build.out)}` };
+  const run = await exec(["scripts/type-tests.mjs", `--root=${dir}`, `--configs=${configs.join(",")}`]);
+  if (/^FAIL the \S+ program itself/m.test(run.out) || ![0, 1].includes(run.status) || !/^\d+ passed, \d+ failed$/m.test(run.out)) {
+    return { failing: [], error: `the type tests did not run cleanly:\n${tail(run.out, 25)}` };
+  }
+  // `FAIL <fixture>` then `  [configurations] line N: kind: …` lines.
+  const failing = [];
+  let current;
+  for (const line of run.out.split("\n")) {
+    const head = /^FAIL (\S+)$/.exec(line);
+    if (head) failing.push((current = { name: head[1], configs: new Set() }));
+    else if (current && /^ {2}\[/.test(line)) {
+      const where = /^ {2}\[([^\]]+)\]/.exec(line)[1];
+      for (const id of where === "all configurations" ? configs : where.split(", ")) current.configs.add(id);
+    } else if (line.trim() === "") current = undefined;
+  }
+  if (run.status === 1 && failing.length === 0) return { failing, error: `the type tests failed with no fixture named:\n${tail(run.out, 25)}` };
+  return { failing };
+}
+
+async function runTests(dir, tests) {
+  const check = await exec([tsc7, "-p", join(dir, "tsconfig.build.json"), "--noEmit", "--pretty", "false"]);
+  if (check.status !== 0) return { failing: [], error: `the copy does not type-check:\n${tail(check.out)}` };
+  const report = join(dir, "vitest.json");
+  const run = await exec([
+    vitest,
+    "run",
+    `--config=${join(dir, "vitest.config.ts")}`,
+    `--root=${dir}`,
+    "--maxWorkers=1",
+    "--pool=threads",
+    // One failure kills the mutant; a guard whose loss makes a test hang
+    // (a task never aborted) costs seconds, not the suite's 20 s timeout.
+    "--bail=1",
+    "--testTimeout=5000",
+    "--reporter=json",
+    `--outputFile.json=${report}`,
+    ...tests.map((t) => `test/${t}.test.ts`),
+  ]);
+  if (!existsSync(report)) return { failing: [], error: `vitest wrote no report:\n${tail(run.out)}` };
+  const json = JSON.parse(readFileSync(report, "utf8"));
+  const failing = json.testResults.flatMap((file) =>
+    file.assertionResults.filter((t) => t.status === "failed").map((t) => ({ name: `${file.name.slice(dir.length + 1)}: ${t.fullName}` })),
+  );
+  const broken = json.testResults.filter((file) => file.status === "failed" && file.assertionResults.length === 0);
+  if (broken.length > 0) return { failing, error: `test files failed to load: ${broken.map((f) => f.name).join(", ")}\n${tail(broken[0].message ?? "")}` };
+  if (json.numTotalTests === 0) return { failing, error: "no tests ran" };
+  return { failing };
+}
+
+async function pool(jobs, limit) {
+  const results = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      results[i] = await jobs[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  return results;
+}
+
+// ---------------------------------------------------------------------------
+// Main
+
+function listNames(items, max = 3) {
+  const names = items.map((i) => i.name);
+  return names.slice(0, max).join("; ") + (names.length > max ? `; +${names.length - max} more` : "");
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const only = args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+  const all = [
+    ...TYPE_MUTANTS.map((m) => ({ ...m, kind: "type", configs: m.configs ?? TS7 })),
+    ...RUNTIME_MUTANTS.map((m) => ({ ...m, kind: "run-time" })),
+  ];
+  const unknownArgs = args.filter((a) => a !== "--list" && !a.startsWith("--only="));
+  const unknownIds = (only ?? []).filter((id) => !all.some((m) => m.id === id));
+  if (unknownArgs.length > 0 || unknownIds.length > 0) {
+    console.error(`usage: node scripts/mutation.mjs [--list] [--only=ID,ID]${unknownIds.length > 0 ? `\nno mutant named ${unknownIds.join(", ")}` : ""}`);
+    return 2;
+  }
+  if (args.includes("--list")) {
+    for (const m of all) console.log(`${m.kind.padEnd(8)}  ${m.id.padEnd(48)}  ${m.what}`);
+    return 0;
+  }
+  const mutants = only ? all.filter((m) => only.includes(m.id)) : all;
+  const started = performance.now();
+
+  rmSync(workDir, { recursive: true, force: true });
+  const jobs = [];
+  const problems = [];
+  const types = mutants.filter((m) => m.kind === "type");
+  const runtime = mutants.filter((m) => m.kind === "run-time");
+  // The baselines: the unmutated copy, with every configuration and test
+  // file the mutants use. They must pass.
+  const baselines = [];
+  if (types.length > 0) {
+    const configs = [...new Set(types.flatMap((m) => m.configs))];
+    baselines.push({ id: "baseline-types", kind: "type", configs, edits: [] });
+  }
+  if (runtime.length > 0) {
+    const tests = [...new Set(runtime.flatMap((m) => m.tests))].sort();
+    baselines.push({ id: "baseline-run-time", kind: "run-time", tests, edits: [] });
+  }
+  for (const m of [...baselines, ...mutants]) {
+    const copy = prepare(m.id, m.edits, m.kind === "run-time");
+    problems.push(...copy.problems);
+    jobs.push(() => (m.kind === "type" ? runTypes(copy.dir, m.configs) : runTests(copy.dir, m.tests)));
+  }
+  if (problems.length > 0) {
+    console.log("Mutations whose pattern is not in the sources (update them with the code they weaken):");
+    for (const p of problems) console.log(`  ${p}`);
+    console.log(`killed 0/${mutants.length} overall`);
+    return 1;
+  }
+  console.log(`mutation testing: ${types.length} type mutants, ${runtime.length} run-time mutants, in .tmp/mutation/`);
+
+  const results = await pool(jobs, Math.max(1, Math.min(2, availableParallelism())));
+  const baseResults = results.slice(0, baselines.length);
+  const mutantResults = results.slice(baselines.length);
+
+  let baselineOk = true;
+  baselines.forEach((b, i) => {
+    const r = baseResults[i];
+    if (r.error || r.failing.length > 0) {
+      baselineOk = false;
+      console.log(`BASELINE FAILS  ${b.id}: the unmutated copy must pass, or no kill means anything`);
+      if (r.error) console.log(`      ${r.error}`);
+      for (const f of r.failing.slice(0, 10)) console.log(`      ${f.name}`);
+    }
+  });
+
+  const tally = { type: { killed: 0, total: 0 }, "run-time": { killed: 0, total: 0 } };
+  const width = Math.max(...mutants.map((m) => m.id.length));
+  mutants.forEach((m, i) => {
+    const r = mutantResults[i];
+    tally[m.kind].total++;
+    let verdict;
+    let detail;
+    if (r.error) {
+      verdict = "ERROR";
+      detail = r.error;
+    } else if (m.kind === "type") {
+      // Killed under every compiler it ran with: TS 6 users are covered too.
+      const compilers = [...new Set(m.configs.map((c) => c.slice(0, 3)))];
+      const missed = compilers.filter((c) => !r.failing.some((f) => [...f.configs].some((id) => id.startsWith(c))));
+      verdict = r.failing.length > 0 && missed.length === 0 ? "killed" : "SURVIVED";
+      const seen = [...new Set(r.failing.flatMap((f) => [...f.configs]))].sort();
+      detail =
+        r.failing.length === 0
+          ? `every fixture passes (${m.configs.join(", ")})`
+          : `by ${listNames(r.failing)} [${seen.join(", ")}]${missed.length > 0 ? `; nothing fails under ${missed.join(", ")}` : ""}`;
+    } else {
+      verdict = r.failing.length > 0 ? "killed" : "SURVIVED";
+      detail = r.failing.length === 0 ? `every test passes (${m.tests.map((t) => `test/${t}.test.ts`).join(", ")})` : `by ${r.failing.length} test${r.failing.length === 1 ? "" : "s"}: ${listNames(r.failing, 2)}`;
+    }
+    if (verdict === "killed") tally[m.kind].killed++;
+    if (verdict === "killed") console.log(`${verdict.padEnd(8)}  ${m.kind.padEnd(8)}  ${m.id.padEnd(width)}  ${detail}`);
+    else console.log(`${verdict.padEnd(8)}  ${m.kind.padEnd(8)}  ${m.id.padEnd(width)}  ${m.what}\n      ${detail}`);
+  });
+
+  const killed = tally.type.killed + tally["run-time"].killed;
+  console.log("");
+  if (tally.type.total > 0) console.log(`type mutants: killed ${tally.type.killed}/${tally.type.total}`);
+  if (tally["run-time"].total > 0) console.log(`run-time mutants: killed ${tally["run-time"].killed}/${tally["run-time"].total}`);
+  console.log(`wall time ${((performance.now() - started) / 1000).toFixed(1)}s`);
+  // A failing baseline voids every kill.
+  console.log(`killed ${baselineOk ? killed : 0}/${mutants.length} overall`);
+  return baselineOk && killed === mutants.length ? 0 : 1;
+}
+
+process.exitCode = await main();
