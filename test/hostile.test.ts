@@ -130,3 +130,14 @@ describe("the table", () => {
     for (const entry of ENTRY_POINTS) expect(grouped.some((line) => line.startsWith(`| \`${entry}\` |`)), entry).toBe(true);
   });
 });
+
+describe("the README's hostile-input table", () => {
+  it("is the table these tests are generated from", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+    const copy = /<!-- hostile-table:start -->\n([\s\S]*?)\n<!-- hostile-table:end -->/.exec(readme)?.[1];
+    const { execFileSync } = await import("node:child_process");
+    const generated = execFileSync(process.execPath, [new URL("../scripts/hostile-table.mjs", import.meta.url).pathname], { encoding: "utf8" }).trimEnd();
+    expect(copy).toBe(generated);
+  });
+});
