@@ -14,9 +14,11 @@
 
 import type { DeviceCore } from "./device.js";
 import { sites } from "./dma-debug.js";
+import type { DmaViolationKind } from "./dma-debug.js";
 import { describe, fail } from "./error.js";
 import type { DmaDirection } from "./iommu.js";
 import type { Hardware } from "./internal/hardware.js";
+import type { Block } from "./memory.js";
 
 /** What a blocked read returns, as a PCIe master abort does. */
 const ALL_ONES = 0xff;
@@ -55,25 +57,23 @@ export function deviceDma(
   const domain = core.domain;
   const mapping = domain.lookup(bus);
   const driver = core.binding?.driver.name ?? core.lastDriver;
-  let error: Error | undefined;
+  const what = `${core.describe()} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}`;
+  const report = (kind: DmaViolationKind, key: string, message: string, at?: ReturnType<typeof sites>): Error | undefined =>
+    hw.violation({ kind, device: core.name, driver, address, size: length, direction, ...at, message }, `${kind}:${core.name}:${key}`);
+  const pastEnd = (block: Block, iova: number, message: string): Error | undefined => {
+    const at = sites({ allocSite: block.allocSite, allocTime: block.allocTime });
+    return report("dma-outside-mapping", `past-end:${iova}:${block.allocTime}`, `${message} (allocated at ${at.allocSite}). Check the length the driver programs into the device.`, at);
+  };
 
   if (mapping !== undefined && bus + length <= domain.end(mapping)) {
     // The device's own mapping. Bytes past the allocation's size but inside
     // its last page reach no buffer: the IOMMU maps pages, dma-debug sizes.
     const offset = bus - mapping.iova;
     const { block } = mapping;
-    if (offset + length > block.bytes) {
-      error = hw.violation({
-        kind: "dma-outside-mapping",
-        device: core.name,
-        driver,
-        address,
-        size: length,
-        direction,
-        ...sites({ allocSite: block.allocSite, allocTime: block.allocTime }),
-        message: `${core.describe()} DMA ${direction} of ${length} bytes at 0x${address.toString(16)} runs ${offset + length - block.bytes} bytes past the end of its ${block.bytes}-byte allocation (allocated at ${sites({ allocSite: block.allocSite, allocTime: block.allocTime }).allocSite}). Check the length the driver programs into the device.`,
-      }, `dma-past-end:${core.name}:${mapping.iova}:${block.allocTime}`);
-    }
+    const error =
+      offset + length > block.bytes
+        ? pastEnd(block, mapping.iova, `${what}, which runs ${offset + length - block.bytes} bytes past the end of its ${block.bytes}-byte allocation`)
+        : undefined;
     const out = transfer(block.buffer, offset, length, direction, data);
     record(core, hw, address, direction, length);
     if (error !== undefined) throw error;
@@ -83,45 +83,27 @@ export function deviceDma(
   // Not the device's own mapping: name what it hit. A transfer that starts in
   // a live mapping is named by it, not by a freed one that had its address before.
   const freed = mapping === undefined ? hw.debug.freedAt(core, bus) : undefined;
+  let error: Error | undefined;
   if (freed !== undefined) {
     const at = sites(freed);
-    error = hw.violation({
-      kind: "dma-after-free",
-      device: core.name,
-      driver,
-      address,
-      size: length,
-      direction,
-      ...at,
-      message: `${core.describe()} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}, inside memory it had been given and that was freed: ${freed.size} bytes at 0x${freed.address.toString(16)}, allocated at ${at.allocSite} (t=${freed.allocTime} ns), freed at ${at.freeSite} (t=${freed.freeTime} ns). The device still held the address: halt it in remove() (stop its engine, wait for it to go idle) before the memory is freed.`,
-    }, `dma-after-free:${core.name}:${freed.address}:${freed.freeTime}`);
+    error = report(
+      "dma-after-free",
+      `${freed.address}:${freed.freeTime}`,
+      `${what}, inside memory it had been given and that was freed: ${freed.size} bytes at 0x${freed.address.toString(16)}, allocated at ${at.allocSite} (t=${freed.allocTime} ns), freed at ${at.freeSite} (t=${freed.freeTime} ns). The device still held the address: halt it in remove() (stop its engine, wait for it to go idle) before the memory is freed.`,
+      at,
+    );
   } else if (mapping !== undefined) {
-    // Starts in its own mapping and runs off the end of its pages.
-    const { block } = mapping;
-    const at = sites({ allocSite: block.allocSite, allocTime: block.allocTime });
-    error = hw.violation(
-      {
-        kind: "dma-outside-mapping",
-        device: core.name,
-        driver,
-        address,
-        size: length,
-        direction,
-        ...at,
-        message: `${core.describe()} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}, which starts in its ${block.bytes}-byte allocation at 0x${mapping.iova.toString(16)} (allocated at ${at.allocSite}) and runs ${bus + length - domain.end(mapping)} bytes past the end of its pages. Check the length the driver programs into the device.`,
-      },
-      `dma-past-end:${core.name}:${mapping.iova}:${block.allocTime}`,
+    error = pastEnd(
+      mapping.block,
+      mapping.iova,
+      `${what}, which starts in its ${mapping.block.bytes}-byte allocation at 0x${mapping.iova.toString(16)} and runs ${bus + length - domain.end(mapping)} bytes past the end of its pages`,
     );
   } else {
-    error = hw.violation({
-      kind: "dma-outside-mapping",
-      device: core.name,
-      driver,
-      address,
-      size: length,
-      direction,
-      message: `${core.describe()} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}, which was never mapped for it: another device's memory, or no memory at all. Program the device only with dmaHandle values of its own allocations.`,
-    }, `dma-outside-mapping:${core.name}:${bus}`);
+    error = report(
+      "dma-outside-mapping",
+      `${bus}`,
+      `${what}, which was never mapped for it: another device's memory, or no memory at all. Program the device only with dmaHandle values of its own allocations.`,
+    );
   }
 
   let out: Uint8Array;
