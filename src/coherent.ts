@@ -185,12 +185,16 @@ class Coherent implements Resource {
   }
 
   bytes(dev: unknown): Uint8Array {
-    this.#check(dev, "bytes");
+    // Fast path: a binding has exactly one token object, so identity with it
+    // proves the token genuine; then only liveness and the free remain.
+    const owner = this.#binding;
+    if (dev !== owner.token || !owner.live || this.#freed) this.#check(dev, "bytes");
     return this.#bytes;
   }
 
   view(dev: unknown): DataView {
-    this.#check(dev, "view");
+    const owner = this.#binding;
+    if (dev !== owner.token || !owner.live || this.#freed) this.#check(dev, "view");
     return this.#view;
   }
 

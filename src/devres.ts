@@ -76,6 +76,9 @@ export class Devres<in out Scope, Value> {
    * another device or binding, `ENXIO` when this entry was released early.
    */
   access(dev: BoundDevice<Scope>): Value {
+    // Fast path: identity with the binding's one token proves it genuine.
+    const owner = this.#binding;
+    if (dev === owner.token && owner.live && !this.#revocable.revoked) return this.#revocable.tryAccess() as Value;
     const binding = liveBinding(dev, "Devres.access");
     if (binding !== this.#binding) {
       // Catches a token of another device smuggled in through a cast or `any`.
