@@ -15,7 +15,7 @@
  */
 
 import { Extents } from "./internal/extents.js";
-import { floorItem, lowerBound } from "./internal/sorted.js";
+import { OrderedMap } from "./internal/sorted.js";
 import type { Block } from "./memory.js";
 
 /**
@@ -97,7 +97,7 @@ export class Domain {
   /** Free IOVA pages (strict only). */
   readonly #space: Extents | undefined;
   /** Live mappings sorted by IOVA. */
-  readonly #mappings: Mapping[] = [];
+  readonly #mappings = new OrderedMap<Mapping>();
 
   constructor(mode: IommuMode, pageSize: number) {
     this.mode = mode;
@@ -119,22 +119,21 @@ export class Domain {
       if (page === undefined) return undefined;
       iova = page * this.#pageSize;
     }
-    this.#mappings.splice(this.#index(iova), 0, { iova, block });
+    this.#mappings.set(iova, { iova, block });
     return iova;
   }
 
   /** Removes the mapping at `iova`; its IOVA range is free for reuse. */
   unmap(iova: number): void {
-    const i = this.#index(iova);
-    const mapping = this.#mappings[i];
-    if (mapping === undefined || mapping.iova !== iova) return;
-    this.#mappings.splice(i, 1);
+    const mapping = this.#mappings.get(iova);
+    if (mapping === undefined) return;
+    this.#mappings.delete(iova);
     this.#space?.give(iova / this.#pageSize, mapping.block.pages);
   }
 
   /** The mapping whose pages hold bus address `address`, if any. */
   lookup(address: number): Mapping | undefined {
-    const mapping = floorItem(this.#mappings, address, byIova);
+    const mapping = this.#mappings.floor(address);
     return mapping !== undefined && address < mapping.iova + mapping.block.pages * this.#pageSize ? mapping : undefined;
   }
 
@@ -142,10 +141,5 @@ export class Domain {
   end(mapping: Mapping): number {
     return mapping.iova + mapping.block.pages * this.#pageSize;
   }
-
-  #index(iova: number): number {
-    return lowerBound(this.#mappings, iova, byIova);
-  }
 }
 
-const byIova = (mapping: Mapping): number => mapping.iova;

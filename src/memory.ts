@@ -20,7 +20,7 @@ import { fail } from "./error.js";
 import type { Binding } from "./internal/binding.js";
 import type { Site } from "./internal/site.js";
 import { Extents } from "./internal/extents.js";
-import { floorItem, lowerBound } from "./internal/sorted.js";
+import { OrderedMap } from "./internal/sorted.js";
 
 /**
  * Options for the simulated pool (`new Machine({ memory })`).
@@ -115,7 +115,7 @@ export class CoherentPool implements Memory {
   readonly #extents: Extents;
   readonly #totalPages: number;
   /** Live blocks sorted by physical address, for device DMA by address. */
-  readonly #live: Block[] = [];
+  readonly #live = new OrderedMap<Block>();
   #usedPages = 0;
   #allocations = 0;
   #highWaterPages = 0;
@@ -156,9 +156,10 @@ export class CoherentPool implements Memory {
    */
   allocate(owner: Binding, bytes: number, maskBits: number, allocSite?: Site, allocTime = 0): Block {
     const pages = Math.ceil(bytes / this.pageSize);
-    const where = `allocCoherent(${bytes}): ${owner.describe()}`;
+    // Built only on failure: describing the owner costs more than the allocation.
+    const where = (): string => `allocCoherent(${bytes}): ${owner.describe()}`;
     if (pages > this.#totalPages) {
-      throw fail("ENOMEM", `${where}: larger than the whole pool (${this.capacity} bytes).`);
+      throw fail("ENOMEM", `${where()}: larger than the whole pool (${this.capacity} bytes).`);
     }
     const limit = Math.floor((2 ** maskBits - this.base) / this.pageSize);
     const first = this.#extents.take(pages, limit);
@@ -170,21 +171,21 @@ export class CoherentPool implements Memory {
           : this.#extents.largest >= pages
             ? `no free run of ${pages} pages lies below its ${maskBits}-bit DMA mask; raise it with setDmaMask() in probe()`
             : `the pool has ${free} bytes free, and no free run of ${pages} pages; free what you no longer need`;
-      throw fail("ENOMEM", `${where}: ${reason}.`);
+      throw fail("ENOMEM", `${where()}: ${reason}.`);
     }
     let buffer: ArrayBuffer;
     try {
       buffer = new ArrayBuffer(bytes);
     } catch (error) {
       this.#extents.give(first, pages);
-      throw fail("ENOMEM", `${where}: the host could not back ${bytes} bytes.`, error);
+      throw fail("ENOMEM", `${where()}: the host could not back ${bytes} bytes.`, error);
     }
     this.#usedPages += pages;
     this.#allocations++;
     if (this.#usedPages > this.#highWaterPages) this.#highWaterPages = this.#usedPages;
     const block = { phys: this.base + first * this.pageSize, bytes, pages, buffer, owner, allocSite, allocTime };
     owner.blocks.add(block);
-    this.#live.splice(this.#index(block.phys), 0, block);
+    this.#live.set(block.phys, block);
     return block;
   }
 
@@ -198,22 +199,16 @@ export class CoherentPool implements Memory {
     this.#usedPages -= block.pages;
     this.#allocations--;
     block.owner.blocks.delete(block);
-    this.#live.splice(this.#index(block.phys), 1);
+    this.#live.delete(block.phys);
     detach(block.buffer);
   }
 
   /** The live block whose pages hold physical address `phys`, if any. */
   blockAt(phys: number): Block | undefined {
-    const block = floorItem(this.#live, phys, byPhys);
+    const block = this.#live.floor(phys);
     return block !== undefined && phys < block.phys + block.pages * this.pageSize ? block : undefined;
   }
-
-  #index(phys: number): number {
-    return lowerBound(this.#live, phys, byPhys);
-  }
 }
-
-const byPhys = (block: Block): number => block.phys;
 
 declare function structuredClone<T>(value: T, options: { transfer: ArrayBuffer[] }): T;
 
