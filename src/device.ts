@@ -23,7 +23,7 @@
  */
 
 import { describe, fail } from "./error.js";
-import type { Domain } from "./iommu.js";
+import type { DmaDirection, Domain } from "./iommu.js";
 import type { Binding } from "./internal/binding.js";
 import type { TokenBrand } from "./internal/brand.js";
 import type { Irq, IrqHandle, IrqHandler } from "./irq.js";
@@ -271,6 +271,9 @@ export class DeviceCore {
   /** Bytes the device has read and written by DMA. */
   dmaRead = 0;
   dmaWritten = 0;
+  /** When and which way the last logged DMA went (see `record` in dma.ts). */
+  lastDmaTime = -1;
+  lastDmaDirection: DmaDirection | undefined;
   /** The binding while a driver is probing, bound or unbinding. */
   binding: Binding | undefined;
   /** Set when an unplug was asked for: the hardware is gone from then on. */

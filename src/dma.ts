@@ -148,5 +148,13 @@ function padded(bytes: Uint8Array, length: number): Uint8Array {
 function record(core: DeviceCore, hw: Hardware, address: bigint, direction: DmaDirection, length: number): void {
   if (direction === "read") core.dmaRead += length;
   else core.dmaWritten += length;
+  // One event per device, direction and instant of virtual time: a burst of
+  // transfers is one entry, so DMA traffic neither costs an event per
+  // transfer nor pushes the lifecycle out of the bounded log. The byte
+  // counters above keep the totals.
+  const now = hw.clock.now;
+  if (core.lastDmaTime === now && core.lastDmaDirection === direction) return;
+  core.lastDmaTime = now;
+  core.lastDmaDirection = direction;
   hw.log.add("dma", core, core.binding?.driver.name, direction, undefined, { address, size: length });
 }
