@@ -23,7 +23,7 @@ import type { BoundDevice } from "./device.js";
 import { liveBinding } from "./device.js";
 import { sites } from "./dma-debug.js";
 import type { Binding, Resource } from "./internal/binding.js";
-import type { AllocationBrand, DmaAddressBrand } from "./internal/brand.js";
+import type { allocationBrand, DmaAddressBrand, Invariant } from "./internal/brand.js";
 import { captureSite } from "./internal/site.js";
 import type { Block } from "./memory.js";
 
@@ -53,7 +53,9 @@ export type DmaAddress = bigint & DmaAddressBrand;
  * }
  * ```
  */
-export interface CoherentAllocation<in out Scope> extends AllocationBrand<Scope> {
+export interface CoherentAllocation<in out Scope> {
+  /** The scope brand (type-level only; see internal/brand.ts). */
+  readonly [allocationBrand]: Invariant<Scope>;
   /** Size in bytes, as asked for. The pool rounds it up to pages. */
   readonly size: number;
   /** The bus address the hardware uses. */

@@ -25,7 +25,7 @@
 import { describe, fail } from "./error.js";
 import type { DmaDirection, Domain } from "./iommu.js";
 import type { Binding } from "./internal/binding.js";
-import type { TokenBrand } from "./internal/brand.js";
+import type { Invariant, tokenBrand } from "./internal/brand.js";
 import type { Irq, IrqHandle, IrqHandler } from "./irq.js";
 import { requestIrq } from "./irq.js";
 import type { IoMapping } from "./mmio.js";
@@ -90,7 +90,10 @@ export interface Device {
  * }
  * ```
  */
-export interface BoundDevice<in out Scope> extends Device, TokenBrand<Scope> {}
+export interface BoundDevice<in out Scope> extends Device {
+  /** The scope brand (type-level only; see internal/brand.ts). */
+  readonly [tokenBrand]: Invariant<Scope>;
+}
 
 /**
  * The core context: the token `probe()` and `remove()` receive. Operations

@@ -16,12 +16,15 @@ import { fail } from "./error.js";
 import type { BoundDevice } from "./device.js";
 import { liveBinding } from "./device.js";
 import type { Binding, Resource } from "./internal/binding.js";
-import type { DevresBrand } from "./internal/brand.js";
+import type { devresBrand, Invariant } from "./internal/brand.js";
 import { Revocable } from "./revocable.js";
 
 // Declaration merging puts the invariant scope brand on the class without a
 // run-time field. See internal/brand.ts for why it must be invariant.
-export interface Devres<in out Scope, Value> extends DevresBrand<Scope> {}
+export interface Devres<in out Scope, Value> {
+  /** The scope brand (type-level only; see internal/brand.ts). */
+  readonly [devresBrand]: Invariant<Scope>;
+}
 
 /**
  * A value owned by one binding, released at unbind.

@@ -10,7 +10,7 @@
 import type { BoundDevice } from "./device.js";
 import { fail } from "./error.js";
 import type { Binding, Resource } from "./internal/binding.js";
-import type { IrqBrand } from "./internal/brand.js";
+import type { Invariant, irqBrand } from "./internal/brand.js";
 
 /**
  * An interrupt handler. It runs when the device raises its IRQ.
@@ -37,7 +37,9 @@ export type IrqHandler<Scope> = (dev: BoundDevice<Scope>) => void;
  * }
  * ```
  */
-export interface IrqHandle<in out Scope> extends IrqBrand<Scope> {
+export interface IrqHandle<in out Scope> {
+  /** The scope brand (type-level only; see internal/brand.ts). */
+  readonly [irqBrand]: Invariant<Scope>;
   /** Interrupts the handler has run for. */
   readonly count: number;
   /** True once freed, early or by devres. */

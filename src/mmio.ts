@@ -15,7 +15,7 @@ import type { BoundDevice, DeviceCore } from "./device.js";
 import { liveBinding } from "./device.js";
 import { describe, fail } from "./error.js";
 import type { Binding, Resource } from "./internal/binding.js";
-import type { MmioBrand } from "./internal/brand.js";
+import type { Invariant, mmioBrand } from "./internal/brand.js";
 import type { MmioWidth } from "./model.js";
 
 /**
@@ -31,7 +31,9 @@ import type { MmioWidth } from "./model.js";
  * }
  * ```
  */
-export interface IoMapping<in out Scope> extends MmioBrand<Scope> {
+export interface IoMapping<in out Scope> {
+  /** The scope brand (type-level only; see internal/brand.ts). */
+  readonly [mmioBrand]: Invariant<Scope>;
   /** The BAR index. */
   readonly bar: number;
   /** The BAR's size in bytes. */

@@ -10,7 +10,7 @@
 import type { BoundDevice } from "./device.js";
 import { fail } from "./error.js";
 import type { Binding } from "./internal/binding.js";
-import type { TaskBrand } from "./internal/brand.js";
+import type { Invariant, taskBrand } from "./internal/brand.js";
 
 /**
  * Tells a task its binding is going away. Check `aborted` between steps, or
@@ -67,7 +67,9 @@ export type TaskWork<Scope> = (dev: BoundDevice<Scope>, signal: TaskSignal) => P
  * }
  * ```
  */
-export interface Task<in out Scope> extends TaskBrand<Scope> {
+export interface Task<in out Scope> {
+  /** The scope brand (type-level only; see internal/brand.ts). */
+  readonly [taskBrand]: Invariant<Scope>;
   /** Settles when the work has finished: resolves, or rejects with its error. */
   readonly done: Promise<void>;
   /** Aborts the signal now; the task still finishes in its own time. */

@@ -7,19 +7,55 @@
  * that claims a brand anyway (through `any` or a cast) is caught at run time:
  * see `src/device.ts`, which checks real private state on every use.
  *
+ * Each scoped interface carries its brand as its own property,
+ * `readonly [tokenBrand]: Invariant<Scope>`, not by extending a brand
+ * interface: a base interface is instantiated again (twice, with and without
+ * its `this` type) for every scope a driver's generic helper or class
+ * declares, which cost about a quarter of a driver's type instantiations
+ * (issue 6, scripts/bench).
+ *
  * @module
  */
 
-// Not exported, not even from this module: no file outside this one can name
-// these keys, so no value can be written that carries them.
-declare const tokenBrand: unique symbol;
-declare const allocationBrand: unique symbol;
-declare const devresBrand: unique symbol;
+// Declared only: nothing exists at run time, and the package entry point does
+// not export them, so user code cannot name these keys. The library's own
+// modules import them (type-only) to put the brands on their interfaces.
+
+/**
+ * Carried by `BoundDevice<Scope>`. Invariant: a token of one binding must not
+ * pass for a token of another, nor widen to `BoundDevice<unknown>`, or it
+ * could be parked outside its probe and used after unbind.
+ */
+export declare const tokenBrand: unique symbol;
+
+/**
+ * Carried by `CoherentAllocation<Scope>`. Invariant: covariance would let an
+ * allocation widen to `CoherentAllocation<unknown>` and be read with any token,
+ * including one of a device whose binding outlives the allocation's.
+ */
+export declare const allocationBrand: unique symbol;
+
+/**
+ * Carried by `Devres<Scope, Value>`. Invariant for the same reason as the
+ * allocation brand: a devres entry is only valid with its own binding's token.
+ */
+export declare const devresBrand: unique symbol;
+
+/**
+ * Carried by `IoMapping<Scope>`. Invariant: an MMIO mapping outliving its
+ * binding and read with a later binding's token would touch registers of a
+ * device the driver no longer owns.
+ */
+export declare const mmioBrand: unique symbol;
+
+/** Carried by `IrqHandle<Scope>`; invariant like every per-binding handle. */
+export declare const irqBrand: unique symbol;
+
+/** Carried by `Task<Scope>`; invariant like every per-binding handle. */
+export declare const taskBrand: unique symbol;
+
 declare const dmaAddressBrand: unique symbol;
 declare const driverBrand: unique symbol;
-declare const mmioBrand: unique symbol;
-declare const irqBrand: unique symbol;
-declare const taskBrand: unique symbol;
 
 /**
  * A function type that is assignable to `Invariant<Other>` only when `Other`
@@ -38,32 +74,6 @@ declare const taskBrand: unique symbol;
  */
 export type Invariant<Scope> = <Probe>() => Probe extends Scope ? 1 : 0;
 
-/**
- * Carried by `BoundDevice<Scope>`. Invariant: a token of one binding must not
- * pass for a token of another, nor widen to `BoundDevice<unknown>`, or it
- * could be parked outside its probe and used after unbind.
- */
-export interface TokenBrand<in out Scope> {
-  readonly [tokenBrand]: Invariant<Scope>;
-}
-
-/**
- * Carried by `CoherentAllocation<Scope>`. Invariant: covariance would let an
- * allocation widen to `CoherentAllocation<unknown>` and be read with any token,
- * including one of a device whose binding outlives the allocation's.
- */
-export interface AllocationBrand<in out Scope> {
-  readonly [allocationBrand]: Invariant<Scope>;
-}
-
-/**
- * Carried by `Devres<Scope, Value>`. Invariant for the same reason as the
- * allocation brand: a devres entry is only valid with its own binding's token.
- */
-export interface DevresBrand<in out Scope> {
-  readonly [devresBrand]: Invariant<Scope>;
-}
-
 /** Carried by `DmaAddress`, so a plain number or bigint cannot pose as one. */
 export interface DmaAddressBrand {
   readonly [dmaAddressBrand]: "DmaAddress";
@@ -72,23 +82,4 @@ export interface DmaAddressBrand {
 /** Carried by `Driver`, so only `defineDriver` output registers. */
 export interface DriverBrand {
   readonly [driverBrand]: "Driver";
-}
-
-/**
- * Carried by `IoMapping<Scope>`. Invariant: an MMIO mapping outliving its
- * binding and read with a later binding's token would touch registers of a
- * device the driver no longer owns.
- */
-export interface MmioBrand<in out Scope> {
-  readonly [mmioBrand]: Invariant<Scope>;
-}
-
-/** Carried by `IrqHandle<Scope>`; invariant like every per-binding handle. */
-export interface IrqBrand<in out Scope> {
-  readonly [irqBrand]: Invariant<Scope>;
-}
-
-/** Carried by `Task<Scope>`; invariant like every per-binding handle. */
-export interface TaskBrand<in out Scope> {
-  readonly [taskBrand]: Invariant<Scope>;
 }
