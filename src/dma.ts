@@ -29,9 +29,10 @@ const POISON = 0x6b;
 export const MAX_TRANSFER = 1 << 30;
 
 /**
- * Moves `length` bytes at bus address `address`. A read returns the bytes; a
- * write returns `data` if it landed (wholly or in part), or an empty array if
- * nothing was written.
+ * Moves `length` bytes at bus address `address`. A read returns the bytes,
+ * in `into` when given (no allocation on the device's own mappings, the path
+ * bulk transfers take); a write returns `data` if it landed (wholly or in
+ * part), or an empty array if nothing was written.
  */
 export function deviceDma(
   core: DeviceCore,
@@ -40,6 +41,22 @@ export function deviceDma(
   length: number,
   direction: DmaDirection,
   data: Uint8Array | undefined,
+  into?: Uint8Array,
+): Uint8Array {
+  const out = move(core, hw, address, length, direction, data, into);
+  if (into === undefined || out === into) return out;
+  into.set(out);
+  return into;
+}
+
+function move(
+  core: DeviceCore,
+  hw: Hardware,
+  address: bigint,
+  length: number,
+  direction: DmaDirection,
+  data: Uint8Array | undefined,
+  into: Uint8Array | undefined,
 ): Uint8Array {
   if (typeof address !== "bigint" || address < 0n || address >= 1n << 64n) {
     throw fail("EINVAL", `dma${direction === "read" ? "Read" : "Write"}: ${core.describe()}: the bus address must be a bigint from 0 to 2**64-1, got ${describe(address)}.`);
@@ -74,7 +91,7 @@ export function deviceDma(
       offset + length > block.bytes
         ? pastEnd(block, mapping.iova, `${what}, which runs ${offset + length - block.bytes} bytes past the end of its ${block.bytes}-byte allocation`)
         : undefined;
-    const out = transfer(block.buffer, offset, length, direction, data);
+    const out = transfer(block.buffer, offset, length, direction, data, into);
     record(core, hw, address, direction, length);
     if (error !== undefined) throw error;
     return out;
@@ -128,11 +145,12 @@ export function deviceDma(
 }
 
 /** Copies between the device and a block's buffer; bytes past the buffer read as zero and write nowhere. */
-function transfer(buffer: ArrayBuffer, offset: number, length: number, direction: DmaDirection, data: Uint8Array | undefined): Uint8Array {
+function transfer(buffer: ArrayBuffer, offset: number, length: number, direction: DmaDirection, data: Uint8Array | undefined, into?: Uint8Array): Uint8Array {
   const backed = Math.max(0, Math.min(length, buffer.byteLength - offset));
   if (direction === "read") {
-    const out = new Uint8Array(length);
+    const out = into ?? new Uint8Array(length);
     if (backed > 0) out.set(new Uint8Array(buffer, offset, backed));
+    if (into !== undefined && backed < length) into.fill(0, backed);
     return out;
   }
   if (backed > 0) new Uint8Array(buffer, offset, backed).set(data!.subarray(0, backed));

@@ -172,6 +172,16 @@ export class DeviceModel {
     return deviceDma(core, hw, address, length, "read", undefined);
   }
 
+  /**
+   * Reads `into.length` bytes at bus address `address` into `into`, and
+   * returns it (all-ones where blocked). The same as `dmaRead`, without
+   * allocating: for models that move bulk data.
+   */
+  protected dmaReadInto(address: bigint, into: Uint8Array): Uint8Array {
+    const { core, hw } = this.#attached("dmaReadInto");
+    return deviceDma(core, hw, address, into.length, "read", undefined, into);
+  }
+
   /** Writes `data` at bus address `address`; false when blocked. */
   protected dmaWrite(address: bigint, data: Uint8Array): boolean {
     const { core, hw } = this.#attached("dmaWrite");

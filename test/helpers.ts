@@ -136,6 +136,9 @@ export class OpenModel extends DeviceModel {
   later(ns: number, work: () => void): Timer {
     return this.after(ns, work);
   }
+  readInto(address: bigint, into: Uint8Array): Uint8Array {
+    return this.dmaReadInto(address, into);
+  }
   read(address: bigint, length: number): Uint8Array {
     return this.dmaRead(address, length);
   }
