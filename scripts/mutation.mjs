@@ -44,17 +44,13 @@ const TYPE_MUTANTS = [
     id: "token-brand-empty",
     what: "drop the brand: TokenBrand has no property",
     edits: [
-      edit(
-        "src/internal/brand.ts",
-        "export interface TokenBrand<in out Scope> {\n  readonly [tokenBrand]: Invariant<Scope>;\n}",
-        "export interface TokenBrand<in out Scope> {}",
-      ),
+      edit("src/device.ts", "  /** The scope brand (type-level only; see internal/brand.ts). */\n  readonly [tokenBrand]: Invariant<Scope>;\n", ""),
     ],
   },
   {
     id: "token-brand-optional",
     what: "drop the brand: the token's brand property is optional",
-    edits: [edit("src/internal/brand.ts", "  readonly [tokenBrand]: Invariant<Scope>;", "  readonly [tokenBrand]?: Invariant<Scope>;")],
+    edits: [edit("src/device.ts", "  readonly [tokenBrand]: Invariant<Scope>;", "  readonly [tokenBrand]?: Invariant<Scope>;")],
   },
   {
     id: "scope-covariant",
@@ -62,7 +58,6 @@ const TYPE_MUTANTS = [
     configs: [...TS7, "ts6-strict"],
     edits: [
       edit("src/internal/brand.ts", "export type Invariant<Scope> = <Probe>() => Probe extends Scope ? 1 : 0;", "export type Invariant<Scope> = () => Scope;"),
-      edit("src/internal/brand.ts", "<in out Scope>", "<out Scope>", 6),
       edit("src/device.ts", "<in out Scope>", "<out Scope>", 2),
       edit("src/coherent.ts", "<in out Scope>", "<out Scope>"),
       edit("src/devres.ts", "<in out Scope, Value>", "<out Scope, Value>", 2),
@@ -121,7 +116,7 @@ const TYPE_MUTANTS = [
     id: "export-brand-symbol",
     what: "the token's brand symbol is exported, so a literal can carry it",
     edits: [
-      edit("src/internal/brand.ts", "declare const tokenBrand: unique symbol;", "export declare const tokenBrand: unique symbol;"),
+      // internal/brand.ts exports it to the library's own modules; the mutant is the package exporting it.
       edit("src/index.ts", 'export { defineDriver } from "./driver.js";', 'export { tokenBrand } from "./internal/brand.js";\nexport { defineDriver } from "./driver.js";'),
     ],
   },
@@ -131,8 +126,8 @@ const TYPE_MUTANTS = [
     edits: [
       edit(
         "src/device.ts",
-        "export interface BoundDevice<in out Scope> extends Device, TokenBrand<Scope> {}",
-        "export interface BoundDevice<in out Scope> extends Device, TokenBrand<Scope> {\n  setDmaMask(bits: number): void;\n  iomap(bar: number): IoMapping<Scope>;\n}",
+        "  readonly [tokenBrand]: Invariant<Scope>;\n}",
+        "  readonly [tokenBrand]: Invariant<Scope>;\n  setDmaMask(bits: number): void;\n  iomap(bar: number): IoMapping<Scope>;\n}",
       ),
     ],
   },
@@ -155,27 +150,23 @@ const TYPE_MUTANTS = [
     id: "allocation-brand-empty",
     what: "drop the allocation brand: a look-alike object passes for an allocation",
     edits: [
-      edit(
-        "src/internal/brand.ts",
-        "export interface AllocationBrand<in out Scope> {\n  readonly [allocationBrand]: Invariant<Scope>;\n}",
-        "export interface AllocationBrand<in out Scope> {}",
-      ),
+      edit("src/coherent.ts", "  readonly [allocationBrand]: Invariant<Scope>;\n", ""),
     ],
   },
   {
     id: "mmio-brand-empty",
     what: "drop the MMIO brand: a look-alike object passes for a mapping",
-    edits: [edit("src/internal/brand.ts", "export interface MmioBrand<in out Scope> {\n  readonly [mmioBrand]: Invariant<Scope>;\n}", "export interface MmioBrand<in out Scope> {}")],
+    edits: [edit("src/mmio.ts", "  readonly [mmioBrand]: Invariant<Scope>;\n", "")],
   },
   {
     id: "irq-brand-empty",
     what: "drop the IRQ brand: a look-alike object passes for an IRQ handle",
-    edits: [edit("src/internal/brand.ts", "export interface IrqBrand<in out Scope> {\n  readonly [irqBrand]: Invariant<Scope>;\n}", "export interface IrqBrand<in out Scope> {}")],
+    edits: [edit("src/irq.ts", "  readonly [irqBrand]: Invariant<Scope>;\n", "")],
   },
   {
     id: "task-brand-empty",
     what: "drop the task brand: a look-alike object passes for a task",
-    edits: [edit("src/internal/brand.ts", "export interface TaskBrand<in out Scope> {\n  readonly [taskBrand]: Invariant<Scope>;\n}", "export interface TaskBrand<in out Scope> {}")],
+    edits: [edit("src/task.ts", "  readonly [taskBrand]: Invariant<Scope>;\n", "")],
   },
   {
     id: "mmio-read32-any-token",
@@ -216,6 +207,27 @@ const RUNTIME_MUTANTS = [
     edits: [edit("src/device.ts", "    if (!(#binding in value)) {", "    if (!(#binding in value) && false) {")],
   },
   {
+    id: "coherent-fast-path-liveness",
+    what: "bytes()/view() take the binding's own token as proof without checking it is still live",
+    tests: ["coherent", "devres"],
+    edits: [
+      edit("src/coherent.ts", 'if (dev !== owner.token || !owner.live || this.#freed) this.#check(dev, "bytes");', 'if (dev !== owner.token || this.#freed) this.#check(dev, "bytes");'),
+      edit("src/coherent.ts", 'if (dev !== owner.token || !owner.live || this.#freed) this.#check(dev, "view");', 'if (dev !== owner.token || this.#freed) this.#check(dev, "view");'),
+    ],
+  },
+  {
+    id: "devres-fast-path-liveness",
+    what: "Devres.access takes the binding's own token as proof without checking it is still live",
+    tests: ["devres"],
+    edits: [edit("src/devres.ts", "if (dev === owner.token && owner.live && !this.#revocable.revoked)", "if (dev === owner.token && !this.#revocable.revoked)")],
+  },
+  {
+    id: "mmio-fast-path-liveness",
+    what: "MMIO takes the binding's own token as proof without checking it is still live",
+    tests: ["mmio", "devres"],
+    edits: [edit("src/mmio.ts", "if (dev === owner.token && owner.live && !this.#revoked", "if (dev === owner.token && !this.#revoked")],
+  },
+  {
     id: "coherent-binding-match",
     what: "an allocation accepts another binding's token",
     tests: ["coherent"],
@@ -237,7 +249,7 @@ const RUNTIME_MUTANTS = [
     id: "mmio-unmap-revokes",
     what: "an unmapped MMIO mapping still reaches the device",
     tests: ["using", "mmio"],
-    edits: [edit("src/mmio.ts", "    if (this.#revoked) {\n      throw fail(\"ENXIO\"", "    if (this.#revoked && false) {\n      throw fail(\"ENXIO\"")],
+    edits: [edit("src/mmio.ts", "owner.live && !this.#revoked && Number.isInteger(offset)", "owner.live && Number.isInteger(offset)")],
   },
   {
     id: "coherent-use-after-free-check",

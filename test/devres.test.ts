@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { allocCoherent, defineDriver, Devres, Machine } from "../src/index.js";
 import type { BoundDevice, CoherentAllocation, Device, ProbeDevice } from "../src/index.js";
-import { deferred, expectCode, NIC, smuggle, tick } from "./helpers.js";
+import { deferred, expectCode, NIC, OpenModel, smuggle, tick } from "./helpers.js";
 import type { Smuggled } from "./helpers.js";
 
 /** What one probe of the holder driver left behind, smuggled out for the test. */
@@ -442,3 +442,43 @@ describe("early release", () => {
   });
 });
 
+
+describe("the token during devres release", () => {
+  it("is already dead, also for the binding's resources not yet released", async () => {
+    const machine = new Machine();
+    const model = new OpenModel({ bars: [64] });
+    const codes: Record<string, string> = {};
+    const attempt = (name: string, use: () => unknown): void => {
+      try {
+        use();
+        codes[name] = "worked";
+      } catch (error) {
+        codes[name] = (error as { code?: string }).code ?? String(error);
+      }
+    };
+    await machine.pci.register(
+      defineDriver({
+        name: "late",
+        ids: [{ vendor: model.vendor, device: model.device }],
+        probe(dev) {
+          const regs = dev.iomap(0);
+          const buf = allocCoherent(dev, 64);
+          const first = Devres.new(dev, 1);
+          // Released first (last in): everything above is still unreleased then.
+          Devres.new(dev, "last", () => {
+            attempt("bytes", () => buf.bytes(dev));
+            attempt("view", () => buf.view(dev));
+            attempt("access", () => first.access(dev));
+            attempt("read32", () => regs.read32(dev, 0));
+            codes["buf freed"] = String(buf.freed);
+          });
+          return {};
+        },
+      }),
+    );
+    const dev = machine.pci.plug(model);
+    await machine.settled();
+    await machine.pci.unbind(dev);
+    expect(codes).toEqual({ bytes: "ENXIO", view: "ENXIO", access: "ENXIO", read32: "ENXIO", "buf freed": "false" });
+  });
+});
