@@ -219,7 +219,13 @@ const RUNTIME_MUTANTS = [
     id: "devres-fast-path-liveness",
     what: "Devres.access takes the binding's own token as proof without checking it is still live",
     tests: ["devres"],
-    edits: [edit("src/devres.ts", "if (dev === owner.token && owner.live && !this.#revocable.revoked)", "if (dev === owner.token && !this.#revocable.revoked)")],
+    edits: [edit("src/devres.ts", "if (dev === owner.token && owner.live && !this.#revoked)", "if (dev === owner.token && !this.#revoked)")],
+  },
+  {
+    id: "devres-fast-path-revoked",
+    what: "Devres.access gives the value of an entry released early",
+    tests: ["devres"],
+    edits: [edit("src/devres.ts", "if (dev === owner.token && owner.live && !this.#revoked)", "if (dev === owner.token && owner.live)")],
   },
   {
     id: "mmio-fast-path-liveness",
