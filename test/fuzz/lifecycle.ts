@@ -1,0 +1,455 @@
+/**
+ * Model-based lifecycle fuzzing: random command sequences run on a real
+ * machine (the rig) and on the reference model side by side, with every
+ * invariant checked after every command. Shared by `test/fuzz.test.ts`
+ * (a bounded run in `npm test`) and `scripts/fuzz.mjs` (long campaigns,
+ * replay by seed and path), so both run exactly this property.
+ *
+ * Each sequence gets its own machine: strict or passthrough IOMMU, 4 KiB or
+ * 512-byte pages, dmaDebug "report", "throw" or "off". Probes, remove()s and
+ * devres release callbacks may wait at a gate that a later command opens,
+ * so a device can sit in `probing` or `unbinding`, or an unbind's devres
+ * walk wait on an early `release()` still in flight, while unplug, unbind,
+ * register, unregister and escaped-token uses arrive. At the end every gate
+ * is opened and every device unplugged, and nothing may remain.
+ *
+ * After every command:
+ * - every device's lifecycle events (state changes, probe and remove, each
+ *   devres release by label) are the ones the model predicts, in order: so
+ *   devres is released last in first out, after remove();
+ * - each binding's release callbacks ran in the predicted order, and its
+ *   devres stack holds as many entries as the model says;
+ * - every device is in the predicted state, and the bus lists the devices
+ *   the model says are present;
+ * - every bus call and escaped-handle use settled as predicted (value or
+ *   error code), allocations read back zero-filled or as written;
+ * - the pool's accounting equals the page-rounded sum of the live
+ *   allocations the model tracks; an ended binding's allocations are freed
+ *   as its devres walk reaches them, all of them once it is done; live
+ *   allocations do not overlap and fit the DMA mask they were made under;
+ * - tokens of ended bindings, and everything made from them, refuse with
+ *   ENXIO and allocate nothing; views of freed memory are dead; devres
+ *   entries are revoked exactly when the model says;
+ * - a task winds down after its abort with a live token; once an ended
+ *   binding's IRQ is freed, its handler never runs;
+ * - the DMA checker reports exactly what the model requires: nothing for a
+ *   correct driver, and for the buggy one, unbound with its engine running,
+ *   `dma-after-remove` and the frees it forces (the engine may also DMA
+ *   into the freed ring before bus mastering goes, reported as
+ *   `dma-after-free`, and run its handler on the dead token: allowed there
+ *   only). Under "throw" the unbind rejects with the first; under "off"
+ *   nothing is reported.
+ *
+ * @module
+ */
+
+import fc from "fast-check";
+import { allocCoherent, BoundscopeError, Devres } from "../../src/index.js";
+import type { DmaViolation, MachineEvent } from "../../src/index.js";
+import type { Command, FuzzConfig } from "./commands.js";
+import { commandArbitrary, configArbitrary } from "./commands.js";
+import type { Expectation, MAlloc, MBinding, PDetail, PEvent, Predicted, ReferenceOptions, Resolved } from "./reference.js";
+import { MESSAGES, Reference } from "./reference.js";
+import type { Actual, BindingRecord } from "./rig.js";
+import { Rig } from "./rig.js";
+
+/** How much a run did: for the campaign's figures and the test's coverage floor. */
+export interface FuzzStats {
+  runs: number;
+  commands: number;
+  /** Commands by kind, `use:<op>` for uses. */
+  readonly byKind: Record<string, number>;
+  /** Paths worth having reached: gates, failed probes, buggy teardowns caught, dead tokens refused, and so on. */
+  readonly seen: Record<string, number>;
+}
+
+export const stats: FuzzStats = { runs: 0, commands: 0, byKind: {}, seen: {} };
+
+export function resetStats(): void {
+  stats.runs = 0;
+  stats.commands = 0;
+  for (const key of Object.keys(stats.byKind)) delete stats.byKind[key];
+  for (const key of Object.keys(stats.seen)) delete stats.seen[key];
+}
+
+function count(table: Record<string, number>, key: string, n = 1): void {
+  table[key] = (table[key] ?? 0) + n;
+}
+
+export interface LifecycleOptions extends ReferenceOptions {
+  /** Most commands per sequence. */
+  readonly maxCommands?: number;
+  /** Hears each command as it runs, for replaying a failure. */
+  readonly trace?: (line: string) => void;
+}
+
+/** The property: any machine, any command sequence, every invariant holds. */
+export function lifecycleProperty(options: LifecycleOptions = {}): fc.IAsyncProperty<[FuzzConfig, Command[]]> {
+  return fc.asyncProperty(configArbitrary, fc.array(commandArbitrary, { maxLength: options.maxCommands ?? 40, size: "max" }), (config, commands) =>
+    runLifecycle(config, commands, options),
+  );
+}
+
+/** Runs one sequence on a fresh machine and its model; throws at the first broken invariant. */
+export async function runLifecycle(config: FuzzConfig, commands: readonly Command[], options: LifecycleOptions = {}): Promise<void> {
+  const reference = new Reference(config, options);
+  const rig = new Rig(config);
+  const checker = new Checker(reference, rig);
+  stats.runs++;
+  count(stats.seen, `runs with dmaDebug ${config.dmaDebug}`);
+  try {
+    for (const [i, command] of commands.entries()) {
+      const resolved = reference.resolve(command);
+      options.trace?.(`#${i} ${JSON.stringify(command)}${resolved === undefined ? " (names nothing: skipped)" : ""}`);
+      if (resolved === undefined) continue;
+      await checker.step(resolved, `command #${i}`);
+    }
+    // The end: every device unplugged, every gate opened (a remove() or a
+    // devres walk may reach one on the way). Nothing may remain.
+    for (;;) {
+      const gate = reference.gates[0];
+      if (gate !== undefined) {
+        await checker.step({ c: "gate", key: gate }, "the end (open the gates)");
+        continue;
+      }
+      const present = reference.devices.findIndex((d) => !d.unplugRequested);
+      if (present < 0) break;
+      await checker.step(reference.resolve({ c: "unplug", dev: present })!, "the end (unplug all)");
+    }
+    checker.final();
+    count(stats.seen, "probes held at a gate", reference.reached.gatedProbes);
+    count(stats.seen, "remove()s held at a gate", reference.reached.gatedRemoves);
+    count(stats.seen, "devres releases held at a gate", reference.reached.gatedReleases);
+    count(stats.seen, "devres walks waiting for an early release", reference.reached.walksWaited);
+    count(stats.seen, "throw: candidates cut short", reference.reached.candidatesCut);
+  } finally {
+    rig.dispose();
+  }
+}
+
+class Checker {
+  /** Lifecycle events already compared, per device. */
+  readonly #seenEvents = new Map<string, number>();
+  #seenViolations = 0;
+  #seenFaults = 0;
+  #seenFailures = 0;
+  /** A stray DMA in passthrough may land anywhere: contents are no longer the model's to predict. */
+  #contentsTrusted = true;
+  #commands = 0;
+
+  constructor(
+    readonly reference: Reference,
+    readonly rig: Rig,
+  ) {}
+
+  async step(command: Resolved, where: string): Promise<void> {
+    this.#commands++;
+    stats.commands++;
+    count(stats.byKind, command.c === "use" ? `use:${command.op.o}` : command.c);
+    try {
+      const expect = this.reference.apply(command, (alloc) => this.#handle(alloc));
+      const actual = await this.rig.apply(command);
+      let restless: unknown;
+      try {
+        await this.rig.quiesce({
+          gates: [...this.reference.gates],
+          events: new Map([...this.reference.events].map(([name, events]) => [name, events.length])),
+          settled: [...this.reference.ops].filter(([, op]) => op.settled).map(([id]) => id),
+          stacks: new Map(this.reference.devices.filter((d) => d.current !== undefined && d.binding !== undefined).map((d) => [d.binding!.key, d.binding!.stack.length])),
+        });
+      } catch (error) {
+        restless = error;
+      }
+      // A machine that never reached the predicted rest has usually gone
+      // somewhere else: the checks say where, more precisely than a timeout.
+      this.#check(command, expect, actual);
+      if (restless !== undefined) throw restless;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`${where}, ${JSON.stringify(command)}: ${message}`, { cause: error });
+    }
+  }
+
+  /** After the last unplug: nothing held, nothing alive. */
+  final(): void {
+    const pool = this.rig.machine.memory.stats();
+    if (pool.bytesInUse !== 0 || pool.allocations !== 0) fail(`after every device was unplugged the pool still holds ${pool.bytesInUse} bytes in ${pool.allocations} allocations`);
+    for (const binding of this.reference.bindings) {
+      if (binding.live) fail(`binding ${binding.key} is live after every device was unplugged`);
+      this.#dead(binding);
+    }
+    for (const record of this.rig.records.values()) {
+      count(stats.seen, "IRQ handler runs", record.handlerRuns);
+      count(stats.seen, "task iterations", record.taskRuns);
+      count(stats.seen, "task drains after abort", record.taskDrains);
+    }
+    if (this.rig.machine.clock.pending !== 0) fail(`${this.rig.machine.clock.pending} device events are still scheduled after every device was unplugged`);
+  }
+
+  #check(command: Resolved, expect: Expectation, actual: Actual | undefined): void {
+    this.#checkEvents();
+    this.#checkStates();
+    this.#checkOps();
+    if (command.c === "use" && command.op.o !== "release") this.#checkOutcome(expect.outcome!, actual!);
+    this.#checkReleases();
+    this.#checkViolations(expect);
+    this.#checkMemory();
+    count(stats.seen, "throw: an unbind or probe threw its violation", expect.threw);
+    for (const binding of expect.died) {
+      count(stats.seen, "bindings ended");
+      this.#dead(binding);
+    }
+    // An older dead binding, a different one each command: its token is still dead.
+    const dead = this.reference.bindings.filter((b) => !b.live);
+    if (dead.length > 0) this.#dead(dead[this.#commands % dead.length]!);
+    this.#checkHandlers();
+  }
+
+  #checkEvents(): void {
+    for (const [name, predicted] of this.reference.events) {
+      const observed = this.rig.events.get(name) ?? [];
+      const from = this.#seenEvents.get(name) ?? 0;
+      const length = Math.max(predicted.length, observed.length);
+      for (let i = from; i < length; i++) {
+        const p = predicted[i];
+        const o = observed[i];
+        if (p === undefined || o === undefined || !this.#eventMatches(p, o)) {
+          fail(
+            `device ${name}: event #${i} is ${o === undefined ? "missing" : describeEvent(o)}; the model expected ${p === undefined ? "no more events" : this.#describePredicted(p)}.\n  observed since: ${observed.slice(from).map(describeEvent).join(" | ")}\n  expected since: ${predicted.slice(from).map((e) => this.#describePredicted(e)).join(" | ")}`,
+          );
+        }
+        if (o.kind === "release-failed" || o.kind === "remove-failed" || o.kind === "probe-failed") count(stats.seen, o.kind);
+      }
+      this.#seenEvents.set(name, length);
+    }
+  }
+
+  #eventMatches(p: PEvent, o: MachineEvent): boolean {
+    return p.kind === o.kind && p.driver === o.driver && this.#detailMatches(p.detail, o);
+  }
+
+  #detailMatches(detail: PDetail, o: MachineEvent): boolean {
+    if ("is" in detail) return o.detail === detail.is;
+    if ("alloc" in detail) return o.detail === this.#allocLabel(detail.alloc);
+    if (detail.error === "planned") return o.detail === MESSAGES.planned;
+    return o.error instanceof BoundscopeError && o.error.code === detail.error;
+  }
+
+  #allocLabel(alloc: MAlloc): string {
+    return `coherent allocation of ${alloc.size} bytes at bus address 0x${this.#handle(alloc).toString(16)}`;
+  }
+
+  #describePredicted(e: PEvent): string {
+    const d = e.detail;
+    const detail = "is" in d ? d.is : "alloc" in d ? `coherent allocation of ${d.alloc.size} bytes (${d.alloc.owner.key} #${d.alloc.index})` : `error ${d.error}`;
+    return `${e.kind}[${e.driver ?? "-"}] ${detail ?? ""}`.trim();
+  }
+
+  #checkStates(): void {
+    for (const device of this.reference.devices) {
+      const actual = this.rig.devices.get(device.name)!.ref!.state;
+      if (actual !== device.state) fail(`device ${device.name} is ${actual}; the model expected ${device.state}`);
+    }
+    const present = this.reference.devices.filter((d) => d.present).map((d) => d.name);
+    const listed = this.rig.machine.pci.devices.map((d) => d.name);
+    if (present.join() !== listed.join()) fail(`the bus lists [${listed.join(", ")}]; the model expected [${present.join(", ")}]`);
+  }
+
+  #checkOps(): void {
+    for (const [id, predicted] of this.reference.ops) {
+      const actual = this.rig.ops.get(id);
+      if (actual === undefined) fail(`call ${id} was never made`);
+      if (actual.settled !== predicted.settled || (predicted.settled && actual.result !== predicted.result)) {
+        fail(`call ${id} is ${actual.settled ? `settled (${actual.result})` : "pending"}; the model expected ${predicted.settled ? `settled (${predicted.result})` : "pending"}`);
+      }
+    }
+  }
+
+  #checkOutcome(predicted: Predicted, actual: Actual): void {
+    if (predicted.result !== actual.result) fail(`gave ${actual.result}; the model expected ${predicted.result}`);
+    if (predicted.result === "ENXIO") count(stats.seen, "dead handle refused");
+    if (predicted.value !== undefined && actual.value !== predicted.value) fail(`read ${actual.value}; the model expected ${predicted.value}`);
+    const alloc = predicted.bytesOf;
+    if (alloc !== undefined && this.#contentsTrusted) {
+      const bytes = actual.bytes!;
+      if (bytes.length !== alloc.size) fail(`bytes() has ${bytes.length} bytes; the allocation has ${alloc.size}`);
+      for (let i = 0; i < bytes.length; i++) {
+        if (bytes[i] !== (alloc.written.get(i) ?? 0)) fail(`byte ${i} reads ${bytes[i]}; the model expected ${alloc.written.get(i) ?? 0} (zero-filled, then written)`);
+      }
+    }
+  }
+
+  #checkReleases(): void {
+    for (const [key, predicted] of this.reference.releases) {
+      const actual = this.rig.releases.get(key) ?? [];
+      if (actual.join() !== predicted.join()) fail(`binding ${key} ran its devres releases as [${actual.join(", ")}]; the model expected [${predicted.join(", ")}] (last in first out)`);
+    }
+  }
+
+  #checkViolations(expect: Expectation): void {
+    const all = this.rig.machine.dmaDebug.violations;
+    const fresh: DmaViolation[] = all.slice(this.#seenViolations);
+    this.#seenViolations = all.length;
+    const left = [...fresh];
+    for (const want of expect.required) {
+      const at = left.findIndex((v) => v.kind === want.kind && v.device === want.device && v.driver === want.driver);
+      if (at < 0) fail(`the checker did not report ${want.kind} on ${want.device} (driver ${want.driver}); it reported [${fresh.map(describeViolation).join("; ")}]`);
+      left.splice(at, 1);
+      if (want.driver === "buggy") count(stats.seen, `buggy: ${want.kind}`);
+    }
+    for (const v of left) {
+      if (v.kind === "dma-after-free" && expect.stray.has(v.device)) {
+        count(stats.seen, "buggy: dma-after-free");
+        if (this.rig.config.iommu === "passthrough") this.#contentsTrusted = false;
+        continue;
+      }
+      fail(`unexpected violation ${describeViolation(v)}: ${v.message}`);
+    }
+    const faults = this.rig.machine.iommu.faults;
+    for (const f of faults.slice(this.#seenFaults)) {
+      if (!expect.stray.has(f.device)) fail(`unexpected IOMMU fault: ${f.device} ${f.direction} at 0x${f.address.toString(16)}`);
+    }
+    this.#seenFaults = faults.length;
+    for (const e of this.rig.failures.slice(this.#seenFailures)) {
+      // A buggy driver's handler may run between the token's death and the IRQ's release.
+      if (e.kind === "irq-failed" && expect.stray.has(e.device!)) continue;
+      fail(`unexpected ${e.kind} on ${e.device}: ${e.detail}`);
+    }
+    this.#seenFailures = this.rig.failures.length;
+  }
+
+  #checkMemory(): void {
+    const pageSize = this.rig.config.pageSize;
+    const live = this.reference.liveAllocations();
+    const expected = live.reduce((sum, a) => sum + Math.ceil(a.size / pageSize) * pageSize, 0);
+    const pool = this.rig.machine.memory.stats();
+    if (pool.bytesInUse !== expected || pool.allocations !== live.length) {
+      fail(`the pool holds ${pool.bytesInUse} bytes in ${pool.allocations} allocations; the model's live allocations come to ${expected} bytes in ${live.length}`);
+    }
+    if (pool.highWater < pool.bytesInUse) fail(`the pool's high water ${pool.highWater} is below its use ${pool.bytesInUse}`);
+    for (const binding of this.reference.bindings) {
+      const record = this.#record(binding);
+      const stack = this.rig.stackSize(binding.key);
+      if (stack !== binding.stack.length) fail(`binding ${binding.key} holds ${stack} entries on its devres stack; the model expected ${binding.stack.length}`);
+      const pairs: [MAlloc, BindingRecord["allocs"][number]][] = binding.allocs.map((a, i) => [a, record.allocs[i]!]);
+      if (binding.ring !== undefined) pairs.push([binding.ring, record.ring!]);
+      if (record.allocs.length !== binding.allocs.length) fail(`binding ${binding.key} made ${record.allocs.length} allocations; the model expected ${binding.allocs.length}`);
+      for (const [model, real] of pairs) {
+        if (real.alloc.freed !== model.freed) fail(`an allocation of ${binding.key} (${model.size} bytes) is ${real.alloc.freed ? "freed" : "live"}; the model expected ${model.freed ? "freed" : "live"}${binding.live ? "" : " (its binding has ended: nothing may stay allocated)"}`);
+        // A view taken before the free is dead after it.
+        if (model.freed && real.bytes.byteLength !== 0) fail(`a view of a freed allocation of ${binding.key} still reaches ${real.bytes.byteLength} bytes`);
+        if (!model.freed && real.bytes.byteLength !== model.size) fail(`a view of a live allocation of ${binding.key} reaches ${real.bytes.byteLength} bytes, not ${model.size}`);
+      }
+      for (const [i, model] of binding.devres.entries()) {
+        const real = record.devres[i];
+        if (real === undefined) fail(`binding ${binding.key} has no devres entry #${i}; the model expected one`);
+        const value = real.devres.tryAccess();
+        const revoked = model.state !== "live";
+        if (real.devres.revoked !== revoked || value !== (revoked ? undefined : real.value)) {
+          fail(`devres entry ${model.id} is ${real.devres.revoked ? "revoked" : "live"} (tryAccess ${value === undefined ? "undefined" : "gives its value"}); the model expected ${revoked ? "revoked" : "live"}`);
+        }
+      }
+      if (record.devres.length !== binding.devres.length) fail(`binding ${binding.key} made ${record.devres.length} devres entries; the model expected ${binding.devres.length}`);
+    }
+    this.#checkPlacement(live);
+  }
+
+  /** Live allocations are page-aligned, below the mask they were made under, and never overlap (in one domain). */
+  #checkPlacement(live: MAlloc[]): void {
+    const pageSize = this.rig.config.pageSize;
+    const strict = this.rig.config.iommu === "strict";
+    const ranges = live.map((a) => {
+      const real = a.index < 0 ? this.#record(a.owner).ring! : this.#record(a.owner).allocs[a.index]!;
+      const start = real.handle;
+      const end = start + BigInt(Math.ceil(a.size / pageSize) * pageSize);
+      if (start % BigInt(pageSize) !== 0n) fail(`an allocation of ${a.owner.key} is at 0x${start.toString(16)}, not page-aligned`);
+      if (end > 1n << BigInt(real.mask)) fail(`an allocation of ${a.owner.key} ends at 0x${end.toString(16)}, above its ${real.mask}-bit DMA mask`);
+      return { domain: strict ? a.owner.device.name : "", start, end, key: a.owner.key };
+    });
+    ranges.sort((x, y) => (x.domain < y.domain ? -1 : x.domain > y.domain ? 1 : x.start < y.start ? -1 : x.start > y.start ? 1 : 0));
+    for (let i = 1; i < ranges.length; i++) {
+      const a = ranges[i - 1]!;
+      const b = ranges[i]!;
+      if (a.domain === b.domain && b.start < a.end) fail(`live allocations of ${a.key} and ${b.key} overlap at 0x${b.start.toString(16)}`);
+    }
+  }
+
+  /**
+   * Everything an ended binding let escape refuses to work, and allocates
+   * nothing. What is released by now is the model's to say (a devres walk
+   * may wait mid-way at a gated release); what is, is dead.
+   */
+  #dead(binding: MBinding): void {
+    const record = this.#record(binding);
+    const before = this.rig.machine.memory.stats();
+    expectCode(() => allocCoherent(record.token, 64), "ENXIO", `allocCoherent with the dead token of ${binding.key}`);
+    expectCode(() => Devres.new(record.token, 0), "ENXIO", `Devres.new with the dead token of ${binding.key}`);
+    expectCode(() => record.token.setDmaMask(64), "ENXIO", `setDmaMask on the dead token of ${binding.key}`);
+    for (const a of record.ring === undefined ? record.allocs : [...record.allocs, record.ring]) {
+      expectCode(() => a.alloc.bytes(record.token), "ENXIO", `bytes() with the dead token of ${binding.key}`);
+      if (!a.alloc.freed) continue;
+      if (a.bytes.byteLength !== 0) fail(`a view of a freed allocation of the ended binding ${binding.key} still works`);
+      let detached = false;
+      try {
+        a.view.getUint8(0);
+      } catch (error) {
+        detached = error instanceof TypeError;
+      }
+      if (!detached) fail(`a DataView of an allocation of the ended binding ${binding.key} still reads`);
+    }
+    for (const entry of record.devres) {
+      expectCode(() => entry.devres.access(record.token), "ENXIO", `Devres.access with the dead token of ${binding.key}`);
+    }
+    if (record.regs !== undefined) expectCode(() => record.regs!.read32(record.token, 0), "ENXIO", `an MMIO read with the dead token of ${binding.key}`);
+    const irqHeld = binding.stack.some((e) => e.r === "irq");
+    if (record.irq !== undefined && record.irq.freed === irqHeld) fail(`the IRQ of the ended binding ${binding.key} is ${irqHeld ? "freed" : "not freed"}; the model expected ${irqHeld ? "it held until the walk reaches it" : "it freed"}`);
+    const after = this.rig.machine.memory.stats();
+    if (after.bytesInUse !== before.bytesInUse || after.allocations !== before.allocations) fail(`a dead token of ${binding.key} allocated memory`);
+    count(stats.seen, "dead tokens checked");
+  }
+
+  /** Tasks wind down with a live token; the IRQ count is the handler's; once an ended binding's IRQ is freed, its handler never runs again. */
+  #checkHandlers(): void {
+    for (const binding of this.reference.bindings) {
+      const record = this.#record(binding);
+      if (record.drainFailures.length > 0) fail(`a task of ${binding.key} winding down after its abort failed with ${record.drainFailures.join(", ")}: its token must stay live until the task is done`);
+      if (record.irq === undefined) continue;
+      if (record.irq.count !== record.handlerRuns) fail(`the IRQ of ${binding.key} counts ${record.irq.count} interrupts but its handler ran ${record.handlerRuns} times`);
+      if (binding.live || binding.stack.some((e) => e.r === "irq")) continue;
+      if (record.handlerRunsAtDeath === undefined) record.handlerRunsAtDeath = record.handlerRuns;
+      else if (record.handlerRuns !== record.handlerRunsAtDeath) fail(`the IRQ handler of the ended binding ${binding.key} ran after its IRQ was freed`);
+    }
+  }
+
+  #record(binding: MBinding): BindingRecord {
+    const record = this.rig.records.get(binding.key);
+    if (record === undefined) fail(`binding ${binding.key} was never probed; the model expected a probe`);
+    return record;
+  }
+
+  #handle(alloc: MAlloc): bigint {
+    return this.rig.handle(alloc.owner.key, alloc.index);
+  }
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+function expectCode(run: () => unknown, code: string, what: string): void {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof BoundscopeError && error.code === code) return;
+    fail(`${what} threw ${error instanceof BoundscopeError ? error.code : String(error)}, not ${code}`);
+  }
+  fail(`${what} worked; it must throw ${code}`);
+}
+
+function describeEvent(e: MachineEvent): string {
+  return `${e.kind}[${e.driver ?? "-"}] ${e.detail ?? ""}`.trim();
+}
+
+function describeViolation(v: DmaViolation): string {
+  return `${v.kind} on ${v.device} (driver ${v.driver ?? "none"})`;
+}
