@@ -322,12 +322,11 @@ export class Bus {
         this.#hw.log.add("release", core, driver, resource.label);
         // Each step takes CPU time, and a device nobody halted keeps running.
         // What it does meanwhile (a violation in "throw" mode) is not the
-        // release's failure: keep it for when the device is at rest.
-        try {
-          await this.#hw.clock.elapse(RELEASE_STEP_NS);
-        } catch (error) {
-          binding.deferred ??= error instanceof Error ? error : new Error(String(error));
-        }
+        // release's failure: keep it for when the device is at rest. Another
+        // device's errors stay for whoever runs the machine next.
+        await this.#hw.clock.elapse(RELEASE_STEP_NS);
+        const [own] = this.#hw.takeDeviceErrors(core);
+        if (own !== undefined) binding.deferred ??= own instanceof Error ? own : new Error(String(own));
       },
       (resource, error) => {
         this.#hw.log.add("release-failed", core, driver, `${resource.label}: ${errorText(error)}`, error);

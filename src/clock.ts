@@ -155,6 +155,17 @@ export class Clock {
     }
   }
 
+  /**
+   * Ends the advance in progress after the current event: a device failed
+   * (a "throw"-mode violation), and whoever is running the machine must
+   * hear it at that instant. A sleeper driving the clock just goes on.
+   */
+  stop(): void {
+    if (this.#running) this.#stop = true;
+  }
+
+  #stop = false;
+
   async #advance(until: number, maxEvents: number): Promise<number> {
     if (this.#running) throw fail("EBUSY", "the clock is already running; await the run in progress first.");
     this.#running = true;
@@ -168,9 +179,11 @@ export class Clock {
         this.#now = next.at;
         fired++;
         next.run();
+        if (this.#stop) break;
         await turn();
       }
-      if (Number.isFinite(until)) this.#now = until;
+      if (Number.isFinite(until) && !this.#stop) this.#now = until;
+      this.#stop = false;
     } finally {
       this.#running = false;
     }

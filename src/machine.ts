@@ -58,6 +58,7 @@ export class Machine {
   /** Virtual time. Device models schedule on it; `run` advances it. */
   readonly clock = new Clock();
   readonly #log = new EventLog(() => this.clock.now);
+  readonly #hw: Hardware;
 
   constructor(options: MachineOptions = {}) {
     if (typeof options !== "object" || options === null) {
@@ -84,6 +85,7 @@ export class Machine {
     });
     this.dmaDebug = new DmaDebug(dmaDebug);
     const hw = new Hardware(this.clock, pool, this.dmaDebug, this.#log, iommu);
+    this.#hw = hw;
     this.iommu = Object.freeze({
       mode: iommu,
       get faults(): readonly IommuFault[] {
@@ -138,16 +140,24 @@ export class Machine {
    * await machine.run(10_000);   // 10 µs of simulated time
    * ```
    */
-  run(ns: number): Promise<void> {
-    return this.clock.run(ns);
+  async run(ns: number): Promise<void> {
+    await this.clock.run(ns);
+    this.#rethrow();
   }
 
   /**
    * Fires device events until none is left. `EBUSY` after `maxEvents` events
    * if a device keeps itself busy forever; use `run(ns)` for those.
    */
-  runUntilIdle(maxEvents?: number): Promise<void> {
-    return this.clock.runUntilIdle(maxEvents);
+  async runUntilIdle(maxEvents?: number): Promise<void> {
+    await this.clock.runUntilIdle(maxEvents);
+    this.#rethrow();
+  }
+
+  /** Throws the first error a device raised while the clock ran (the rest are dropped with it). */
+  #rethrow(): void {
+    const [first] = this.#hw.takeDeviceErrors();
+    if (first !== undefined) throw first;
   }
 
   /**

@@ -160,7 +160,11 @@ export class DeviceModel {
     if (typeof work !== "function") throw fail("EINVAL", `DeviceModel.after: expected a function, got ${describe(work)}.`);
     const timer = hw.clock.after(ns, () => {
       this.#timers.delete(timer);
-      work();
+      try {
+        work();
+      } catch (error) {
+        hw.deviceError(this.#attached("after").core, error);
+      }
     });
     this.#timers.add(timer);
     return timer;

@@ -6,7 +6,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { allocCoherent, DeviceModel, Machine } from "../src/index.js";
+import { allocCoherent, defineDriver, DeviceModel, Machine, sleep } from "../src/index.js";
 import type { DeviceModelSpec, IoMapping, MmioWidth, ProbeDevice } from "../src/index.js";
 import { bindModel, expectCode, NIC, OpenModel, smuggle } from "./helpers.js";
 import type { Smuggled } from "./helpers.js";
@@ -284,5 +284,43 @@ describe("surprise removal", () => {
     expect(fired).toBe(1);
     expect(model.removedCalls).toBe(0);
     expect(model.attached).toBe(true);
+  });
+});
+
+describe("an error a device raises in a clock event", () => {
+  it("goes to whoever runs the machine, not to another driver sleeping on the clock", async () => {
+    const machine = new Machine();
+    const faulty = new OpenModel();
+    const sleeper = new OpenModel();
+    machine.pci.plug(faulty);
+    faulty.later(500, () => {
+      throw new Error("device fell over");
+    });
+    await machine.pci.register(
+      defineDriver({
+        name: "sleeper",
+        ids: [{ vendor: sleeper.vendor, device: sleeper.device }],
+        async probe(dev) {
+          await sleep(dev, 1_000); // the faulty device's event fires meanwhile
+          return {};
+        },
+      }),
+    );
+    const dev = machine.pci.plug(sleeper);
+    await machine.settled();
+    expect(dev.state).toBe("bound");
+    await expect(machine.run(10)).rejects.toThrow("device fell over");
+    await expect(machine.run(10)).resolves.toBeUndefined();
+  });
+
+  it("stops machine.run at the instant it happened", async () => {
+    const machine = new Machine();
+    const faulty = new OpenModel();
+    machine.pci.plug(faulty);
+    faulty.later(300, () => {
+      throw new Error("boom");
+    });
+    await expect(machine.run(1_000)).rejects.toThrow("boom");
+    expect(machine.clock.now).toBe(300);
   });
 });

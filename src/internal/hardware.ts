@@ -17,6 +17,8 @@ export const RELEASE_STEP_NS = 1_000;
 
 export class Hardware {
   readonly faults: IommuFault[] = [];
+  /** Errors device models raised in clock events, not yet handed to anyone. */
+  readonly #deviceErrors: { device: object; error: unknown }[] = [];
 
   constructor(
     readonly clock: Clock,
@@ -25,6 +27,29 @@ export class Hardware {
     readonly log: EventLog,
     readonly iommu: IommuMode,
   ) {}
+
+  /**
+   * A device's clock event threw (a "throw"-mode violation, or a broken
+   * model). The error belongs to whoever runs the machine or tears that
+   * device down, not to another driver that happens to be driving the clock
+   * (sleeping in its probe): keep it, and stop the clock at this instant.
+   */
+  deviceError(device: object, error: unknown): void {
+    this.#deviceErrors.push({ device, error });
+    this.clock.stop();
+  }
+
+  /** Takes the kept errors: those of `device`, or all when none is named. */
+  takeDeviceErrors(device?: object): unknown[] {
+    const taken: unknown[] = [];
+    for (let i = this.#deviceErrors.length - 1; i >= 0; i--) {
+      const entry = this.#deviceErrors[i]!;
+      if (device !== undefined && entry.device !== device) continue;
+      taken.unshift(entry.error);
+      this.#deviceErrors.splice(i, 1);
+    }
+    return taken;
+  }
 
   /**
    * Records a checker violation; returns the error to throw in "throw" mode.
