@@ -603,24 +603,17 @@ describe("serialized state changes", () => {
     expect(dev.state).toBe("zombie");
   });
 
-  it("an unbind asked right after plug waits for the queued probe and then unbinds", async () => {
+  it.each([
+    ["unbind", "no-driver"],
+    ["unplug", "zombie"],
+  ] as const)("an %s asked right after plug waits for the queued probe and then removes (%s)", async (request, final) => {
     const machine = new Machine();
     const log: string[] = [];
     await machine.pci.register(logging("a", log));
     const dev = machine.pci.plug(NIC);
-    await machine.pci.unbind(dev);
+    await machine.pci[request](dev);
     expect(log).toEqual([`probe a ${dev.name}`, `remove a ${dev.name}`]);
-    expect(dev.state).toBe("no-driver");
-  });
-
-  it("an unplug asked right after plug waits for the queued probe and then removes", async () => {
-    const machine = new Machine();
-    const log: string[] = [];
-    await machine.pci.register(logging("a", log));
-    const dev = machine.pci.plug(NIC);
-    await machine.pci.unplug(dev);
-    expect(log).toEqual([`probe a ${dev.name}`, `remove a ${dev.name}`]);
-    expect(dev.state).toBe("zombie");
+    expect(dev.state).toBe(final);
   });
 
   it("a register asked after an unbind during a probe binds the device again: the order asked is kept", async () => {
