@@ -271,9 +271,6 @@ export class DeviceCore {
   irq: Irq | undefined;
   /** The driver of the last binding, for violations after it ended. */
   lastDriver: string | undefined;
-  /** Bytes the device has read and written by DMA. */
-  dmaRead = 0;
-  dmaWritten = 0;
   /** When and which way the last logged DMA went (see `record` in dma.ts). */
   lastDmaTime = -1;
   lastDmaDirection: DmaDirection | undefined;
@@ -322,11 +319,6 @@ export class DeviceCore {
       () => this.pending--,
     );
     return run;
-  }
-
-  /** Resolves once every state change asked for so far has finished. */
-  idle(): Promise<unknown> {
-    return this.#tail;
   }
 
   describe(): string {

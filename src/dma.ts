@@ -164,12 +164,9 @@ function padded(bytes: Uint8Array, length: number): Uint8Array {
 }
 
 function record(core: DeviceCore, hw: Hardware, address: bigint, direction: DmaDirection, length: number): void {
-  if (direction === "read") core.dmaRead += length;
-  else core.dmaWritten += length;
-  // One event per device, direction and instant of virtual time: a burst of
-  // transfers is one entry, so DMA traffic neither costs an event per
-  // transfer nor pushes the lifecycle out of the bounded log. The byte
-  // counters above keep the totals.
+  // One event per device, direction and instant of virtual time, naming the
+  // burst's first transfer: DMA traffic neither costs an event per transfer
+  // nor pushes the lifecycle out of the bounded log.
   const now = hw.clock.now;
   if (core.lastDmaTime === now && core.lastDmaDirection === direction) return;
   core.lastDmaTime = now;

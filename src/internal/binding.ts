@@ -33,7 +33,7 @@ export interface Resource {
 }
 
 /** Why a binding ended, for the `ENXIO` message of a token used afterwards. */
-export type EndReason = "probe failed" | "unbound" | "unplugged" | "driver unregistered" | "machine disposed";
+export type EndReason = "probe failed" | "unbound" | "unplugged" | "driver unregistered";
 
 let nextSerial = 1;
 
