@@ -356,8 +356,11 @@ export class Bus {
         message: `${binding.describe()}: ${block.bytes} bytes at 0x${block.phys.toString(16)} were still held after devres release. The pool reclaimed them; find what allocated them outside devres.`,
       });
       first ??= error;
-      this.#hw.pool.release(block);
     }
+    // Reclaim through the allocations where there are any, so their IOMMU
+    // mappings go with the memory; a bare block only has its pages.
+    for (const allocation of [...binding.allocations.values()]) allocation.release();
+    for (const block of [...binding.blocks]) this.#hw.pool.release(block);
     core.lastDriver = driver;
     return first;
   }

@@ -9,7 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { allocCoherent, defineDriver, freeCoherent, Machine } from "../src/index.js";
 import type { CoherentAllocation, DmaAddress, DmaDebugMode, DmaViolationKind, IoMapping, IommuMode, MmioWidth, Timer } from "../src/index.js";
-import { peekBinding } from "../src/device.js";
+import { deviceCoreOf, peekBinding } from "../src/device.js";
 import { bindModel, expectCode, expectReject, NIC, OpenModel, smuggle } from "./helpers.js";
 import type { Smuggled } from "./helpers.js";
 
@@ -677,5 +677,31 @@ describe("repeats", () => {
     for (const handle of [...handles, ...handles]) model.write(handle, Uint8Array.of(1));
     expect(only(machine, "dma-after-free").map((v) => v.address)).toEqual(handles);
     expect(machine.dmaDebug.repeats).toBe(2);
+  });
+});
+
+describe("the leak check's reclaim", () => {
+  it("takes back a leaked allocation together with its IOMMU mapping", async () => {
+    const machine = new Machine({ iommu: "strict" });
+    let handle = 0n;
+    await machine.pci.register(
+      defineDriver({
+        name: "leaky-devres",
+        ids: [NIC],
+        probe(dev) {
+          const buf = allocCoherent(dev, 4096);
+          handle = buf.dmaHandle;
+          // Off the devres stack: only the leak check can find it now.
+          peekBinding(dev)!.forget(buf as never);
+          return {};
+        },
+      }),
+    );
+    const dev = machine.pci.plug(NIC);
+    await machine.settled();
+    await machine.pci.unbind(dev);
+    expect(machine.dmaDebug.violations.map((v) => v.kind)).toEqual(["leak"]);
+    expect(machine.memory.stats()).toMatchObject({ bytesInUse: 0, allocations: 0 });
+    expect(deviceCoreOf(dev)!.domain.lookup(Number(handle))).toBeUndefined();
   });
 });

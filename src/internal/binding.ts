@@ -53,7 +53,7 @@ export class Binding {
   /** What probe() returned, once it has. */
   instance: DriverInstance<unknown> | undefined;
   /** Live coherent allocations by bus address, for `freeCoherent`. */
-  readonly allocations = new Map<number, { free(): void }>();
+  readonly allocations = new Map<number, Resource & { free(): void }>();
   /** Spawned tasks not yet finished. */
   readonly tasks = new Set<TaskRun>();
   /** The first checker error to throw in "throw" mode once the unbind is done. */
