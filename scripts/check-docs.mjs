@@ -11,10 +11,11 @@
 // Exit status 1 on any failure; the HTML docs are `npm run docs`.
 import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { parseCommandLine } from "./lib/args.mjs";
+import { root } from "./lib/paths.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+parseCommandLine({ usage: "usage: node scripts/check-docs.mjs\n\nChecks that every export of src/index.ts has a doc comment with an @example. No options." });
 const model = join(root, ".tmp", "docs", "api.json");
 rmSync(model, { force: true });
 

@@ -11,18 +11,28 @@
 // resolution (nodenext, node16, bundler), with skipLibCheck off so our .d.ts
 // are checked too. Then the driver, compiled by TypeScript 7, runs under node.
 // --keep leaves the project in place for a look. Exit status 1 on any failure.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
+import { parseCommandLine } from "./lib/args.mjs";
+import { collect } from "./lib/child.mjs";
+import { root } from "./lib/paths.mjs";
 import { pack, tarball as packedTarball } from "./pack.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const {
+  values: { keep },
+  positionals: [given],
+} = parseCommandLine({
+  usage: `usage: node scripts/consumer-test.mjs [TARBALL] [--keep]
+
+Installs the packed boundscope into a fresh project and compiles and runs it.
+  TARBALL   the package to install (default: pack one, with the prepack build)
+  --keep    leave the project in place for a look`,
+  options: { keep: { type: "boolean" } },
+  positionals: 1,
+});
 const fixtures = join(root, "scripts", "consumer");
-const args = process.argv.slice(2);
-const keep = args.includes("--keep");
-const given = args.find((arg) => !arg.startsWith("--"));
 
 const COMPILERS = [
   { id: "ts54", dir: "typescript54" },
@@ -52,16 +62,8 @@ const RESOLUTIONS = {
   bundler: { ...STRICT, target: "esnext", module: "esnext", moduleResolution: "bundler" },
 };
 
-/** Runs a command in `cwd`; resolves with its exit status and output. */
-function run(command, commandArgs, cwd) {
-  return new Promise((done) => {
-    const child = spawn(command, commandArgs, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk) => (output += chunk));
-    child.stderr.on("data", (chunk) => (output += chunk));
-    child.on("close", (status) => done({ status, output }));
-  });
-}
+/** Runs a command in `cwd`; resolves with its exit status and output (stdout and stderr). */
+const run = (command, commandArgs, cwd) => collect(command, commandArgs, { cwd });
 
 /** The `// @expect-error` markers of a fixture: which error each line must get. */
 function markers(file) {

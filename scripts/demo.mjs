@@ -1,25 +1,14 @@
 // `npm run demo`: bundles examples/demo.ts with esbuild and runs it. The
 // examples import "boundscope" like any user; Node resolves that to this
 // package's own dist/ (package self-reference), so the demo runs the build.
-import { build } from "esbuild";
-import { mkdirSync } from "node:fs";
+//
+//   node scripts/demo.mjs
+import { parseCommandLine } from "./lib/args.mjs";
+import { importBundled } from "./lib/esbuild.mjs";
 
-const outdir = new URL("../.tmp/demo/", import.meta.url);
-mkdirSync(outdir, { recursive: true });
-const outfile = new URL("demo.mjs", outdir).pathname;
-await build({
-  entryPoints: [new URL("../examples/demo.ts", import.meta.url).pathname],
-  outfile,
-  bundle: true,
-  format: "esm",
-  platform: "node",
-  target: "node20",
-  external: ["boundscope"],
-  sourcemap: "inline",
-  logLevel: "warning",
-});
-process.setSourceMapsEnabled(true);
-await import(outfile);
+parseCommandLine({ usage: "usage: node scripts/demo.mjs\n\nRuns examples/demo.ts against dist/ (`npm run demo` builds it first). No options." });
+// "boundscope" stays an import, resolved by Node to this package's dist/.
+await importBundled({ entry: "examples/demo.ts", outfile: ".tmp/demo/demo.mjs", external: ["boundscope"], sourcemap: true });
 
 // A PNG of the timeline, for people without an SVG viewer (and the README).
 const { Resvg } = await import("@resvg/resvg-js");

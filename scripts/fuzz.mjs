@@ -4,19 +4,19 @@
 // checks the working tree as the unit tests do. Prints runs per second and
 // commands as it goes; on failure prints the seed, the path and the shrunk
 // counterexample, and replays it with a trace of each command.
-// `--seed S --path P` replays one failure exactly.
-//
-// Options:
-//   --runs N           sequences to run (default 1000)
-//   --seed S           the seed (default: the time now, printed)
-//   --path P           replay the failure at this path (with its --seed)
-//   --max-commands M   commands per sequence at most (default 40, as in npm test)
-import { build } from "esbuild";
+// `--seed S --path P` replays one failure exactly. Options: USAGE below, or --help.
 import fc from "fast-check";
-import { mkdirSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseCommandLine, usageError, wholeNumber } from "./lib/args.mjs";
+import { importBundled } from "./lib/esbuild.mjs";
 
-const { values } = parseArgs({
+const USAGE = `usage: node scripts/fuzz.mjs [--runs N] [--seed S] [--path P] [--max-commands M]
+
+  --runs N           sequences to run (default 1000)
+  --seed S           the seed (default: the time now, printed)
+  --path P           replay the failure at this path (with its --seed)
+  --max-commands M   commands per sequence at most (default 40, as in npm test)`;
+const { values } = parseCommandLine({
+  usage: USAGE,
   options: {
     runs: { type: "string", default: "1000" },
     seed: { type: "string" },
@@ -24,31 +24,21 @@ const { values } = parseArgs({
     "max-commands": { type: "string", default: "40" },
   },
 });
-const runs = wholeNumber("--runs", values.runs);
-const seed = values.seed === undefined ? Date.now() % 2 ** 31 : wholeNumber("--seed", values.seed, true);
-const maxCommands = wholeNumber("--max-commands", values["max-commands"]);
+const runs = wholeNumber(USAGE, "--runs", values.runs);
+const seed = values.seed === undefined ? Date.now() % 2 ** 31 : wholeNumber(USAGE, "--seed", values.seed, { signed: true });
+const maxCommands = wholeNumber(USAGE, "--max-commands", values["max-commands"]);
+if (values.path !== undefined && values.seed === undefined) usageError(USAGE, "--path needs the --seed it was found with");
 
-const outdir = new URL("../.tmp/fuzz/", import.meta.url);
-mkdirSync(outdir, { recursive: true });
-const outfile = new URL("lifecycle.mjs", outdir).pathname;
-await build({
-  entryPoints: [new URL("../test/fuzz/lifecycle.ts", import.meta.url).pathname],
-  outfile,
-  bundle: true,
-  format: "esm",
-  platform: "node",
-  target: "node20",
-  // One fast-check instance: the property is built by the bundle and run here.
-  external: ["fast-check"],
-  sourcemap: "inline",
-  logLevel: "warning",
-});
+// One fast-check instance: the property is built by the bundle and run here.
 // Violation messages name source lines, as they do under vitest.
-process.setSourceMapsEnabled(true);
-const { lifecycleProperty, stats } = await import(outfile);
+const { lifecycleProperty, stats } = await importBundled({
+  entry: "test/fuzz/lifecycle.ts",
+  outfile: ".tmp/fuzz/lifecycle.mjs",
+  external: ["fast-check"],
+  sourcemap: true,
+});
 
 if (values.path !== undefined) {
-  if (values.seed === undefined) fatal("--path needs the --seed it was found with");
   process.exit((await replay(seed, values.path)) ? 1 : 0);
 }
 
@@ -88,15 +78,4 @@ async function replay(at, path) {
 function figures() {
   const seconds = (performance.now() - started) / 1000;
   return `${stats.runs} runs, ${stats.commands} commands, ${seconds.toFixed(0)} s, ${(stats.runs / seconds).toFixed(1)} runs/s`;
-}
-
-function wholeNumber(flag, text, signed = false) {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || (!signed && n <= 0)) fatal(`${flag} takes a whole number, got ${text}`);
-  return n;
-}
-
-function fatal(message) {
-  console.error(`fuzz: ${message}`);
-  process.exit(2);
 }

@@ -17,16 +17,17 @@
 // "killed k/N" per kind and overall; exit status 1 unless all are killed.
 //
 //   node scripts/mutation.mjs                 every mutant
-//   node scripts/mutation.mjs --only=ID,ID    these mutants (and the baseline)
+//   node scripts/mutation.mjs --only ID,ID    these mutants (and the baseline)
 //   node scripts/mutation.mjs --list          list the mutants
+// (--only=ID,ID works too.)
 
-import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { parseCommandLine, usageError } from "./lib/args.mjs";
+import { collect } from "./lib/child.mjs";
+import { root } from "./lib/paths.mjs";
+import { parallelism, pool } from "./lib/pool.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const workDir = join(root, ".tmp", "mutation");
 const tsc7 = join(root, "node_modules/typescript/bin/tsc");
 const vitest = join(root, "node_modules/vitest/vitest.mjs");
@@ -384,16 +385,8 @@ function prepare(id, edits, withTests) {
   return { dir, problems };
 }
 
-function exec(args) {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" } });
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk) => (out += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk) => (out += chunk));
-    child.on("error", (err) => done({ status: null, out: out + String(err) }));
-    child.on("close", (status) => done({ status, out }));
-  });
-}
+/** Runs `node args` from the root without colours; resolves with its status and `output` (stdout and stderr). */
+const exec = (args) => collect(process.execPath, args, { cwd: root, env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" } });
 
 const tail = (text, lines = 15) => text.trim().split("\n").slice(-lines).map((l) => `      ${l}`).join("\n");
 
@@ -403,15 +396,15 @@ const tail = (text, lines = 15) => text.trim().split("\n").slice(-lines).map((l)
 
 async function runTypes(dir, configs) {
   const build = await exec([tsc7, "-p", join(dir, "tsconfig.build.json"), "--pretty", "false"]);
-  if (build.status !== 0) return { failing: [], error: `the copy does not build:\n${tail(build.out)}` };
+  if (build.status !== 0) return { failing: [], error: `the copy does not build:\n${tail(build.output)}` };
   const run = await exec(["scripts/type-tests.mjs", `--root=${dir}`, `--configs=${configs.join(",")}`]);
-  if (/^FAIL the \S+ program itself/m.test(run.out) || ![0, 1].includes(run.status) || !/^\d+ passed, \d+ failed$/m.test(run.out)) {
-    return { failing: [], error: `the type tests did not run cleanly:\n${tail(run.out, 25)}` };
+  if (/^FAIL the \S+ program itself/m.test(run.output) || ![0, 1].includes(run.status) || !/^\d+ passed, \d+ failed$/m.test(run.output)) {
+    return { failing: [], error: `the type tests did not run cleanly:\n${tail(run.output, 25)}` };
   }
   // `FAIL <fixture>` then `  [configurations] line N: kind: …` lines.
   const failing = [];
   let current;
-  for (const line of run.out.split("\n")) {
+  for (const line of run.output.split("\n")) {
     const head = /^FAIL (\S+)$/.exec(line);
     if (head) failing.push((current = { name: head[1], configs: new Set() }));
     else if (current && /^ {2}\[/.test(line)) {
@@ -419,13 +412,13 @@ async function runTypes(dir, configs) {
       for (const id of where === "all configurations" ? configs : where.split(", ")) current.configs.add(id);
     } else if (line.trim() === "") current = undefined;
   }
-  if (run.status === 1 && failing.length === 0) return { failing, error: `the type tests failed with no fixture named:\n${tail(run.out, 25)}` };
+  if (run.status === 1 && failing.length === 0) return { failing, error: `the type tests failed with no fixture named:\n${tail(run.output, 25)}` };
   return { failing };
 }
 
 async function runTests(dir, tests) {
   const check = await exec([tsc7, "-p", join(dir, "tsconfig.build.json"), "--noEmit", "--pretty", "false"]);
-  if (check.status !== 0) return { failing: [], error: `the copy does not type-check:\n${tail(check.out)}` };
+  if (check.status !== 0) return { failing: [], error: `the copy does not type-check:\n${tail(check.output)}` };
   const report = join(dir, "vitest.json");
   const run = await exec([
     vitest,
@@ -442,7 +435,7 @@ async function runTests(dir, tests) {
     `--outputFile.json=${report}`,
     ...tests.map((t) => `test/${t}.test.ts`),
   ]);
-  if (!existsSync(report)) return { failing: [], error: `vitest wrote no report:\n${tail(run.out)}` };
+  if (!existsSync(report)) return { failing: [], error: `vitest wrote no report:\n${tail(run.output)}` };
   const json = JSON.parse(readFileSync(report, "utf8"));
   const failing = json.testResults.flatMap((file) =>
     file.assertionResults.filter((t) => t.status === "failed").map((t) => ({ name: `${file.name.slice(dir.length + 1)}: ${t.fullName}` })),
@@ -453,19 +446,6 @@ async function runTests(dir, tests) {
   return { failing };
 }
 
-async function pool(jobs, limit) {
-  const results = new Array(jobs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      results[i] = await jobs[i]();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
-  return results;
-}
-
 // ---------------------------------------------------------------------------
 // Main
 
@@ -474,20 +454,24 @@ function listNames(items, max = 3) {
   return names.slice(0, max).join("; ") + (names.length > max ? `; +${names.length - max} more` : "");
 }
 
+const USAGE = `usage: node scripts/mutation.mjs [--list] [--only ID,ID]
+
+  --list         list the mutants and stop
+  --only ID,ID   run only these mutants (and the baseline they need)`;
+
 async function main() {
-  const args = process.argv.slice(2);
-  const only = args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+  const { values } = parseCommandLine({
+    usage: USAGE,
+    options: { list: { type: "boolean" }, only: { type: "string" } },
+  });
+  const only = values.only?.split(",");
   const all = [
     ...TYPE_MUTANTS.map((m) => ({ ...m, kind: "type", configs: m.configs ?? TS7 })),
     ...RUNTIME_MUTANTS.map((m) => ({ ...m, kind: "run-time" })),
   ];
-  const unknownArgs = args.filter((a) => a !== "--list" && !a.startsWith("--only="));
   const unknownIds = (only ?? []).filter((id) => !all.some((m) => m.id === id));
-  if (unknownArgs.length > 0 || unknownIds.length > 0) {
-    console.error(`usage: node scripts/mutation.mjs [--list] [--only=ID,ID]${unknownIds.length > 0 ? `\nno mutant named ${unknownIds.join(", ")}` : ""}`);
-    return 2;
-  }
-  if (args.includes("--list")) {
+  if (unknownIds.length > 0) usageError(USAGE, `no mutant named ${unknownIds.join(", ")}`);
+  if (values.list) {
     for (const m of all) console.log(`${m.kind.padEnd(8)}  ${m.id.padEnd(48)}  ${m.what}`);
     return 0;
   }
@@ -523,7 +507,7 @@ async function main() {
   }
   console.log(`mutation testing: ${types.length} type mutants, ${runtime.length} run-time mutants, in .tmp/mutation/`);
 
-  const results = await pool(jobs, Math.max(1, Math.min(2, availableParallelism())));
+  const results = await pool(jobs, parallelism);
   const baseResults = results.slice(0, baselines.length);
   const mutantResults = results.slice(baselines.length);
 

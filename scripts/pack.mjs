@@ -9,10 +9,11 @@
 // Exit status 1 when the tarball holds anything else or misses a part.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, renameSync, rmSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseCommandLine } from "./lib/args.mjs";
+import { root } from "./lib/paths.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const tarball = join(root, ".tmp", "pack", "boundscope.tgz");
 
 /** Runs `npm pack` into .tmp/pack/ and returns the file list npm reports. */
@@ -45,8 +46,16 @@ export function problems(files) {
   return found;
 }
 
+// Run directly (not imported by consumer-test.mjs): parse the command line, pack, check.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const files = pack({ build: !process.argv.includes("--no-build") });
+  const { values } = parseCommandLine({
+    usage: `usage: node scripts/pack.mjs [--no-build]
+
+Packs boundscope into .tmp/pack/boundscope.tgz and checks what it holds.
+  --no-build   pack the dist/ that is there (no prepack build)`,
+    options: { "no-build": { type: "boolean" } },
+  });
+  const files = pack({ build: values["no-build"] !== true });
   const found = problems(files);
   // The doc comments must survive into the declarations (no removeComments).
   const coherent = execFileSync("tar", ["-xOzf", tarball, "package/dist/coherent.d.ts"], { encoding: "utf8" });

@@ -1,8 +1,13 @@
 // `npm test`: every check, in order, and one closing line "N passed, M failed"
 // that counts vitest tests, type-test checks and the whole-program checks
 // (type-checks of src and examples under each compiler, tsd).
+//
+//   node scripts/test.mjs
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
+import { parseCommandLine } from "./lib/args.mjs";
+
+parseCommandLine({ usage: "usage: node scripts/test.mjs\n\nRuns every check (build, type-checks, unit, type and mutation tests, package, docs). No options." });
 
 const node = process.execPath;
 const tsc7 = "node_modules/typescript/bin/tsc";

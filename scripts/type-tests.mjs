@@ -9,25 +9,18 @@
 //
 //   node scripts/type-tests.mjs             fixtures and harness self-test
 //   node scripts/type-tests.mjs --selftest  only the harness self-test
-//   node scripts/type-tests.mjs --against=src
-//                                           map "boundscope" to src/index.ts
-//                                           instead of dist (no build needed)
-//   node scripts/type-tests.mjs --root=DIR  take src/ and dist/ from DIR, a
-//                                           copy of the package (as made by
-//                                           scripts/mutation.mjs); the
-//                                           fixtures stay these
-//   node scripts/type-tests.mjs --configs=ts7-strict,ts7-loose-fn
-//                                           only these configurations
+//   node scripts/type-tests.mjs --help      every option (USAGE below)
 //
 // Exit status 1 when any check fails. The last line is `N passed, M failed`.
 
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { parseCommandLine, usageError } from "./lib/args.mjs";
+import { collect } from "./lib/child.mjs";
+import { distState } from "./lib/dist.mjs";
+import { root } from "./lib/paths.mjs";
+import { parallelism, pool } from "./lib/pool.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const testsDir = join(root, "types-tests");
 
 const COMPILERS = {
@@ -225,32 +218,9 @@ function writeConfig(run, config, files, against, code) {
   return path;
 }
 
+/** Compiles one program; resolves with tsc's status, signal, stdout, stderr and seconds. */
 function runTsc(compiler, project) {
-  return new Promise((done) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, [COMPILERS[compiler].bin, "-p", project, "--pretty", "false"], { cwd: root });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk) => (stderr += chunk));
-    child.on("error", (err) => done({ status: null, stdout, stderr: stderr + String(err), seconds: 0 }));
-    child.on("close", (status, signal) =>
-      done({ status, signal, stdout, stderr, seconds: (performance.now() - started) / 1000 }),
-    );
-  });
-}
-
-async function runAll(jobs, limit) {
-  const results = new Array(jobs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      results[i] = await jobs[i]();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
-  return results;
+  return collect(process.execPath, [COMPILERS[compiler].bin, "-p", project, "--pretty", "false"], { cwd: root });
 }
 
 /** `file(line,col): error TSxxxx: message` plus indented continuation lines. */
@@ -348,40 +318,43 @@ function indent(text, pad = "    ") {
 // ---------------------------------------------------------------------------
 // Main
 
-function checkDist(code) {
-  const index = join(code, "dist", "index.d.ts");
-  if (!existsSync(index)) {
-    return "dist/index.d.ts does not exist: run `npm run build` first (or pass --against=src).";
-  }
-  const built = statSync(index).mtimeMs;
-  const newest = (dir) =>
-    readdirSync(dir, { withFileTypes: true }).reduce((max, e) => {
-      const p = join(dir, e.name);
-      return Math.max(max, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-    }, 0);
-  if (newest(join(code, "src")) > built) {
-    return "dist/ is older than src/: run `npm run build` first (or pass --against=src), or these tests check stale declarations.";
-  }
-  return undefined;
-}
+const DIST_PROBLEMS = {
+  missing: "dist/index.js or dist/index.d.ts does not exist: run `npm run build` first (or pass --against=src).",
+  stale: "dist/ is older than src/: run `npm run build` first (or pass --against=src), or these tests check stale declarations.",
+};
+
+const USAGE = `usage: node scripts/type-tests.mjs [--selftest] [--against dist|src] [--root DIR] [--configs ID,ID]
+
+  --selftest          only the harness self-test
+  --against dist|src  what "boundscope" is: dist/index.d.ts (default, needs a
+                      current build) or src/index.ts (no build needed)
+  --root DIR          take src/ and dist/ from DIR, a copy of the package (as
+                      made by scripts/mutation.mjs); the fixtures stay these
+  --configs ID,ID     only these configurations, of ${CONFIGS.map((c) => c.id).join(", ")}`;
 
 async function main() {
-  const args = process.argv.slice(2);
-  const onlySelftest = args.includes("--selftest");
-  const option = (name) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const against = option("against") ?? "dist";
-  const code = resolve(option("root") ?? root);
-  const configIds = option("configs")?.split(",") ?? CONFIGS.map((c) => c.id);
+  const { values } = parseCommandLine({
+    usage: USAGE,
+    options: {
+      selftest: { type: "boolean" },
+      against: { type: "string", default: "dist" },
+      root: { type: "string" },
+      configs: { type: "string" },
+    },
+  });
+  const onlySelftest = values.selftest === true;
+  const against = values.against;
+  const code = resolve(values.root ?? root);
+  const configIds = values.configs?.split(",") ?? CONFIGS.map((c) => c.id);
   const configs = CONFIGS.filter((c) => configIds.includes(c.id));
-  const unknown = args.filter((a) => a !== "--selftest" && !/^--(against|root|configs)=/.test(a));
-  if (unknown.length > 0 || !["dist", "src"].includes(against) || configs.length !== configIds.length || !existsSync(join(code, "src"))) {
-    console.error(`usage: node scripts/type-tests.mjs [--selftest] [--against=dist|src] [--root=DIR] [--configs=${CONFIGS.map((c) => c.id).join(",")}]`);
-    return 2;
-  }
+  if (!["dist", "src"].includes(against)) usageError(USAGE, `--against takes dist or src, got ${JSON.stringify(against)}`);
+  const unknownConfigs = configIds.filter((id) => !CONFIGS.some((c) => c.id === id));
+  if (unknownConfigs.length > 0) usageError(USAGE, `no configuration named ${unknownConfigs.join(", ")}`);
+  if (!existsSync(join(code, "src"))) usageError(USAGE, `${join(code, "src")} does not exist`);
   if (against === "dist") {
-    const stale = checkDist(code);
-    if (stale) {
-      console.error(stale);
+    const state = distState(code);
+    if (state) {
+      console.error(DIST_PROBLEMS[state]);
       console.log("0 passed, 1 failed");
       return 1;
     }
@@ -407,9 +380,9 @@ async function main() {
   // does not swap the file list under it.
   const run = `${onlySelftest ? "selftest" : "all"}-against-${against}`;
   const started = performance.now();
-  const runs = await runAll(
+  const runs = await pool(
     configs.map((config) => () => runTsc(config.compiler, writeConfig(run, config, files, against, code))),
-    Math.max(1, Math.min(2, availableParallelism())),
+    parallelism,
   );
 
   let passed = 0;

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
-import { root } from "./lib.mjs";
+import { root } from "../lib/paths.mjs";
 
 const entry = join(root, "dist/index.js");
 

@@ -1,11 +1,12 @@
 // Compile-time cost: N synthetic drivers type-checked against boundscope's
 // emitted .d.ts and against control.d.ts (the same API, no brands, scopes or
 // variance), by TypeScript 6 and 7, with --extendedDiagnostics.
-import { execFile } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { median, root } from "./lib.mjs";
+import { collect } from "../lib/child.mjs";
+import { root } from "../lib/paths.mjs";
+import { pool } from "../lib/pool.mjs";
+import { median } from "./lib.mjs";
 
 export const COMPILERS = {
   "TS 6": join(root, "node_modules/typescript6/bin/tsc"),
@@ -155,22 +156,12 @@ const FIELDS = {
   "Total time": "totalSeconds",
 };
 
-const run = promisify(execFile);
-
 /** Type-checks one project; returns the --extendedDiagnostics figures and the wall time. */
 export async function typecheck(compiler, dir, variant, extra = []) {
-  const start = process.hrtime.bigint();
-  let out;
-  try {
-    ({ stdout: out } = await run(process.execPath, [COMPILERS[compiler], "-p", join(dir, `tsconfig.${variant}.json`), "--extendedDiagnostics", ...EXTRA_FLAGS[compiler], ...extra], {
-      encoding: "utf8",
-      maxBuffer: 64 << 20,
-    }));
-  } catch (error) {
-    throw new Error(`${compiler} ${variant} in ${dir} did not type-check:\n${error.stdout ?? ""}${error.stderr ?? ""}`);
-  }
-  const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const result = { wallSeconds };
+  const run = await collect(process.execPath, [COMPILERS[compiler], "-p", join(dir, `tsconfig.${variant}.json`), "--extendedDiagnostics", ...EXTRA_FLAGS[compiler], ...extra]);
+  if (run.status !== 0) throw new Error(`${compiler} ${variant} in ${dir} did not type-check:\n${run.stdout}${run.stderr}`);
+  const out = run.stdout;
+  const result = { wallSeconds: run.seconds };
   for (const line of out.split("\n")) {
     const m = /^([A-Za-z ]+):\s+([\d.]+)(K|s)?\s*$/.exec(line.trim());
     if (m && FIELDS[m[1]] !== undefined) result[FIELDS[m[1]]] = Number(m[2]);
@@ -204,16 +195,12 @@ export async function compileBench({ sizes, rounds, workDir, parallel = 1, log }
     }
   }
   const runs = {};
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const job = jobs[next++];
-      const key = `${job.compiler}/${job.variant}/${job.n}`;
-      (runs[key] ??= []).push(await typecheck(job.compiler, job.dir, job.variant));
-      if (job === jobs.findLast((j) => j.compiler === job.compiler)) log?.(`compile: ${job.compiler} done`);
-    }
+  const run = (job) => async () => {
+    const key = `${job.compiler}/${job.variant}/${job.n}`;
+    (runs[key] ??= []).push(await typecheck(job.compiler, job.dir, job.variant));
+    if (job === jobs.findLast((j) => j.compiler === job.compiler)) log?.(`compile: ${job.compiler} done`);
   };
-  await Promise.all(Array.from({ length: parallel }, worker));
+  await pool(jobs.map(run), parallel);
   const results = {};
   for (const [key, list] of Object.entries(runs)) {
     results[key] = {

@@ -7,41 +7,38 @@
 // Progress goes to stderr, the table to stdout. A missed target does not fail
 // the run: benchmarks are not tests. A section that breaks does (exit 1).
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
+import { parseCommandLine, usageError } from "../lib/args.mjs";
+import { distState } from "../lib/dist.mjs";
+import { root } from "../lib/paths.mjs";
 import { bundleBench } from "./bundle.mjs";
 import { compileBench } from "./compile.mjs";
-import { root } from "./lib.mjs";
-import { runCase } from "./runtime.mjs";
 
-const args = process.argv.slice(2);
-const quick = args.includes("--quick");
-const option = (name) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const only = option("--only")?.split(",");
-const jsonPath = option("--json");
+const SECTIONS = ["compile", "runtime", "bundle"];
+const USAGE = `usage: node scripts/bench/index.mjs [--quick] [--only SECTION,SECTION] [--json FILE]
+
+  --quick          tiny sizes: the same code paths in seconds, timings meaningless
+  --only S,S       only these sections, of ${SECTIONS.join(", ")}
+  --json FILE      also write the rows as JSON to FILE`;
+const { values } = parseCommandLine({
+  usage: USAGE,
+  options: { quick: { type: "boolean" }, only: { type: "string" }, json: { type: "string" } },
+});
+const quick = values.quick === true;
+const only = values.only?.split(",");
+const unknownSections = (only ?? []).filter((section) => !SECTIONS.includes(section));
+if (unknownSections.length > 0) usageError(USAGE, `no section named ${unknownSections.join(", ")}`);
+const jsonPath = values.json;
 const wanted = (section) => only === undefined || only.includes(section);
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
 
-/** Builds dist/ when any file under src/ is newer than it, or it is missing. */
+/** Builds dist/ when it is missing or any file under src/ is newer than it. */
 function freshDist() {
-  const built = (() => {
-    try {
-      return statSync(join(root, "dist/index.js")).mtimeMs;
-    } catch {
-      return 0;
-    }
-  })();
-  const newest = (dir) =>
-    readdirSync(dir, { withFileTypes: true }).reduce(
-      (max, entry) => Math.max(max, entry.isDirectory() ? newest(join(dir, entry.name)) : statSync(join(dir, entry.name)).mtimeMs),
-      0,
-    );
-  if (newest(join(root, "src")) > built) {
-    log("dist/ is older than src/: building it");
+  const state = distState();
+  if (state !== undefined) {
+    log(state === "missing" ? "dist/ is missing: building it" : "dist/ is older than src/: building it");
     execFileSync(process.execPath, [join(root, "scripts/build.mjs")], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
   }
 }
@@ -197,6 +194,8 @@ async function bundleRows() {
 // ---------------------------------------------------------------------- main
 
 freshDist();
+// runtime.mjs loads dist/ as it is imported: only once dist/ is current.
+const { runCase } = await import("./runtime.mjs");
 mkdirSync(join(root, ".tmp/bench"), { recursive: true });
 const work = mkdtempSync(join(root, ".tmp/bench/run-"));
 const started = Date.now();

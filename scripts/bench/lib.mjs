@@ -1,27 +1,13 @@
-// Shared bench plumbing: paths, statistics, a seeded PRNG, and child runs.
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
-import { fileURLToPath } from "node:url";
+// Shared bench plumbing: statistics, timing, and child runs that answer in JSON.
+// The repository root, the seeded PRNG and the job pool are in scripts/lib/.
+import { collect } from "../lib/child.mjs";
+import { root } from "../lib/paths.mjs";
 
-/** The repository root. */
-export const root = fileURLToPath(new URL("../../", import.meta.url));
-
+/** The median of `values` (numbers), the mean of the middle two for an even count. */
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/** xorshift32: the same seed gives the same sequence on every run. */
-export function prng(seed) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
 }
 
 /** Nanoseconds since an arbitrary origin, as a number. */
@@ -62,9 +48,10 @@ export async function interleave({ baseline, subject, rounds, warmup = 2 }) {
   return { baselineNs: median(base), subjectNs: median(subj), costRatio: median(ratios) };
 }
 
-/** Runs `node args…` and parses the last line of its stdout as JSON. */
+/** Runs `node args…` from the root and parses the last line of its stdout as JSON; throws if it fails. */
 export async function nodeJson(args) {
-  const { stdout } = await promisify(execFile)(process.execPath, args, { encoding: "utf8", cwd: root, maxBuffer: 64 << 20 });
-  const lines = stdout.trim().split("\n");
+  const run = await collect(process.execPath, args, { cwd: root });
+  if (run.status !== 0) throw new Error(`Command failed: ${[process.execPath, ...args].join(" ")}\n${run.stderr}`);
+  const lines = run.stdout.trim().split("\n");
   return JSON.parse(lines[lines.length - 1]);
 }

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
-import { root } from "./lib.mjs";
+import { root } from "../lib/paths.mjs";
 
 // A small ring NIC for the checker-cost bench: the driver posts transmit
 // descriptors in coherent memory and rings a doorbell; the device DMAs each

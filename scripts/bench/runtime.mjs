@@ -2,11 +2,14 @@
 // (`node --expose-gc runtime.mjs <case> [--quick]`), so no case inherits
 // another's JIT feedback or heap, and prints one JSON line. Baseline and
 // subject run in the same process, interleaved, and report medians.
+// (`runtime.mjs capacity-child BYTES COUNT` is the capacity case's own child.)
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { interleave, median, nodeJson, now, prng } from "./lib.mjs";
+import { parseCommandLine, usageError, wholeNumber } from "../lib/args.mjs";
+import { prng } from "../lib/random.mjs";
+import { interleave, median, nodeJson, now } from "./lib.mjs";
 import { exampleRingWorkload, ringWorkload } from "./ring.mjs";
 
 const lib = await import(new URL("../../dist/index.js", import.meta.url).href);
@@ -596,10 +599,22 @@ export function runCase(name, quick) {
   return nodeJson(["--expose-gc", ...(FLAGS[name] ?? []), fileURLToPath(import.meta.url), name, ...(quick ? ["--quick"] : [])]);
 }
 
+// Run directly (as runCase's child, not imported by index.mjs): one case.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [name, ...rest] = process.argv.slice(2);
-  const result = name === "capacity-child" ? await capacityChild(Number(rest[0]), Number(rest[1])) : await CASES[name]?.(rest.includes("--quick"));
-  if (result === undefined) throw new Error(`runtime.mjs: unknown case ${name}; one of ${Object.keys(CASES).join(", ")}`);
+  const USAGE = `usage: node --expose-gc scripts/bench/runtime.mjs CASE [--quick]
+       node --expose-gc scripts/bench/runtime.mjs capacity-child BYTES COUNT
+
+Runs one run-time bench case and prints its result as one JSON line.
+  CASE      one of ${Object.keys(CASES).join(", ")}
+  --quick   tiny sizes: the same code paths in seconds, timings meaningless`;
+  const {
+    values: { quick },
+    positionals: [name, ...rest],
+  } = parseCommandLine({ usage: USAGE, options: { quick: { type: "boolean" } }, positionals: 3 });
+  let result;
+  if (name === "capacity-child") result = await capacityChild(wholeNumber(USAGE, "BYTES", rest[0]), wholeNumber(USAGE, "COUNT", rest[1]));
+  else if (Object.hasOwn(CASES, name ?? "") && rest.length === 0) result = await CASES[name](quick === true);
+  else usageError(USAGE, name === undefined ? "which case?" : Object.hasOwn(CASES, name) ? `unexpected arguments: ${rest.join(" ")}` : `unknown case ${name}`);
   // The sink keeps the timed loops' results alive, so nothing is optimised away.
   console.log(JSON.stringify({ ...result, sink: sink === 0.5 ? 1 : 0 }));
 }

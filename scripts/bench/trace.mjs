@@ -3,12 +3,20 @@
 // file that declares them (types.json), for boundscope and the control.
 // `node scripts/bench/trace.mjs [N]` (default 50). Not part of `npm run bench`.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
+import { parseCommandLine, wholeNumber } from "../lib/args.mjs";
+import { root } from "../lib/paths.mjs";
 import { COMPILERS, generate, VARIANTS } from "./compile.mjs";
-import { root } from "./lib.mjs";
 
-const n = Number(process.argv[2] ?? 50);
+const USAGE = `usage: node scripts/bench/trace.mjs [N]
+
+Where the compile-time cost comes from: TypeScript 6 --generateTrace on N and 2N
+synthetic drivers, the types per extra driver by declaring file.
+  N   drivers (default 50)`;
+const { positionals } = parseCommandLine({ usage: USAGE, positionals: 1 });
+const n = wholeNumber(USAGE, "N", positionals[0] ?? "50");
+mkdirSync(join(root, ".tmp/bench"), { recursive: true });
 const work = mkdtempSync(join(root, ".tmp/bench/trace-"));
 
 /** Types created, by declaring file, for `count` drivers of `variant`. */
