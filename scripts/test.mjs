@@ -37,6 +37,7 @@ function check(title, command, args) {
   return ok;
 }
 
+check("layers: no import cycles (type imports included), imports point down only (dependency-cruiser)", node, ["scripts/check-layers.mjs"]);
 if (!check("build (dist/)", node, ["scripts/build.mjs"])) {
   console.log(`\n${passed} passed, ${failed} failed`);
   process.exit(1);
