@@ -42,6 +42,7 @@ if (!check("build (dist/)", node, ["scripts/build.mjs"])) {
   console.log(`\n${passed} passed, ${failed} failed`);
   process.exit(1);
 }
+check("the published .d.ts holds only the public API", node, ["scripts/check-public-dts.mjs"]);
 check("type-check src and test (TypeScript 7)", node, [tsc7, "-p", "tsconfig.json"]);
 check("type-check src and test (TypeScript 6)", node, [tsc6, "-p", "tsconfig.json"]);
 check("type-check examples (TypeScript 7)", node, [tsc7, "-p", "examples/tsconfig.json"]);
