@@ -112,6 +112,7 @@ if (check("package contents (npm pack)", node, ["scripts/pack.mjs", "--no-build"
   check("consumer project: TypeScript 5.4, 6, 7 x nodenext, node16, bundler; node", node, ["scripts/consumer-test.mjs", tarball]);
 }
 check("API docs: every export documented, with an example (TypeDoc)", node, ["scripts/check-docs.mjs"]);
+check("every @example and README code block type-checks (TypeScript 6 and 7)", node, ["scripts/check-examples.mjs"]);
 
 if (failures.length > 0) console.log(`\nfailed: ${failures.join("; ")}`);
 console.log(`\n${passed} passed, ${failed} failed`);
