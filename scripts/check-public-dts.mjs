@@ -38,7 +38,12 @@ export const DENY = [
   { name: "report", why: "the core reports DMA violations; users read `violations`" },
   { name: "remember", why: "the core records each freed mapping" },
   { name: "freedAt", why: "the core looks up a freed mapping for a violation's sites" },
-  { name: "violation", why: "the core's way to raise a DMA violation (users read `violations`)" },
+  // MachineEvent.violation is the public field naming a violation event's kind; the
+  // old core method of that name lived on the hardware and the checker.
+  { name: "violation", exports: ["DmaDebug", "Machine", "Bus"], why: "the core's way to raise a DMA violation (users read `violations`)" },
+  // The checker's input: facts reach it from the machine, never from users.
+  { name: "check", exports: ["DmaDebug"], why: "the machine hands the checker its facts" },
+  { name: "connectModel", why: "the machine connects a device model to its device" },
   // The coherent pool: its read-only face (Memory) is public, allocation is the core's.
   // Nothing public is named allocate; Devres has a public release(), so that
   // name is internal on the memory face only.

@@ -1,36 +1,47 @@
 /**
  * boundscope: a device driver's lifetime in its types.
  *
- * Everything a driver, a test or a simulation needs comes from here. The
- * brand symbols do not: they stay private to the library, so only the core
- * mints tokens.
+ * Everything a driver, a test or a simulation needs comes from here, layer by
+ * layer (see the README's "Layout"). The brand symbols do not: they stay
+ * private to the library, so only the core mints tokens. Nor does anything
+ * that reaches a binding, the hardware's state or the checker's inputs.
  *
  * @module
  */
 
-export { BoundscopeError } from "./error.js";
-export type { ErrorCode } from "./error.js";
-export type { BoundDevice, Device, DeviceState, ProbeDevice } from "./device.js";
-export { defineDriver } from "./driver.js";
-export type { DeviceId, Driver, DriverInstance, DriverSpec } from "./driver.js";
-export { allocCoherent, freeCoherent } from "./coherent.js";
-export type { CoherentAllocation, DmaAddress } from "./coherent.js";
-export { Devres } from "./devres.js";
-export { Revocable } from "./revocable.js";
+// Layer 1: internals
+export { BoundscopeError } from "./internal/error.js";
+export type { ErrorCode } from "./internal/error.js";
+
+// Layer 2: the driver model
+export type { BoundDevice, Device, DeviceState } from "./driver/device.js";
+export { defineDriver } from "./driver/driver.js";
+export type { DeviceId, Driver, DriverInstance, DriverSpec, ProbeDevice } from "./driver/driver.js";
+export { allocCoherent, freeCoherent } from "./driver/dma.js";
+export type { CoherentAllocation, DmaAddress, DmaDirection } from "./driver/dma.js";
+export { Devres } from "./driver/devres.js";
+export { Revocable } from "./driver/revocable.js";
+export type { IoMapping, MmioWidth } from "./driver/mmio.js";
+export type { IrqHandle, IrqHandler } from "./driver/irq.js";
+export type { Task, TaskSignal, TaskWork } from "./driver/task.js";
+export { sleep } from "./driver/delay.js";
+export { defineStruct } from "./driver/descriptor.js";
+export type { FieldType, FieldValue, Struct, StructFields, StructValue } from "./driver/descriptor.js";
+export type { Hold } from "./driver/ports.js";
+
+// Layer 4: the simulated machine
+export type { Bus, PlugSpec } from "./sim/pci.js";
+export type { Clock, Timer } from "./sim/clock.js";
+export { DeviceModel } from "./sim/model.js";
+export type { DeviceModelSpec } from "./sim/model.js";
+export type { Iommu, IommuFault, IommuMode } from "./sim/iommu.js";
+export type { Memory, MemoryOptions, MemoryStats } from "./sim/memory.js";
+
+// Layer 5: checking and observing
+export type { DmaDebug, DmaDebugMode, DmaViolation, DmaViolationKind } from "./observe/dma-debug.js";
+export type { EndReason, EventListener, MachineEvent, MachineEventKind, ResourceKind } from "./observe/events.js";
+export type { ChromeTrace, ChromeTraceEvent, Trace } from "./observe/trace.js";
+
+// Layer 6: the machine
 export { Machine } from "./machine.js";
 export type { MachineOptions } from "./machine.js";
-export type { DmaDirection, Iommu, IommuFault, IommuMode } from "./iommu.js";
-export { sleep } from "./clock.js";
-export type { Clock, Timer } from "./clock.js";
-export { DeviceModel } from "./model.js";
-export type { DeviceModelSpec, Hold, MmioWidth } from "./model.js";
-export type { IoMapping } from "./mmio.js";
-export type { IrqHandle, IrqHandler } from "./irq.js";
-export type { Task, TaskSignal, TaskWork } from "./task.js";
-export type { Bus, PlugSpec } from "./bus.js";
-export type { Memory, MemoryOptions, MemoryStats } from "./memory.js";
-export type { DmaDebug, DmaDebugMode, DmaViolation, DmaViolationKind } from "./dma-debug.js";
-export type { EventListener, MachineEvent, MachineEventKind } from "./events.js";
-export { defineStruct } from "./descriptor.js";
-export type { FieldType, FieldValue, Struct, StructFields, StructValue } from "./descriptor.js";
-export type { ChromeTrace, ChromeTraceEvent, Trace } from "./trace.js";

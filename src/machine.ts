@@ -1,23 +1,35 @@
 /**
- * The simulated machine: a coherent memory pool, a PCI bus with hot-plug,
- * and the DMA checker. Drivers run on it as they would on hardware.
+ * The simulated machine: a coherent memory pool, a PCI bus with hot-plug, an
+ * IOMMU, a virtual clock, and the DMA checker. Drivers run on it as they
+ * would on hardware. This file only wires the layers together: the checker
+ * and the event log hear what the hardware and the driver core say.
+ *
+ * # Invariants
+ * - One clock, pool, IOMMU, checker and event log per machine; nothing is
+ *   shared between machines.
+ * - `memory`, `iommu` and `dmaDebug` are read-only faces: allocation, faults
+ *   and reports stay with the machine's own parts.
  *
  * @module
  */
 
-import { Bus } from "./bus.js";
-import { Clock } from "./clock.js";
-import { DmaDebug } from "./dma-debug.js";
-import type { DmaDebugMode } from "./dma-debug.js";
-import { describe, fail } from "./error.js";
-import { EventLog } from "./events.js";
-import type { EventListener, MachineEvent } from "./events.js";
-import type { Iommu, IommuFault, IommuMode } from "./iommu.js";
-import { Hardware } from "./internal/hardware.js";
-import { CoherentPool } from "./memory.js";
-import { traceOf } from "./trace.js";
-import type { Trace } from "./trace.js";
-import type { Memory, MemoryOptions } from "./memory.js";
+import { describe, fail } from "./internal/error.js";
+import type { Report } from "./driver/ports.js";
+import { VirtualClock } from "./sim/clock.js";
+import type { Clock } from "./sim/clock.js";
+import { Hardware } from "./sim/hardware.js";
+import { IommuUnit } from "./sim/iommu.js";
+import type { Iommu, IommuMode } from "./sim/iommu.js";
+import { CoherentPool } from "./sim/memory.js";
+import type { Memory, MemoryOptions } from "./sim/memory.js";
+import { PciBus } from "./sim/pci.js";
+import type { Bus } from "./sim/pci.js";
+import { DmaChecker } from "./observe/dma-debug.js";
+import type { DmaDebug, DmaDebugMode } from "./observe/dma-debug.js";
+import { EventLog } from "./observe/events.js";
+import type { EventListener, MachineEvent } from "./observe/events.js";
+import { traceOf } from "./observe/trace.js";
+import type { Trace } from "./observe/trace.js";
 
 /**
  * What `new Machine()` takes. Every field is optional.
@@ -56,8 +68,9 @@ export class Machine {
   /** The IOMMU's mode and the faults it recorded. */
   readonly iommu: Iommu;
   /** Virtual time. Device models schedule on it; `run` advances it. */
-  readonly clock = new Clock();
-  readonly #log = new EventLog(() => this.clock.now);
+  readonly clock: Clock;
+  readonly #clock = new VirtualClock();
+  readonly #log = new EventLog(() => this.#clock.now);
   readonly #hw: Hardware;
 
   constructor(options: MachineOptions = {}) {
@@ -83,16 +96,40 @@ export class Machine {
       stats: () => pool.stats(),
       fragmentation: () => pool.fragmentation(),
     });
-    this.dmaDebug = new DmaDebug(dmaDebug);
-    const hw = new Hardware(this.clock, pool, this.dmaDebug, this.#log, iommu);
-    this.#hw = hw;
-    this.iommu = Object.freeze({
-      mode: iommu,
-      get faults(): readonly IommuFault[] {
-        return hw.faults;
+    const clock = this.#clock;
+    // A read-only face: running the clock is the machine's (`run`), stopping it the hardware's.
+    this.clock = Object.freeze({
+      get now() {
+        return clock.now;
+      },
+      get pending() {
+        return clock.pending;
+      },
+      after: (ns: number, run: () => void) => clock.after(ns, run),
+    });
+    const checker = new DmaChecker(dmaDebug, () => clock.now, this.#log.add);
+    // Read-only faces: what a user reaches through `machine` cannot report
+    // facts or record faults, even through a cast.
+    this.dmaDebug = Object.freeze({
+      mode: checker.mode,
+      enabled: checker.enabled,
+      get violations() {
+        return checker.violations;
+      },
+      get repeats() {
+        return checker.repeats;
       },
     });
-    this.pci = new Bus(hw);
+    const unit = new IommuUnit(iommu);
+    this.iommu = Object.freeze({
+      mode: unit.mode,
+      get faults() {
+        return unit.faults;
+      },
+    });
+    const report: Report = checker.check;
+    this.#hw = new Hardware(clock, pool, unit, this.#log.add, report, checker.enabled);
+    this.pci = new PciBus(this.#hw);
   }
 
   /**
@@ -141,7 +178,7 @@ export class Machine {
    * ```
    */
   async run(ns: number): Promise<void> {
-    await this.clock.run(ns);
+    await this.#clock.run(ns);
     this.#rethrow();
   }
 
@@ -150,7 +187,7 @@ export class Machine {
    * if a device keeps itself busy forever; use `run(ns)` for those.
    */
   async runUntilIdle(maxEvents?: number): Promise<void> {
-    await this.clock.runUntilIdle(maxEvents);
+    await this.#clock.runUntilIdle(maxEvents);
     this.#rethrow();
   }
 

@@ -9,7 +9,8 @@
 import { describe, expect, it } from "vitest";
 import { allocCoherent, defineDriver, freeCoherent, Machine } from "../src/index.js";
 import type { CoherentAllocation, DmaAddress, DmaDebugMode, DmaViolationKind, IoMapping, IommuMode, MmioWidth, Timer } from "../src/index.js";
-import { deviceCoreOf, peekBinding } from "../src/device.js";
+import { peekBinding } from "../src/driver/binding.js";
+import type { DeviceHardware } from "../src/sim/hardware.js";
 import { bindModel, expectCode, expectReject, NIC, OpenModel, smuggle } from "./helpers.js";
 import type { Smuggled } from "./helpers.js";
 
@@ -481,7 +482,8 @@ async function leaky(mode: DmaDebugMode, iommu: IommuMode = "passthrough") {
     ids: [NIC],
     probe(dev) {
       const binding = peekBinding(dev)!;
-      binding.pool.allocate(binding, 8192, binding.dmaMaskBits);
+      // Allocated and mapped by the platform, but never put on the devres stack.
+      binding.port.allocCoherent(binding, 8192, binding.dmaMaskBits, undefined);
       return {};
     },
   });
@@ -684,6 +686,7 @@ describe("the leak check's reclaim", () => {
   it("takes back a leaked allocation together with its IOMMU mapping", async () => {
     const machine = new Machine({ iommu: "strict" });
     let handle = 0n;
+    let hardware: DeviceHardware | undefined;
     await machine.pci.register(
       defineDriver({
         name: "leaky-devres",
@@ -692,7 +695,8 @@ describe("the leak check's reclaim", () => {
           const buf = allocCoherent(dev, 4096);
           handle = buf.dmaHandle;
           // Off the devres stack: only the leak check can find it now.
-          peekBinding(dev)!.forget(buf as never);
+          peekBinding(dev)!.devres.forget(buf as never);
+          hardware = peekBinding(dev)!.port as DeviceHardware;
           return {};
         },
       }),
@@ -702,6 +706,6 @@ describe("the leak check's reclaim", () => {
     await machine.pci.unbind(dev);
     expect(machine.dmaDebug.violations.map((v) => v.kind)).toEqual(["leak"]);
     expect(machine.memory.stats()).toMatchObject({ bytesInUse: 0, allocations: 0 });
-    expect(deviceCoreOf(dev)!.domain.lookup(Number(handle))).toBeUndefined();
+    expect(hardware!.domain.lookup(Number(handle))).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { allocCoherent, defineDriver, Devres, Machine } from "../src/index.js";
 import type { MachineEvent } from "../src/index.js";
-import { EVENT_LOG_LIMIT, EventLog } from "../src/events.js";
+import { EVENT_LOG_LIMIT, EventLog } from "../src/observe/events.js";
 import { expectCode, NIC, smuggle } from "./helpers.js";
 
 describe("the event log", () => {
@@ -50,7 +50,7 @@ describe("the event log", () => {
   it("keeps only the newest events once the limit is reached", () => {
     const log = new EventLog();
     const total = EVENT_LOG_LIMIT + 500;
-    for (let i = 0; i < total; i++) log.add("plug", undefined);
+    for (let i = 0; i < total; i++) log.add({ kind: "plug" });
     expect(log.events.length).toBeLessThanOrEqual(EVENT_LOG_LIMIT);
     expect(log.events.at(-1)?.seq).toBe(total);
     const seqs = log.events.map((e) => e.seq);

@@ -7,7 +7,7 @@
 import { Resvg } from "@resvg/resvg-js";
 import { describe, expect, it } from "vitest";
 import { allocCoherent, defineDriver, Devres, Machine } from "../src/index.js";
-import { ALLOCATION_COLOUR, renderTimeline, STATE_COLOURS, VIOLATION_COLOUR } from "../src/trace.js";
+import { ALLOCATION_COLOUR, renderTimeline, STATE_COLOURS, VIOLATION_COLOUR } from "../src/observe/trace.js";
 import { runTimelineScenario } from "../examples/timeline.js";
 import { NIC } from "./helpers.js";
 

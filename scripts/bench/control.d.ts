@@ -268,6 +268,8 @@ export type MachineEventKind =
   | "dma"
   | "violation"
   | "model-failed";
+export type EndReason = "probe failed" | "unbound" | "unplugged" | "driver unregistered";
+export type ResourceKind = "coherent" | "devres" | "mmio" | "irq" | "bus-master";
 export interface MachineEvent {
   readonly seq: number;
   readonly kind: MachineEventKind;
@@ -279,6 +281,13 @@ export interface MachineEvent {
   readonly wall: number;
   readonly address: bigint | undefined;
   readonly size: number | undefined;
+  readonly direction: DmaDirection | undefined;
+  readonly from: DeviceState | undefined;
+  readonly to: DeviceState | undefined;
+  readonly reason: EndReason | undefined;
+  readonly resource: ResourceKind | undefined;
+  readonly bar: number | undefined;
+  readonly violation: DmaViolationKind | undefined;
 }
 export type EventListener = (event: MachineEvent) => void;
 

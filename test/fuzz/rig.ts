@@ -30,7 +30,7 @@ import type {
   ProbeDevice,
   TaskSignal,
 } from "../../src/index.js";
-import { peekBinding } from "../../src/device.js";
+import { peekBinding } from "../../src/driver/binding.js";
 import type { DriverName, FuzzConfig, ProbePlan, ReleaseKind, RemoveStep, Step } from "./commands.js";
 import { DRIVER_KINDS, DRIVERS, drivesHardware } from "./commands.js";
 import type { DeviceKind } from "./models.js";
@@ -181,7 +181,7 @@ export class Rig {
   /** How many entries the binding's devres stack holds now; -1 before its probe has started. */
   stackSize(key: string): number {
     const record = this.records.get(key);
-    return record === undefined ? -1 : peekBinding(record.token)!.resources.size;
+    return record === undefined ? -1 : peekBinding(record.token)!.devres.size;
   }
 
   /** The bus address an allocation got: `index` -1 is the ring. */

@@ -10,17 +10,15 @@
  * # Invariants
  * - `stats().bytesInUse` is the page-rounded size of the live blocks, exactly.
  * - A failed allocation changes nothing.
- * - Every live block has an owning binding; at unbind the binding's devres
- *   frees its blocks, and whatever is left is a leak the checker reports.
+ * - A freed block's buffer is detached: no view of it reads or writes.
  *
  * @module
  */
 
-import { fail } from "./error.js";
-import type { Binding } from "./internal/binding.js";
-import type { Site } from "./internal/site.js";
-import { Extents } from "./internal/extents.js";
-import { OrderedMap } from "./internal/sorted.js";
+import { fail } from "../internal/error.js";
+import { Extents } from "../internal/extents.js";
+import type { Site } from "../internal/site.js";
+import { OrderedMap } from "../internal/sorted.js";
 
 /**
  * Options for the simulated pool (`new Machine({ memory })`).
@@ -101,7 +99,6 @@ export interface Block {
   readonly pages: number;
   /** The CPU's view of the memory; detached when the block is freed. */
   readonly buffer: ArrayBuffer;
-  readonly owner: Binding;
   /** Where the driver allocated it (when the checker is on). */
   readonly allocSite: Site | undefined;
   /** Virtual time of the allocation, ns. */
@@ -150,11 +147,11 @@ export class CoherentPool implements Memory {
   }
 
   /**
-   * Allocates `bytes` (already validated as a positive safe integer) for
-   * `owner`, below `2 ** maskBits`. Throws `ENOMEM` and changes nothing when
+   * Allocates `bytes` (already validated as a positive safe integer) below
+   * `2 ** maskBits`. Throws `ENOMEM`, naming `owner`, and changes nothing when
    * it cannot.
    */
-  allocate(owner: Binding, bytes: number, maskBits: number, allocSite?: Site, allocTime = 0): Block {
+  allocate(owner: { describe(): string }, bytes: number, maskBits: number, allocSite?: Site, allocTime = 0): Block {
     const pages = Math.ceil(bytes / this.pageSize);
     // Built only on failure: describing the owner costs more than the allocation.
     const where = (): string => `allocCoherent(${bytes}): ${owner.describe()}`;
@@ -183,8 +180,7 @@ export class CoherentPool implements Memory {
     this.#usedPages += pages;
     this.#allocations++;
     if (this.#usedPages > this.#highWaterPages) this.#highWaterPages = this.#usedPages;
-    const block = { phys: this.base + first * this.pageSize, bytes, pages, buffer, owner, allocSite, allocTime };
-    owner.blocks.add(block);
+    const block = { phys: this.base + first * this.pageSize, bytes, pages, buffer, allocSite, allocTime };
     this.#live.set(block.phys, block);
     return block;
   }
@@ -198,7 +194,6 @@ export class CoherentPool implements Memory {
     this.#extents.give((block.phys - this.base) / this.pageSize, block.pages);
     this.#usedPages -= block.pages;
     this.#allocations--;
-    block.owner.blocks.delete(block);
     this.#live.delete(block.phys);
     detach(block.buffer);
   }

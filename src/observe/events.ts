@@ -1,47 +1,26 @@
 /**
- * The machine's event log: what the core did, in order, for narration and
- * for finding out why a probe failed or a release threw.
+ * The machine's event log: what the core did, in order, for narration, for
+ * finding out why a probe failed or a release threw, and for the trace and
+ * timeline (`trace.ts`).
+ *
+ * Kernel: tracepoints (`trace_event`), with their typed fields.
+ *
+ * # Invariants
+ * - Every event has its structured fields (`driver/ports.ts`
+ *   `EventRecord`); `detail` is prose for people, and nothing in boundscope
+ *   reads it.
+ * - `seq` increases by one per event; the log keeps the newest
+ *   {@link EVENT_LOG_LIMIT} events.
+ * - A listener that throws does not stop the log or the core.
  *
  * @module
  */
 
-import type { DeviceCore } from "./device.js";
+import type { DeviceState } from "../driver/device.js";
+import type { DmaDirection, EndReason, EventRecord, MachineEventKind, ResourceKind } from "../driver/ports.js";
+import type { DmaViolationKind } from "./dma-debug.js";
 
-/**
- * What happened.
- *
- * @example
- * ```ts
- * const probes: readonly MachineEventKind[] = ["probe-start", "probe-end", "probe-failed"];
- * const history = machine.events.filter((e) => probes.includes(e.kind));
- * ```
- */
-export type MachineEventKind =
-  | "plug"
-  | "unplug"
-  | "register"
-  | "unregister"
-  | "state"
-  | "probe-start"
-  | "probe-end"
-  | "probe-failed"
-  | "remove-start"
-  | "remove-end"
-  | "remove-failed"
-  | "release"
-  | "release-failed"
-  | "irq-failed"
-  | "irq-unhandled"
-  | "task-failed"
-  | "dma-blocked"
-  | "iommu-fault"
-  | "alloc"
-  | "free"
-  | "revoke"
-  | "irq"
-  | "dma"
-  | "violation"
-  | "model-failed";
+export type { EndReason, MachineEventKind, ResourceKind } from "../driver/ports.js";
 
 /**
  * One entry of `machine.events`.
@@ -67,10 +46,24 @@ export interface MachineEvent {
   readonly time: number;
   /** Wall-clock time since the machine was made, ms. */
   readonly wall: number;
-  /** The bus address, for `alloc`, `free`, `dma` and `violation`. */
+  /** The bus address, for `alloc`, `free`, `dma`, `dma-blocked`, `iommu-fault` and `violation`. */
   readonly address: bigint | undefined;
-  /** Bytes, for `alloc`, `free`, `dma` and `violation`. */
+  /** Bytes, for the events that have an `address`. */
   readonly size: number | undefined;
+  /** `dma`, `dma-blocked`, `iommu-fault`, device `violation`s: which way the device moved data. */
+  readonly direction: DmaDirection | undefined;
+  /** `state`: the state left. */
+  readonly from: DeviceState | undefined;
+  /** `state`: the state entered. */
+  readonly to: DeviceState | undefined;
+  /** `remove-start`, `remove-end`: why the binding ends. */
+  readonly reason: EndReason | undefined;
+  /** `release`, `release-failed`, `revoke`, `alloc`, `free`: what kind of resource. */
+  readonly resource: ResourceKind | undefined;
+  /** `release`, `release-failed` of an MMIO mapping: its BAR. */
+  readonly bar: number | undefined;
+  /** `violation`: the checker's kind. */
+  readonly violation: DmaViolationKind | undefined;
 }
 
 /**
@@ -93,12 +86,6 @@ export const EVENT_LOG_LIMIT = 100_000;
  * ```
  */
 export type EventListener = (event: MachineEvent) => void;
-
-/** Where an event's address and size go, for events that have them. */
-export interface EventExtent {
-  readonly address?: bigint | undefined;
-  readonly size?: number | undefined;
-}
 
 declare const performance: { now(): number };
 
@@ -123,26 +110,27 @@ export class EventLog {
     return this.#events;
   }
 
-  add(
-    kind: MachineEventKind,
-    device: DeviceCore | string | undefined,
-    driver?: string,
-    detail?: string,
-    error?: unknown,
-    extent?: EventExtent,
-  ): void {
+  /** Logs one event; its fields are copied, the rest are `undefined`. */
+  readonly add = (record: EventRecord & { readonly violation?: DmaViolationKind }): void => {
     if (this.#events.length >= EVENT_LOG_LIMIT) this.#events.splice(0, EVENT_LOG_LIMIT / 10);
     const event: MachineEvent = Object.freeze({
       seq: ++this.#seq,
-      kind,
-      device: typeof device === "string" ? device : device?.name,
-      driver,
-      detail,
-      error,
+      kind: record.kind,
+      device: record.device,
+      driver: record.driver,
+      detail: record.detail,
+      error: record.error,
       time: this.#now(),
       wall: performance.now() - this.#start,
-      address: extent?.address,
-      size: extent?.size,
+      address: record.address,
+      size: record.size,
+      direction: record.direction,
+      from: record.from,
+      to: record.to,
+      reason: record.reason,
+      resource: record.resource,
+      bar: record.bar,
+      violation: record.violation,
     });
     this.#events.push(event);
     // The listeners subscribed now: one that subscribes another (or itself
@@ -153,5 +141,5 @@ export class EventLog {
         listener(event);
       } catch {}
     }
-  }
+  };
 }

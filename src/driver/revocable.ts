@@ -16,7 +16,7 @@
  * @module
  */
 
-import { describe, fail } from "./error.js";
+import { describe, fail } from "../internal/error.js";
 
 /**
  * A value readers can use until it is revoked.

@@ -11,11 +11,20 @@
  * IOMMU at all: a stray DMA lands in whatever occupies that memory now. The
  * DMA checker still sees it, because it knows each device's mappings.
  *
+ * Kernel: `drivers/iommu` (`iommu_map`, `iommu_unmap`, the fault report) and,
+ * for passthrough, `dma-direct`.
+ *
+ * # Invariants
+ * - Under strict, a device reaches only what is mapped in its own domain, and
+ *   every access outside is blocked and recorded as a fault.
+ * - A mapping's IOVA range is free for reuse only once unmapped.
+ *
  * @module
  */
 
-import { Extents } from "./internal/extents.js";
-import { OrderedMap } from "./internal/sorted.js";
+import { Extents } from "../internal/extents.js";
+import { OrderedMap } from "../internal/sorted.js";
+import type { DmaDirection } from "../driver/ports.js";
 import type { Block } from "./memory.js";
 
 /**
@@ -28,16 +37,6 @@ import type { Block } from "./memory.js";
  * ```
  */
 export type IommuMode = "strict" | "passthrough";
-
-/**
- * Which way a transfer goes, seen from the device.
- *
- * @example
- * ```ts
- * const writes = machine.iommu.faults.filter((f) => f.direction === "write");   // the device wrote memory
- * ```
- */
-export type DmaDirection = "read" | "write";
 
 /**
  * A device access the strict IOMMU blocked.
@@ -76,6 +75,30 @@ export interface Iommu {
   readonly mode: IommuMode;
   /** Every blocked access, oldest first. Always empty in `passthrough`. */
   readonly faults: readonly IommuFault[];
+}
+
+/** The machine's IOMMU: its mode, one domain per device, and every fault. */
+export class IommuUnit implements Iommu {
+  readonly mode: IommuMode;
+  readonly #faults: IommuFault[] = [];
+
+  constructor(mode: IommuMode) {
+    this.mode = mode;
+  }
+
+  get faults(): readonly IommuFault[] {
+    return this.#faults;
+  }
+
+  /** A new device's translation domain. */
+  domain(pageSize: number): Domain {
+    return new Domain(this.mode, pageSize);
+  }
+
+  /** Records a blocked access (strict only). */
+  fault(fault: IommuFault): void {
+    this.#faults.push(Object.freeze(fault));
+  }
 }
 
 /** One allocation as a device sees it. */

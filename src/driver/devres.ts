@@ -2,22 +2,77 @@
  * Device-managed resources: the kernel's devres (`devm_add_action`,
  * `devres_release_all`) as Rust-for-Linux's `Devres<T>` shapes it.
  *
- * A `Devres` ties a value to one binding. It is revoked and released after
- * `remove()` returns, last in first out with every other resource of the
- * binding (coherent allocations included), or earlier by `release()`. While
- * the binding lives, `access(dev)` with the binding's token gives the value
- * with no further check; from anywhere else, `tryAccess()` gives it or
- * `undefined`.
+ * Two parts, one concept:
+ * - the binding's devres stack ({@link DevresStack}): every resource a
+ *   binding takes (coherent memory, MMIO mappings, IRQs, bus mastering,
+ *   `Devres` entries) is pushed on it, and the driver core walks it after
+ *   `remove()` returns, last in first out (`devres_release_all`);
+ * - {@link Devres}: a value tied to one binding, revoked and released by that
+ *   walk or earlier by `release()`. While the binding lives, `access(dev)`
+ *   with the binding's token gives the value with no further check; from
+ *   anywhere else, `tryAccess()` gives it or `undefined`.
+ *
+ * # Invariants
+ * - The stack's order is acquisition order; the walk releases in reverse and
+ *   awaits each release before the next.
+ * - Each resource is released once: by an early release (which takes it off
+ *   the stack) or by the walk, never both.
+ * - One release that throws or rejects does not stop the walk: what was
+ *   acquired before it is still released.
  *
  * @module
  */
 
-import { fail } from "./error.js";
+import { fail } from "../internal/error.js";
+import type { devresBrand, Invariant } from "../internal/brand.js";
+import type { Binding, Resource, ResourceStack } from "./binding.js";
+import { liveBinding } from "./binding.js";
 import type { BoundDevice } from "./device.js";
-import { liveBinding } from "./device.js";
-import type { Binding, Resource } from "./internal/binding.js";
-import type { devresBrand, Invariant } from "./internal/brand.js";
 import { Revocable } from "./revocable.js";
+
+/**
+ * One binding's devres stack and its release walk. The driver core makes one
+ * per binding and walks it at unbind.
+ */
+export class DevresStack implements ResourceStack {
+  readonly #resources = new Set<Resource>();
+
+  add(resource: Resource): void {
+    this.#resources.add(resource);
+  }
+
+  forget(resource: Resource): void {
+    this.#resources.delete(resource);
+  }
+
+  get size(): number {
+    return this.#resources.size;
+  }
+
+  /**
+   * Releases every resource, last in first out, awaiting each before the
+   * next, and logs each as a `release` (or `release-failed`) event of
+   * `binding`. `between` runs after each successful release: the CPU time a
+   * release step takes, in which a device nobody halted keeps running.
+   */
+  async releaseAll(binding: Binding, between: () => Promise<void>): Promise<void> {
+    const stack = [...this.#resources];
+    for (let i = stack.length - 1; i >= 0; i--) {
+      const resource = stack[i]!;
+      // An earlier release may have released this one too (a devres entry
+      // whose release frees an allocation of the same binding).
+      if (!this.#resources.has(resource)) continue;
+      this.#resources.delete(resource);
+      try {
+        await resource.release();
+        binding.emit({ kind: "release", resource: resource.kind, bar: resource.bar, detail: resource.label });
+        await between();
+      } catch (error) {
+        binding.emit({ kind: "release-failed", resource: resource.kind, bar: resource.bar, detail: `${resource.label}: ${error instanceof Error ? error.message : String(error)}`, error });
+      }
+    }
+  }
+}
 
 // Declaration merging puts the invariant scope brand on the class without a
 // run-time field. See internal/brand.ts for why it must be invariant.
@@ -54,8 +109,8 @@ export class Devres<in out Scope, Value> {
     this.#binding = binding;
     this.#value = value;
     this.#revocable = new Revocable(value, release);
-    this.#entry = { label: `devres of driver "${binding.driver.name}"`, release: () => this.#revoke() };
-    binding.add(this.#entry);
+    this.#entry = { label: `devres of driver "${binding.driver}"`, kind: "devres", release: () => this.#revoke() };
+    binding.devres.add(this.#entry);
   }
 
   /**
@@ -89,7 +144,8 @@ export class Devres<in out Scope, Value> {
     if (dev === owner.token && owner.live && !this.#revoked) return this.#value as Value;
     const binding = liveBinding(dev, "Devres.access");
     if (binding !== this.#binding) {
-      // Catches a token of another device smuggled in through a cast or `any`.
+      // Covers a token of another binding passed through a cast or `any`:
+      // the invariant scope refuses it in the types.
       throw fail(
         "EINVAL",
         `Devres.access: the token is for ${binding.describe()}, but this resource belongs to ${this.#binding.describe()}. Use the token of the binding that created it.`,
@@ -129,7 +185,7 @@ export class Devres<in out Scope, Value> {
     try {
       await this.#revoke();
     } finally {
-      this.#binding.forget(this.#entry);
+      this.#binding.devres.forget(this.#entry);
     }
   }
 
@@ -142,7 +198,7 @@ export class Devres<in out Scope, Value> {
     this.#revoked = true;
     this.#value = undefined;
     if (await this.#revocable.revoke()) {
-      this.#binding.log.add("revoke", this.#binding.device, this.#binding.driver.name, this.#entry.label);
+      this.#binding.emit({ kind: "revoke", resource: "devres", detail: this.#entry.label });
     }
   }
 }

@@ -7,10 +7,16 @@
  * happen at one virtual instant, and the picture must still show it. Each
  * step is labelled with its virtual time on hover.
  *
+ * Kernel: `trace-cmd`/Perfetto over tracepoints.
+ *
+ * # Invariants
+ * - Both views read the events' structured fields (`to`, `violation`,
+ *   `address`), never their `detail` text.
+ *
  * @module
  */
 
-import type { DeviceState } from "./device.js";
+import type { DeviceState } from "../driver/device.js";
 import type { MachineEvent } from "./events.js";
 
 /**
@@ -114,7 +120,7 @@ export function toChromeTrace(events: readonly MachineEvent[]): ChromeTrace {
         out.push({ ...base, name: `remove ${e.driver ?? ""}`.trim(), ph: "E", cat: "driver", args });
         break;
       case "violation":
-        out.push({ ...base, name: `violation: ${e.detail?.split(":")[0] ?? ""}`, ph: "i", s: "t", cat: "violation", args });
+        out.push({ ...base, name: `violation: ${e.violation ?? ""}`, ph: "i", s: "t", cat: "violation", args });
         break;
       default:
         out.push({ ...base, name: e.kind, ph: "i", s: "t", cat: e.kind, args });
@@ -196,13 +202,10 @@ export function renderTimeline(events: readonly MachineEvent[]): { svg: string; 
       lane = { device, state: "no-driver", since: x, segments: [], open: new Map(), rows: [], bars: [], marks: [] };
       lanes.set(device, lane);
     }
-    if (e.kind === "state" && e.detail !== undefined) {
-      const next = e.detail.split(" -> ")[1] as DeviceState | undefined;
-      if (next !== undefined && next in STATE_COLOURS) {
-        lane.segments.push({ state: lane.state, x0: lane.since, x1: x });
-        lane.state = next;
-        lane.since = x;
-      }
+    if (e.kind === "state" && e.to !== undefined) {
+      lane.segments.push({ state: lane.state, x0: lane.since, x1: x });
+      lane.state = e.to;
+      lane.since = x;
     } else if (e.kind === "alloc" && e.address !== undefined) {
       let row = lane.rows.findIndex((busyUntil) => busyUntil < x);
       if (row < 0) row = lane.rows.push(0) - 1;

@@ -7,6 +7,9 @@
  * macrotask turn), so async driver code (IRQ-woken tasks, spawned work) keeps
  * up with the hardware the way it would on a real CPU.
  *
+ * Kernel: the timer wheel and `ktime`, compressed into one event queue; a
+ * driver sleeps on it through `driver/delay.ts`.
+ *
  * # Invariants
  * - Time never goes backwards; events fire in (time, order of scheduling).
  * - A cancelled event never fires.
@@ -14,9 +17,7 @@
  * @module
  */
 
-import type { BoundDevice } from "./device.js";
-import { liveBinding } from "./device.js";
-import { describe, fail } from "./error.js";
+import { describe, fail } from "../internal/error.js";
 
 /**
  * A scheduled event; `cancel()` makes sure it never fires.
@@ -50,7 +51,8 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 declare function setImmediate(callback: () => void): unknown;
 
 /**
- * Virtual time, in nanoseconds.
+ * Virtual time, in nanoseconds: `machine.clock`. Advance it with
+ * `machine.run(ns)` or `machine.runUntilIdle()`.
  *
  * @example
  * ```ts
@@ -58,7 +60,17 @@ declare function setImmediate(callback: () => void): unknown;
  * await machine.run(5_000);          // fires it, and stops at 5 µs
  * ```
  */
-export class Clock {
+export interface Clock {
+  /** The current virtual time in ns. */
+  readonly now: number;
+  /** Events scheduled and not cancelled. */
+  readonly pending: number;
+  /** Schedules `run` `ns` nanoseconds from now (0 means at the current time, after what is already due). */
+  after(ns: number, run: () => void): Timer;
+}
+
+/** The machine's clock: the public face, and what the machine and the core drive it with. */
+export class VirtualClock implements Clock {
   #now = 0;
   #seq = 0;
   /** A binary min-heap on (at, seq). */
@@ -228,26 +240,4 @@ export class Clock {
 
 function before(a: Entry, b: Entry): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-}
-
-/**
- * Sleeps `ns` of the machine's virtual time: the kernel's `fsleep`, for a
- * driver that polls its device (`readl_poll_timeout`). Device events due
- * meanwhile fire. Takes the token so that a sleeper whose binding is gone is
- * told at once (`ENXIO`) instead of sleeping on a dead device.
- *
- * @example
- * ```ts
- * async remove(dev) {
- *   regs.write32(dev, CTRL, 0);
- *   for (let i = 0; i < 100 && regs.read32(dev, STATUS) & BUSY; i++) await sleep(dev, 1_000);
- * }
- * ```
- */
-export function sleep<Scope>(dev: BoundDevice<Scope>, ns: number): Promise<void> {
-  const binding = liveBinding(dev, "sleep");
-  if (typeof ns !== "number" || !Number.isFinite(ns) || ns < 0) {
-    throw fail("EINVAL", `sleep(${describe(ns)}): ${binding.describe()}: the time is a finite, non-negative number of ns.`);
-  }
-  return binding.hw.clock.sleep(ns);
 }

@@ -4,13 +4,18 @@
  * returns and waits for every task to finish before devres release, so no
  * task outlives the memory it uses (cancel-and-wait, like `kthread_stop`).
  *
+ * # Invariants
+ * - A task is in its binding's `tasks` from spawn until its work settles.
+ * - A task that ends by `throwIfAborted()` after its cancellation ended as
+ *   asked: only other failures are logged as `task-failed`.
+ *
  * @module
  */
 
+import type { Invariant, taskBrand } from "../internal/brand.js";
+import { fail } from "../internal/error.js";
+import type { Binding } from "./binding.js";
 import type { BoundDevice } from "./device.js";
-import { fail } from "./error.js";
-import type { Binding } from "./internal/binding.js";
-import type { Invariant, taskBrand } from "./internal/brand.js";
 
 /**
  * Tells a task its binding is going away. Check `aborted` between steps, or
@@ -81,6 +86,7 @@ export function spawn(binding: Binding, work: unknown): Task<unknown> {
   if (typeof work !== "function") {
     throw fail("EINVAL", `spawn: ${binding.describe()}: the work must be an async function.`);
   }
+  // Safe: checked to be a function just above; TaskRun implements Task<unknown> but for the type-level brand.
   return new TaskRun(binding, work as TaskWork<unknown>) as unknown as Task<unknown>;
 }
 
@@ -106,7 +112,7 @@ class Signal implements TaskSignal {
   }
 }
 
-export class TaskRun {
+class TaskRun implements Omit<Task<unknown>, typeof taskBrand> {
   readonly done: Promise<void>;
   readonly #signal: Signal;
 
@@ -120,7 +126,7 @@ export class TaskRun {
       finish();
       // A task that stops by throwIfAborted() after cancellation ended as asked.
       if (this.#signal.aborted && error instanceof Error && "code" in error && error.code === "ENXIO") return;
-      binding.log.add("task-failed", binding.device, binding.driver.name, error instanceof Error ? error.message : String(error), error);
+      binding.emit({ kind: "task-failed", detail: error instanceof Error ? error.message : String(error), error });
     });
   }
 

@@ -1,31 +1,39 @@
 /**
- * Coherent DMA memory: the kernel's `dma_alloc_coherent` /
- * `dma_free_coherent`, as Rust-for-Linux's `CoherentAllocation<T>` shapes it.
+ * DMA, as the driver sees it: bus addresses, directions, the DMA mask, and
+ * coherent memory. Kernel: `include/linux/dma-mapping.h`
+ * (`dma_set_mask`, `dma_alloc_coherent`, `dma_free_coherent`); shaped like
+ * Rust-for-Linux's `dma.rs` (`DmaAddress`, `DataDirection`, `DmaMask`,
+ * `CoherentAllocation<T>`), which keeps the four together as this file does.
  *
  * An allocation belongs to one binding. It takes a {@link BoundDevice}, so
  * allocating for a device that is not bound does not compile, and at run time
  * a dead or forged token is refused before anything is allocated. It is
  * device-managed: whatever the driver did not free is freed after `remove()`,
- * last in first out with the binding's other resources.
+ * last in first out with the binding's other resources. The memory itself,
+ * its mapping and the check that the device no longer holds it at a free
+ * are the platform's (`DevicePort`, implemented by `sim/hardware.ts`).
  *
  * # Invariants
  * - The CPU view (`bytes`, `view`) is handed out only to the live token of the
  *   owning binding.
  * - Once freed, the memory is dead to the CPU: views handed out before can
  *   neither read nor write it (the backing buffer is detached).
- * - `dmaHandle` fits in the device's DMA mask at allocation time.
+ * - `dmaHandle` fits in the binding's DMA mask at allocation time.
+ * - The DMA mask is a whole number of bits from 1 to 64.
  *
  * @module
  */
 
-import { describe, fail } from "./error.js";
+import type { allocationBrand, DmaAddressBrand, Invariant } from "../internal/brand.js";
+import { describe, fail } from "../internal/error.js";
+import { captureSite } from "../internal/site.js";
+import type { Site } from "../internal/site.js";
+import type { Binding, Resource } from "./binding.js";
+import { liveBinding } from "./binding.js";
 import type { BoundDevice } from "./device.js";
-import { liveBinding } from "./device.js";
-import { sites } from "./dma-debug.js";
-import type { Binding, Resource } from "./internal/binding.js";
-import type { allocationBrand, DmaAddressBrand, Invariant } from "./internal/brand.js";
-import { captureSite } from "./internal/site.js";
-import type { Block } from "./memory.js";
+import type { DmaMemory, DmaRegionFact, FactSubject } from "./ports.js";
+
+export type { DmaDirection } from "./ports.js";
 
 /**
  * A bus address the hardware uses to reach an allocation (the kernel's
@@ -77,6 +85,18 @@ export interface CoherentAllocation<in out Scope> {
 }
 
 /**
+ * Sets the binding's DMA mask (`dma_set_mask_and_coherent`): every later bus
+ * address handed to it fits in `bits` bits. Core-only; the caller checked that.
+ */
+export function setDmaMask(binding: Binding, bits: unknown): void {
+  // Covers a mask from `any` or a computed number: the type says `number`, not which ones.
+  if (typeof bits !== "number" || !Number.isInteger(bits) || bits < 1 || bits > 64) {
+    throw fail("EINVAL", `${binding.describe()}: setDmaMask(${describe(bits)}): the mask is a whole number of bits from 1 to 64.`);
+  }
+  binding.dmaMaskBits = bits;
+}
+
+/**
  * Allocates `size` bytes of zero-filled coherent DMA memory for the device
  * behind `dev`, in the binding's scope.
  *
@@ -92,23 +112,17 @@ export interface CoherentAllocation<in out Scope> {
 export function allocCoherent<Scope>(dev: BoundDevice<Scope>, size: number): CoherentAllocation<Scope> {
   // The token first: a dead token is ENXIO whatever else is wrong.
   const binding = liveBinding(dev, "allocCoherent");
+  // Covers a size from `any` or arithmetic: `number` admits NaN, fractions and negatives.
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size <= 0) {
     throw fail(
       "EINVAL",
       `allocCoherent(${describe(size)}): ${binding.describe()}: the size is a positive whole number of bytes, at most Number.MAX_SAFE_INTEGER.`,
     );
   }
-  const { hw } = binding;
-  const strict = hw.iommu === "strict";
-  // Behind a strict IOMMU the mask bounds the IOVA, not the physical page.
-  const block = hw.pool.allocate(binding, size, strict ? 64 : binding.dmaMaskBits, hw.debug.enabled ? captureSite() : undefined, hw.clock.now);
-  const iova = binding.device.domain.map(block, binding.dmaMaskBits);
-  if (iova === undefined) {
-    hw.pool.release(block);
-    throw fail("ENOMEM", `allocCoherent(${size}): ${binding.describe()}: no free IOVA range of ${block.pages} pages lies below its ${binding.dmaMaskBits}-bit DMA mask.`);
-  }
-  hw.log.add("alloc", binding.device, binding.driver.name, `${size} bytes`, undefined, { address: BigInt(iova), size });
-  return new Coherent(binding, block, iova) as unknown as CoherentAllocation<Scope>;
+  const { port } = binding;
+  const memory = port.allocCoherent(binding, size, binding.dmaMaskBits, port.checking ? captureSite() : undefined);
+  // Safe: Coherent implements CoherentAllocation<unknown>; the scope is type-level only, and this binding's scope is `Scope`.
+  return new Coherent(binding, memory) as unknown as CoherentAllocation<Scope>;
 }
 
 /**
@@ -128,54 +142,49 @@ export function allocCoherent<Scope>(dev: BoundDevice<Scope>, size: number): Coh
  */
 export function freeCoherent<Scope>(dev: BoundDevice<Scope>, handle: DmaAddress): void {
   const binding = liveBinding(dev, "freeCoherent");
+  // Covers a handle from `any`: the DmaAddress brand refuses plain numbers in the types.
   if (typeof handle !== "bigint") {
     throw fail("EINVAL", `freeCoherent(${describe(handle)}): ${binding.describe()}: the handle is a DmaAddress (a bigint) from allocCoherent.`);
   }
-  const mapping = binding.device.domain.lookup(Number(handle));
-  if (mapping !== undefined && mapping.iova === Number(handle) && mapping.block.owner === binding) {
-    binding.allocations.get(mapping.iova)!.free();
+  const allocation = binding.allocations.get(Number(handle));
+  if (allocation !== undefined && handle === allocation.dmaHandle) {
+    allocation.free();
     return;
   }
-  const { hw } = binding;
-  const freed = hw.debug.freedAt(binding.device, Number(handle));
-  const error = hw.violation({
-    kind: freed === undefined ? "free-unknown" : "double-free",
-    device: binding.device.name,
-    driver: binding.driver.name,
-    address: handle,
-    ...(freed === undefined ? {} : { size: freed.size, ...sites(freed) }),
-    message:
-      freed === undefined
-        ? `${binding.describe()}: freeCoherent(0x${handle.toString(16)}): the device has no allocation at this bus address. Pass the dmaHandle of one of this binding's allocations.`
-        : `${binding.describe()}: freeCoherent(0x${handle.toString(16)}): double free of ${freed.size} bytes, allocated at ${sites(freed).allocSite} and already freed at ${sites(freed).freeSite}.`,
-  });
-  throw error ?? fail("EINVAL", `freeCoherent(0x${handle.toString(16)}): ${binding.describe()}: ${freed === undefined ? "no allocation at this bus address" : "already freed"}.`);
+  // Not a live allocation of this binding: the checker tells an unknown address from a double free.
+  const error = binding.port.report({ ...subjectOf(binding), seen: "free-handle", address: handle });
+  throw error ?? fail("EINVAL", `freeCoherent(0x${handle.toString(16)}): ${binding.describe()}: no live allocation of this binding has this bus address.`);
+}
+
+/** Who a fact about `binding` is about. */
+export function subjectOf(binding: Binding): FactSubject {
+  return { device: binding.port.name, instance: binding.port, driver: binding.driver, who: binding.describe() };
 }
 
 /** The run-time allocation. The scope brand is type-level only. */
-class Coherent implements Resource {
+export class Coherent implements Resource, Omit<CoherentAllocation<unknown>, typeof allocationBrand> {
+  readonly kind = "coherent";
   readonly #binding: Binding;
-  readonly #block: Block;
+  readonly #memory: DmaMemory;
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
   readonly dmaHandle: DmaAddress;
-  readonly #iova: number;
   #freed = false;
-  #freeSite: Error | undefined;
+  #freeSite: Site | undefined;
 
-  constructor(binding: Binding, block: Block, iova: number) {
+  constructor(binding: Binding, memory: DmaMemory) {
     this.#binding = binding;
-    this.#block = block;
-    this.#iova = iova;
-    this.#bytes = new Uint8Array(block.buffer);
-    this.#view = new DataView(block.buffer);
-    this.dmaHandle = BigInt(iova) as DmaAddress;
-    binding.add(this);
-    binding.allocations.set(iova, this);
+    this.#memory = memory;
+    this.#bytes = new Uint8Array(memory.buffer);
+    this.#view = new DataView(memory.buffer);
+    // Safe: a bus address the platform mapped for this binding is what DmaAddress stands for.
+    this.dmaHandle = BigInt(memory.handle) as DmaAddress;
+    binding.devres.add(this);
+    binding.allocations.set(memory.handle, this);
   }
 
   get size(): number {
-    return this.#block.bytes;
+    return this.#memory.bytes;
   }
 
   get freed(): boolean {
@@ -183,7 +192,7 @@ class Coherent implements Resource {
   }
 
   get label(): string {
-    return `coherent allocation of ${this.#block.bytes} bytes at bus address 0x${this.#iova.toString(16)}`;
+    return `coherent allocation of ${this.#memory.bytes} bytes at bus address 0x${this.#memory.handle.toString(16)}`;
   }
 
   bytes(dev: unknown): Uint8Array {
@@ -203,14 +212,11 @@ class Coherent implements Resource {
   free(): void {
     const binding = this.#binding;
     if (this.#freed) {
-      const at = sites({ allocSite: this.#block.allocSite, freeSite: this.#freeSite, allocTime: this.#block.allocTime });
-      const message = `free: ${this.label} of ${binding.describe()}: double free. It was allocated at ${at.allocSite} and already freed${binding.live ? "" : " (by devres, when the binding ended)"} at ${at.freeSite}.`;
-      throw (
-        binding.hw.violation({ kind: "double-free", device: binding.device.name, driver: binding.driver.name, address: this.dmaHandle, size: this.#block.bytes, ...at, message }) ??
-        fail("EINVAL", message)
-      );
+      // Covers what no type can: a second free() of the same object.
+      const error = binding.port.report({ ...subjectOf(binding), seen: "free-again", region: this.#region(), byDevres: !binding.live });
+      throw error ?? fail("EINVAL", `free: ${this.label} of ${binding.describe()}: double free.`);
     }
-    binding.forget(this);
+    binding.devres.forget(this);
     const error = this.#release();
     if (error !== undefined) throw error;
   }
@@ -220,60 +226,43 @@ class Coherent implements Resource {
   }
 
   /**
-   * Called by the binding's devres walk, or by `free()`. The device must not
-   * hold the memory any more: the kernel's rule that hardware is halted
-   * before its DMA memory is freed, which only the simulator can check.
+   * Called by the devres walk. The device must not hold the memory any more:
+   * the kernel's rule that hardware is halted before its DMA memory is freed,
+   * which only the simulator can check. A violation in "throw" mode has no
+   * caller to throw to here, so the binding keeps it for the unbind.
    */
   release(): void {
-    // At unbind the walk goes on; the error is thrown once the device is at
-    // rest. Freed first: `??=` would skip the free once an error is deferred.
-    const error = this.#release();
-    this.#binding.deferred ??= error;
+    this.#binding.keep(this.#release());
   }
 
   /** Frees the memory; returns the checker's error in "throw" mode. */
   #release(): Error | undefined {
     const binding = this.#binding;
-    const { hw, device: core } = binding;
-    const block = this.#block;
-    const end = this.#iova + block.pages * hw.pool.pageSize;
-    const freeSite = hw.debug.enabled ? captureSite() : undefined;
-    const held = core.activeHolds().filter((h) => h.address < end && h.address + h.length > this.#iova);
-    let error: Error | undefined;
-    if (held.length > 0) {
-      const at = sites({ allocSite: block.allocSite, freeSite, allocTime: block.allocTime, freeTime: hw.clock.now });
-      error = hw.violation({
-        kind: "free-while-held",
-        device: core.name,
-        driver: binding.driver.name,
-        address: this.dmaHandle,
-        size: block.bytes,
-        ...at,
-        message: `${binding.describe()}: ${this.label} is being freed while the device still holds it as ${held.map((h) => h.what).join(", ")}, with bus mastering on. It was allocated at ${at.allocSite} and is freed at ${at.freeSite}. The device can DMA into it after the free: halt the device (in remove(), before devres frees its memory) first.`,
-      });
-    }
+    const freeSite = binding.port.checking ? captureSite() : undefined;
     this.#freed = true;
     this.#freeSite = freeSite;
-    binding.allocations.delete(this.#iova);
-    core.domain.unmap(this.#iova);
-    hw.pool.release(block);
-    hw.log.add("free", core, binding.driver.name, `${block.bytes} bytes`, undefined, { address: this.dmaHandle, size: block.bytes });
-    hw.debug.remember(core, {
-      address: this.#iova,
-      size: block.bytes,
-      span: block.pages * hw.pool.pageSize,
-      allocSite: block.allocSite,
-      freeSite,
-      allocTime: block.allocTime,
-      freeTime: hw.clock.now,
-    });
-    return error;
+    binding.allocations.delete(this.#memory.handle);
+    return binding.port.freeCoherent(this.#memory, subjectOf(binding), this.label, freeSite);
+  }
+
+  #region(): DmaRegionFact {
+    const memory = this.#memory;
+    return {
+      address: this.dmaHandle,
+      size: memory.bytes,
+      span: memory.span,
+      label: this.label,
+      allocSite: memory.allocSite,
+      allocTime: memory.allocTime,
+      freeSite: this.#freeSite,
+    };
   }
 
   /**
-   * Catches, in order: a forged token (EPERM) or a dead one (ENXIO), which the
+   * Covers, in order: a forged token (EPERM) or a dead one (ENXIO), which the
    * types miss when a token escaped through a closure or `any`; a token of
-   * another device, which the types miss after a cast; and a use after free.
+   * another binding, which the types miss after a cast; and a use after free,
+   * which no type tracks.
    */
   #check(dev: unknown, operation: string): void {
     const binding = liveBinding(dev, operation);

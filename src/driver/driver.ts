@@ -1,17 +1,84 @@
 /**
- * Drivers: `struct pci_driver`, with `probe()` generic in its scope.
+ * Drivers: `struct pci_driver`, with `probe()` generic in its scope, and the
+ * core context `probe()` and `remove()` receive (Rust-for-Linux's
+ * `Device<Core>`), with the run-time token behind it.
  *
  * `probe` is a rank-2 function, `<Scope>(dev: ProbeDevice<Scope>) => …`: the
  * core picks a fresh scope for every binding, so the driver's code can only be
  * generic in it. Everything the driver builds from the token carries the same
  * scope, and nothing of it can leave for a concrete scope without a cast.
  *
+ * # Invariants
+ * - Only `defineDriver` makes a {@link Driver}; its probe is kept in real
+ *   private state, out of reach of anyone holding the driver.
+ * - Only the driver core mints a token (`mintToken`), one per binding.
+ * - A hook (`probe`, `remove`) is read from the object or its own
+ *   prototypes, never from `Object.prototype`: pollution grants nothing.
+ *
  * @module
  */
 
-import { describe, fail } from "./error.js";
-import type { DeviceCore, ProbeDevice } from "./device.js";
-import type { DriverBrand } from "./internal/brand.js";
+import type { DriverBrand, Invariant, tokenBrand } from "../internal/brand.js";
+import { describe, fail } from "../internal/error.js";
+import type { Binding } from "./binding.js";
+import { liveBinding, TokenState } from "./binding.js";
+import type { BoundDevice, DeviceState } from "./device.js";
+import { setDmaMask } from "./dma.js";
+import type { IrqHandle, IrqHandler } from "./irq.js";
+import { requestIrq } from "./irq.js";
+import type { IoMapping } from "./mmio.js";
+import { iomap } from "./mmio.js";
+import type { Task, TaskWork } from "./task.js";
+import { spawn } from "./task.js";
+
+/**
+ * The core context: the token `probe()` and `remove()` receive. Operations
+ * that set the device up, such as {@link ProbeDevice.setDmaMask}, exist only
+ * here, and at run time work only while `probe()` or `remove()` runs (`EPERM`
+ * otherwise, even while the device is bound).
+ *
+ * @example
+ * ```ts
+ * defineDriver({
+ *   name: "demo",
+ *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
+ *   probe(dev) {
+ *     dev.setDmaMask(64);
+ *     const buf = allocCoherent(dev, 4096);
+ *     return { remove: (d) => void buf.bytes(d) };
+ *   },
+ * });
+ * ```
+ */
+export interface ProbeDevice<in out Scope> extends BoundDevice<Scope> {
+  /**
+   * Sets the device's DMA mask: every later bus address handed to this device
+   * fits in `bits` bits, or the allocation fails with `ENOMEM`. `bits` is an
+   * integer from 1 to 64. A binding starts with the PCI default of 32.
+   */
+  setDmaMask(bits: number): void;
+  /**
+   * Lets the device master the bus: its DMA works from now on. Device-managed:
+   * turned off at unbind, and since a driver takes it first, released last.
+   * `EBUSY` if already on.
+   */
+  enableBusMaster(): void;
+  /** Maps BAR `bar` for MMIO. Device-managed: revoked at unbind. */
+  iomap(bar: number): IoMapping<Scope>;
+  /**
+   * Requests the device's interrupt. The handler gets the token as a
+   * `BoundDevice` (no core-only calls from interrupt context). Device-managed:
+   * freed at unbind, last in first out; once freed, no handler runs. `EBUSY`
+   * if already requested.
+   */
+  requestIrq(handler: IrqHandler<Scope>): IrqHandle<Scope>;
+  /**
+   * Starts async work bound to the binding. At unbind, after `remove()`
+   * returns, its signal aborts and the core waits for it before devres
+   * release.
+   */
+  spawn(work: TaskWork<Scope>): Task<Scope>;
+}
 
 /**
  * The driver's state for one binding: what `probe()` returns. Keep the
@@ -136,6 +203,7 @@ export function defineDriver(spec: DriverSpec): Driver {
   if (typeof probe !== "function") {
     throw fail("EINVAL", `defineDriver("${name}"): probe must be a function, got ${describe(probe)}.`);
   }
+  // Safe: DriverCore has the name and ids of Driver; the brand is type-level only, and only this function makes one.
   return new DriverCore(name, Object.freeze(checked), probe as DriverSpec["probe"]) as unknown as Driver;
 }
 
@@ -155,6 +223,74 @@ export function isId(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0xffff;
 }
 
+/**
+ * The run-time token: one per binding, handed to `probe()`, `remove()`,
+ * handlers and tasks. Its private state is the binding (`binding.ts`); every
+ * operation checks it, so a token that outlived its binding is dead.
+ */
+class Token extends TokenState implements Omit<ProbeDevice<unknown>, typeof tokenBrand> {
+  get name(): string {
+    return Token.#of(this).port.name;
+  }
+  get vendor(): number {
+    return Token.#of(this).port.vendor;
+  }
+  get device(): number {
+    return Token.#of(this).port.device;
+  }
+  get state(): DeviceState {
+    return Token.#of(this).state;
+  }
+
+  setDmaMask(bits: number): void {
+    setDmaMask(Token.#core(this, "setDmaMask"), bits);
+  }
+
+  enableBusMaster(): void {
+    const binding = Token.#core(this, "enableBusMaster");
+    const { port } = binding;
+    if (port.busMaster) {
+      throw fail("EBUSY", `enableBusMaster: ${binding.describe()}: bus mastering is already on.`);
+    }
+    port.setBusMaster(true);
+    binding.devres.add({ label: "bus mastering", kind: "bus-master", release: () => port.setBusMaster(false) });
+  }
+
+  iomap(bar: number): IoMapping<unknown> {
+    return iomap(Token.#core(this, "iomap"), bar);
+  }
+
+  requestIrq(handler: IrqHandler<unknown>): IrqHandle<unknown> {
+    return requestIrq(Token.#core(this, "requestIrq"), handler);
+  }
+
+  spawn(work: TaskWork<unknown>): Task<unknown> {
+    return spawn(Token.#core(this, "spawn"), work);
+  }
+
+  /** The binding, live or not: `this` was minted, so it has one. */
+  static #of(token: Token): Binding {
+    return TokenState.peek(token)!;
+  }
+
+  /**
+   * The live binding, in its core context. Covers a method called on a
+   * token (or through `Function.prototype.call` on a look-alike) after its
+   * binding ended (`ENXIO`), or outside `probe()`/`remove()` (`EPERM`).
+   */
+  static #core(token: unknown, operation: string): Binding {
+    const binding = liveBinding(token, operation);
+    binding.requireCore(operation);
+    return binding;
+  }
+}
+
+/** Mints the token of a new binding. Only the driver core calls this. */
+export function mintToken(binding: Binding): ProbeDevice<unknown> {
+  // Safe: Token implements ProbeDevice<unknown> but for the brand, which is type-level only.
+  return new Token(binding) as unknown as ProbeDevice<unknown>;
+}
+
 /** The run-time driver. `#probe` keeps the callback out of reach. */
 export class DriverCore {
   readonly #probe: DriverSpec["probe"];
@@ -168,7 +304,7 @@ export class DriverCore {
     Object.freeze(this);
   }
 
-  matches(device: DeviceCore): boolean {
+  matches(device: { readonly vendor: number; readonly device: number }): boolean {
     return this.ids.some((id) => id.vendor === device.vendor && id.device === device.device);
   }
 

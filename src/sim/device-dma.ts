@@ -9,16 +9,43 @@
  * (with the allocation and free sites), another device's memory, or the
  * bytes past the end of an allocation.
  *
+ * Kernel: none (dma-debug cannot see the device); QEMU's `pci_dma_rw`
+ * through `address_space_rw` is the closest model.
+ *
+ * # Invariants
+ * - A transfer wholly inside one of the device's live mappings moves its
+ *   bytes; anything else is a fact for the checker, and under strict a fault.
+ * - A blocked read returns all-ones; a blocked write lands nowhere.
+ *
  * @module
  */
 
-import type { DeviceCore } from "./device.js";
-import { sites } from "./dma-debug.js";
-import type { DmaViolationKind } from "./dma-debug.js";
-import { describe, fail } from "./error.js";
-import type { DmaDirection } from "./iommu.js";
-import type { Hardware } from "./internal/hardware.js";
-import type { Block } from "./memory.js";
+import { describe, fail } from "../internal/error.js";
+import type { DmaDirection, DmaRegionFact, EventRecord, FactSubject, Report } from "../driver/ports.js";
+import type { VirtualClock } from "./clock.js";
+import type { Domain, IommuUnit, Mapping } from "./iommu.js";
+import type { CoherentPool } from "./memory.js";
+
+/** What a transfer needs of the device that makes it (`hardware.ts` implements it). */
+export interface DmaTarget {
+  readonly name: string;
+  readonly present: boolean;
+  readonly busMaster: boolean;
+  readonly domain: Domain;
+  readonly hw: { readonly clock: VirtualClock; readonly pool: CoherentPool; readonly iommu: IommuUnit };
+  readonly now: number;
+  /** When and which way the last logged DMA went. */
+  lastDmaTime: number;
+  lastDmaDirection: DmaDirection | undefined;
+  describe(): string;
+  /** The driver bound now, if any. */
+  bound(): string | undefined;
+  /** The driver bound now, or else the last one. */
+  driver(): string | undefined;
+  subject(): FactSubject;
+  emit(event: Omit<EventRecord, "device">): void;
+  readonly report: Report;
+}
 
 /** What a blocked read returns, as a PCIe master abort does. */
 const ALL_ONES = 0xff;
@@ -35,23 +62,21 @@ export const MAX_TRANSFER = 1 << 30;
  * part), or an empty array if nothing was written.
  */
 export function deviceDma(
-  core: DeviceCore,
-  hw: Hardware,
+  core: DmaTarget,
   address: bigint,
   length: number,
   direction: DmaDirection,
   data: Uint8Array | undefined,
   into?: Uint8Array,
 ): Uint8Array {
-  const out = move(core, hw, address, length, direction, data, into);
+  const out = move(core, address, length, direction, data, into);
   if (into === undefined || out === into) return out;
   into.set(out);
   return into;
 }
 
 function move(
-  core: DeviceCore,
-  hw: Hardware,
+  core: DmaTarget,
   address: bigint,
   length: number,
   direction: DmaDirection,
@@ -66,67 +91,36 @@ function move(
   }
   const blocked = (): Uint8Array => (direction === "read" ? new Uint8Array(length).fill(ALL_ONES) : new Uint8Array(0));
   if (!core.present) return blocked();
+  const { hw } = core;
   if (!core.busMaster) {
-    hw.log.add("dma-blocked", core, core.binding?.driver.name, `${direction} of ${length} bytes at 0x${address.toString(16)}: bus mastering is off`);
+    core.emit({ kind: "dma-blocked", driver: core.bound(), direction, address, size: length, detail: `${direction} of ${length} bytes at 0x${address.toString(16)}: bus mastering is off` });
     return blocked();
   }
   const bus = Number(address);
   const domain = core.domain;
   const mapping = domain.lookup(bus);
-  const driver = core.binding?.driver.name ?? core.lastDriver;
-  const what = `${core.describe()} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}`;
-  const report = (kind: DmaViolationKind, key: string, message: string, at?: ReturnType<typeof sites>): Error | undefined =>
-    hw.violation({ kind, device: core.name, driver, address, size: length, direction, ...at, message }, `${kind}:${core.name}:${key}`);
-  const pastEnd = (block: Block, iova: number, message: string): Error | undefined => {
-    const at = sites({ allocSite: block.allocSite, allocTime: block.allocTime });
-    return report("dma-outside-mapping", `past-end:${iova}:${block.allocTime}`, `${message} (allocated at ${at.allocSite}). Check the length the driver programs into the device.`, at);
-  };
+  // Only what the checker may need to word: the mapping the transfer started in.
+  const report = (within: Mapping | undefined): Error | undefined =>
+    core.report({ ...core.subject(), seen: "device-dma", address, length, direction, within: within === undefined ? undefined : regionOf(within, domain.end(within) - within.iova) });
 
   if (mapping !== undefined && bus + length <= domain.end(mapping)) {
     // The device's own mapping. Bytes past the allocation's size but inside
     // its last page reach no buffer: the IOMMU maps pages, dma-debug sizes.
     const offset = bus - mapping.iova;
     const { block } = mapping;
-    const error =
-      offset + length > block.bytes
-        ? pastEnd(block, mapping.iova, `${what}, which runs ${offset + length - block.bytes} bytes past the end of its ${block.bytes}-byte allocation`)
-        : undefined;
+    const error = offset + length > block.bytes ? report(mapping) : undefined;
     const out = transfer(block.buffer, offset, length, direction, data, into);
-    record(core, hw, address, direction, length);
+    record(core, address, direction, length);
     if (error !== undefined) throw error;
     return out;
   }
 
-  // Not the device's own mapping: name what it hit. A transfer that starts in
-  // a live mapping is named by it, not by a freed one that had its address before.
-  const freed = mapping === undefined ? hw.debug.freedAt(core, bus) : undefined;
-  let error: Error | undefined;
-  if (freed !== undefined) {
-    const at = sites(freed);
-    error = report(
-      "dma-after-free",
-      `${freed.address}:${freed.freeTime}`,
-      `${what}, inside memory it had been given and that was freed: ${freed.size} bytes at 0x${freed.address.toString(16)}, allocated at ${at.allocSite} (t=${freed.allocTime} ns), freed at ${at.freeSite} (t=${freed.freeTime} ns). The device still held the address: halt it in remove() (stop its engine, wait for it to go idle) before the memory is freed.`,
-      at,
-    );
-  } else if (mapping !== undefined) {
-    error = pastEnd(
-      mapping.block,
-      mapping.iova,
-      `${what}, which starts in its ${mapping.block.bytes}-byte allocation at 0x${mapping.iova.toString(16)} and runs ${bus + length - domain.end(mapping)} bytes past the end of its pages`,
-    );
-  } else {
-    error = report(
-      "dma-outside-mapping",
-      `${bus}`,
-      `${what}, which was never mapped for it: another device's memory, or no memory at all. Program the device only with dmaHandle values of its own allocations.`,
-    );
-  }
-
+  // Not wholly inside one of the device's mappings: the checker names what it hit.
+  const error = report(mapping);
   let out: Uint8Array;
-  if (hw.iommu === "strict") {
-    hw.faults.push(Object.freeze({ device: core.name, address, length, direction, time: hw.clock.now }));
-    hw.log.add("iommu-fault", core, driver, `${direction} of ${length} bytes at 0x${address.toString(16)} blocked`);
+  if (hw.iommu.mode === "strict") {
+    hw.iommu.fault({ device: core.name, address, length, direction, time: hw.clock.now });
+    core.emit({ kind: "iommu-fault", driver: core.driver(), direction, address, size: length, detail: `${direction} of ${length} bytes at 0x${address.toString(16)} blocked` });
     out = blocked();
   } else {
     // Passthrough: the bus address is physical, and lands where it lands.
@@ -138,10 +132,23 @@ function move(
       out = transfer(block.buffer, offset, Math.min(length, block.pages * hw.pool.pageSize - offset), direction, data);
       if (direction === "read" && out.length < length) out = padded(out, length);
     }
-    record(core, hw, address, direction, length);
+    record(core, address, direction, length);
   }
   if (error !== undefined) throw error;
   return out;
+}
+
+/** A mapping as a fact names it. */
+function regionOf(mapping: Mapping, span: number): DmaRegionFact {
+  const { block } = mapping;
+  return {
+    address: BigInt(mapping.iova),
+    size: block.bytes,
+    span,
+    label: `coherent allocation of ${block.bytes} bytes at bus address 0x${mapping.iova.toString(16)}`,
+    allocSite: block.allocSite,
+    allocTime: block.allocTime,
+  };
 }
 
 /** Copies between the device and a block's buffer; bytes past the buffer read as zero and write nowhere. */
@@ -163,13 +170,13 @@ function padded(bytes: Uint8Array, length: number): Uint8Array {
   return out;
 }
 
-function record(core: DeviceCore, hw: Hardware, address: bigint, direction: DmaDirection, length: number): void {
+function record(core: DmaTarget, address: bigint, direction: DmaDirection, length: number): void {
   // One event per device, direction and instant of virtual time, naming the
   // burst's first transfer: DMA traffic neither costs an event per transfer
   // nor pushes the lifecycle out of the bounded log.
-  const now = hw.clock.now;
+  const now = core.now;
   if (core.lastDmaTime === now && core.lastDmaDirection === direction) return;
   core.lastDmaTime = now;
   core.lastDmaDirection = direction;
-  hw.log.add("dma", core, core.binding?.driver.name, direction, undefined, { address, size: length });
+  core.emit({ kind: "dma", driver: core.bound(), direction, address, size: length, detail: direction });
 }

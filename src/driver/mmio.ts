@@ -8,15 +8,22 @@
  * all-ones and writes are dropped, as on a real bus, even while the token is
  * still live in `remove()`. A driver sees exactly what a real one would.
  *
+ * # Invariants
+ * - An access reaches the device only with the owning binding's live token,
+ *   before the mapping is revoked, at an aligned offset inside the BAR.
+ * - Once the device is gone, reads are all-ones and writes are dropped.
+ *
  * @module
  */
 
-import type { BoundDevice, DeviceCore } from "./device.js";
-import { liveBinding } from "./device.js";
-import { describe, fail } from "./error.js";
-import type { Binding, Resource } from "./internal/binding.js";
-import type { Invariant, mmioBrand } from "./internal/brand.js";
-import type { MmioWidth } from "./model.js";
+import type { Invariant, mmioBrand } from "../internal/brand.js";
+import { describe, fail } from "../internal/error.js";
+import type { Binding, Resource } from "./binding.js";
+import { liveBinding } from "./binding.js";
+import type { BoundDevice } from "./device.js";
+import type { DevicePort, MmioWidth } from "./ports.js";
+
+export type { MmioWidth } from "./ports.js";
 
 /**
  * One BAR, mapped for one binding.
@@ -62,19 +69,21 @@ export interface IoMapping<in out Scope> {
 
 /** Maps BAR `bar` of the binding's device. Core-only; the caller checked that. */
 export function iomap(binding: Binding, bar: unknown): IoMapping<unknown> {
-  const bars = binding.device.model.bars;
+  const bars = binding.port.bars;
   if (typeof bar !== "number" || !Number.isInteger(bar) || bar < 0 || bar >= bars.length) {
     throw fail(
       "EINVAL",
       `iomap(${describe(bar)}): ${binding.describe()}: the device has ${bars.length === 0 ? "no BARs" : `BARs 0 to ${bars.length - 1}`}.`,
     );
   }
+  // Safe: Mmio implements IoMapping<unknown> but for the brand, which is type-level only.
   return new Mmio(binding, bar, bars[bar]!) as unknown as IoMapping<unknown>;
 }
 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffff_ffff] as const;
 
-class Mmio implements Resource {
+class Mmio implements Resource, Omit<IoMapping<unknown>, typeof mmioBrand> {
+  readonly kind = "mmio";
   readonly #binding: Binding;
   readonly bar: number;
   readonly size: number;
@@ -84,7 +93,7 @@ class Mmio implements Resource {
     this.#binding = binding;
     this.bar = bar;
     this.size = size;
-    binding.add(this);
+    binding.devres.add(this);
   }
 
   get label(): string {
@@ -99,7 +108,7 @@ class Mmio implements Resource {
     if (this.#revoked) {
       throw fail("EINVAL", `unmap: ${this.#binding.describe()}: this ${this.label} was already unmapped or revoked.`);
     }
-    this.#binding.forget(this);
+    this.#binding.devres.forget(this);
     this.release();
   }
 
@@ -133,12 +142,13 @@ class Mmio implements Resource {
   }
 
   #read(dev: unknown, offset: number, width: MmioWidth): number | bigint {
-    const core = this.#check(dev, offset, width, "read");
-    if (!core.present) return width === 8 ? 0xffff_ffff_ffff_ffffn : ALL_ONES[width];
-    const value = core.model.mmioRead(this.bar, offset, width);
+    const port = this.#check(dev, offset, width, "read");
+    if (!port.present) return width === 8 ? 0xffff_ffff_ffff_ffffn : ALL_ONES[width];
+    const value = port.mmioRead(this.bar, offset, width);
     // Checked before any conversion: BigInt(1.5) would throw a RangeError.
+    // Covers a model written in plain JavaScript, or one that computes a fraction.
     if (typeof value !== "bigint" && !Number.isInteger(value)) {
-      throw fail("EINVAL", `read${width * 8}(0x${offset.toString(16)}): ${core.describe()}: the device model returned ${describe(value)}, not a whole number.`);
+      throw fail("EINVAL", `read${width * 8}(0x${offset.toString(16)}): ${port.describe()}: the device model returned ${describe(value)}, not a whole number.`);
     }
     if (width === 8) return BigInt.asUintN(64, BigInt(value));
     const n = typeof value === "bigint" ? Number(BigInt.asUintN(width * 8, value)) : value;
@@ -146,7 +156,7 @@ class Mmio implements Resource {
   }
 
   #write(dev: unknown, offset: number, width: MmioWidth, value: number | bigint): void {
-    const core = this.#check(dev, offset, width, "write");
+    const port = this.#check(dev, offset, width, "write");
     const ok =
       width === 8
         ? typeof value === "bigint" && value >= 0n && value <= 0xffff_ffff_ffff_ffffn
@@ -154,11 +164,11 @@ class Mmio implements Resource {
     if (!ok) {
       throw fail(
         "EINVAL",
-        `write${width * 8}(0x${offset.toString(16)}, ${describe(value)}): ${core.describe()}: the value must be ${width === 8 ? "a bigint" : "a whole number"} from 0 to 2**${width * 8}-1.`,
+        `write${width * 8}(0x${offset.toString(16)}, ${describe(value)}): ${port.describe()}: the value must be ${width === 8 ? "a bigint" : "a whole number"} from 0 to 2**${width * 8}-1.`,
       );
     }
-    if (!core.present) return;
-    core.model.mmioWrite(this.bar, offset, width, value);
+    if (!port.present) return;
+    port.mmioWrite(this.bar, offset, width, value);
   }
 
   /**
@@ -166,13 +176,13 @@ class Mmio implements Resource {
    * through a closure or a cast, a token of another binding (EINVAL), a
    * mapping used after unbind (ENXIO), and offsets the BAR does not have.
    */
-  #check(dev: unknown, offset: number, width: MmioWidth, operation: string): DeviceCore {
+  #check(dev: unknown, offset: number, width: MmioWidth, operation: string): DevicePort {
     // Fast path, small enough for the JIT to inline: the binding's one token
     // (identity proves it genuine), live, the mapping not revoked, and an
     // aligned offset inside the BAR. Anything else is refused below.
     const owner = this.#binding;
     if (dev === owner.token && owner.live && !this.#revoked && Number.isInteger(offset) && offset >= 0 && offset + width <= this.size && offset % width === 0) {
-      return owner.device;
+      return owner.port;
     }
     throw this.#refusal(dev, offset, width, operation);
   }

@@ -9,29 +9,56 @@
  * stops: its timers are cancelled, MMIO reads return all-ones, writes are
  * dropped, and its DMA port is dead.
  *
+ * Kernel: none; this stands where the hardware would. QEMU's `PCIDevice`
+ * with `pci_dma_read`/`pci_dma_write` and `pci_set_irq` is the closest model.
+ *
+ * # Invariants
+ * - A model is connected to one device, once, by the machine only
+ *   (`connectModel`). The connection is private state: a subclass cannot
+ *   override or read it, so a model never reaches a binding or its token.
+ * - After surprise removal the model's timers never fire.
+ *
  * @module
  */
 
+import { describe, fail } from "../internal/error.js";
+import { isId } from "../driver/driver.js";
+import type { DmaDirection, MmioWidth } from "../driver/ports.js";
 import type { Timer } from "./clock.js";
-import type { DeviceCore } from "./device.js";
-import { deviceDma } from "./dma.js";
-import { describe, fail } from "./error.js";
-import { isId } from "./driver.js";
-import type { Hardware } from "./internal/hardware.js";
+
+/** What a model reaches of its device: the machine's per-device hardware implements it. */
+export interface ModelHost {
+  readonly name: string;
+  describe(): string;
+  readonly now: number;
+  readonly busMaster: boolean;
+  readonly present: boolean;
+  /** Schedules `run` on the machine's clock. */
+  after(ns: number, run: () => void): Timer;
+  /** A clock event of this device threw: keep the error for whoever runs the clock. */
+  failed(error: unknown): void;
+  /** A device transfer (see `device-dma.ts`). */
+  dma(address: bigint, length: number, direction: DmaDirection, data: Uint8Array | undefined, into?: Uint8Array): Uint8Array;
+  raiseIrq(): void;
+  hold(address: number, length: number, what: string): void;
+  unhold(address: number): void;
+}
+
+/** What the machine can do to a connected model. */
+export interface ModelControl {
+  /** Surprise removal: cancels its timers and tells it, once. */
+  remove(): void;
+}
+
+let connect: (model: DeviceModel, host: ModelHost) => ModelControl;
 
 /**
- * An MMIO access width in bytes.
- *
- * @example
- * ```ts
- * class Regs extends DeviceModel {
- *   override mmioRead(bar: number, offset: number, width: MmioWidth): number | bigint {
- *     return width === 8 ? 0xffff_0000_0000n : 1;   // read64 gets a bigint
- *   }
- * }
- * ```
+ * Connects `model` to its device, once. Only the machine calls it (it is not
+ * exported from the package); `EBUSY` if the model is plugged in already.
  */
-export type MmioWidth = 1 | 2 | 4 | 8;
+export function connectModel(model: DeviceModel, host: ModelHost): ModelControl {
+  return connect(model, host);
+}
 
 /**
  * What a model is: its ids, an optional name, and its BAR sizes in bytes.
@@ -48,27 +75,6 @@ export interface DeviceModelSpec {
   readonly name?: string;
   /** BAR sizes in bytes (powers of two, at least 16); `bars[i]` is BAR i. Default none. */
   readonly bars?: readonly number[];
-}
-
-/**
- * An address range the device holds, e.g. a ring base in a running engine.
- * A model declares one with its protected `hold()`; the DMA checker reports
- * memory freed while held, and holds left after unbind.
- *
- * @example
- * ```ts
- * class Engine extends DeviceModel {
- *   override mmioWrite(bar: number, offset: number, width: MmioWidth, value: number | bigint): void {
- *     if (offset === 0x10) this.hold(BigInt(value), 4096, "tx ring");   // the engine DMAs there now
- *     if (offset === 0x14) this.unhold(BigInt(value));
- *   }
- * }
- * ```
- */
-export interface Hold {
-  readonly address: number;
-  readonly length: number;
-  readonly what: string;
 }
 
 /** A power of two of at least 16 bytes; tested on bigints, since `&` truncates numbers to 32 bits. */
@@ -99,8 +105,23 @@ export class DeviceModel {
   readonly device: number;
   readonly name: string | undefined;
   readonly bars: readonly number[];
-  #host: { core: DeviceCore; hw: Hardware } | undefined;
+  #host: ModelHost | undefined;
   readonly #timers = new Set<Timer>();
+
+  static {
+    connect = (model, host) => {
+      if (model.#host !== undefined) {
+        throw fail("EBUSY", `plug: this ${model.constructor.name} is already plugged in as ${model.#host.name}. Make a new model for each device.`);
+      }
+      model.#host = host;
+      return {
+        remove: () => {
+          for (const timer of model.#timers) timer.cancel();
+          model.#timers.clear();
+        },
+      };
+    };
+  }
 
   constructor(spec: DeviceModelSpec) {
     if (typeof spec !== "object" || spec === null) {
@@ -140,30 +161,30 @@ export class DeviceModel {
 
   /** Virtual time now, ns. */
   protected get now(): number {
-    return this.#attached("now").hw.clock.now;
+    return this.#attached("now").now;
   }
 
   /** True while bus mastering is on: DMA works only then. */
   protected get busMaster(): boolean {
-    return this.#attached("busMaster").core.busMaster;
+    return this.#attached("busMaster").busMaster;
   }
 
   /** False once the device was unplugged. */
   protected get present(): boolean {
-    return this.#attached("present").core.present;
+    return this.#attached("present").present;
   }
 
   /** Runs `work` `ns` from now, unless the device is removed first. */
   protected after(ns: number, work: () => void): Timer {
-    const { hw } = this.#attached("after");
+    const host = this.#attached("after");
     // Checked now: the wrapper below is always a function, so the clock cannot see a bad `work`.
     if (typeof work !== "function") throw fail("EINVAL", `DeviceModel.after: expected a function, got ${describe(work)}.`);
-    const timer = hw.clock.after(ns, () => {
+    const timer = host.after(ns, () => {
       this.#timers.delete(timer);
       try {
         work();
       } catch (error) {
-        hw.deviceError(this.#attached("after").core, error);
+        host.failed(error);
       }
     });
     this.#timers.add(timer);
@@ -172,8 +193,7 @@ export class DeviceModel {
 
   /** Reads `length` bytes at bus address `address` (all-ones where blocked). */
   protected dmaRead(address: bigint, length: number): Uint8Array {
-    const { core, hw } = this.#attached("dmaRead");
-    return deviceDma(core, hw, address, length, "read", undefined);
+    return this.#attached("dmaRead").dma(address, length, "read", undefined);
   }
 
   /**
@@ -182,22 +202,22 @@ export class DeviceModel {
    * allocating: for models that move bulk data.
    */
   protected dmaReadInto(address: bigint, into: Uint8Array): Uint8Array {
-    const { core, hw } = this.#attached("dmaReadInto");
-    return deviceDma(core, hw, address, into.length, "read", undefined, into);
+    return this.#attached("dmaReadInto").dma(address, into.length, "read", undefined, into);
   }
 
   /** Writes `data` at bus address `address`; false when blocked. */
   protected dmaWrite(address: bigint, data: Uint8Array): boolean {
-    const { core, hw } = this.#attached("dmaWrite");
+    const host = this.#attached("dmaWrite");
+    // Covers a model written in JavaScript, or one that passes an ArrayBuffer or array.
     if (!(data instanceof Uint8Array)) {
-      throw fail("EINVAL", `dmaWrite: ${core.describe()}: the data must be a Uint8Array, got ${describe(data)}.`);
+      throw fail("EINVAL", `dmaWrite: ${host.describe()}: the data must be a Uint8Array, got ${describe(data)}.`);
     }
-    return deviceDma(core, hw, address, data.length, "write", data).length > 0;
+    return host.dma(address, data.length, "write", data).length > 0;
   }
 
   /** Raises the device's interrupt: the driver's handler runs now, if one is registered. */
   protected raiseIrq(): void {
-    this.#attached("raiseIrq").core.raiseIrq();
+    this.#attached("raiseIrq").raiseIrq();
   }
 
   /**
@@ -206,60 +226,27 @@ export class DeviceModel {
    * memory while bus mastering is on is a violation.
    */
   protected hold(address: bigint, length: number, what: string): void {
-    const { core } = this.#attached("hold");
+    const host = this.#attached("hold");
     // A bad hold would surface only at unbind, where the checker turns it into a
     // bigint: catch it here, where the model made it.
     if (typeof address !== "bigint" || address < 0n || address >= 1n << 64n) {
-      throw fail("EINVAL", `hold: ${core.describe()}: the bus address must be a bigint from 0 to 2**64-1, got ${describe(address)}.`);
+      throw fail("EINVAL", `hold: ${host.describe()}: the bus address must be a bigint from 0 to 2**64-1, got ${describe(address)}.`);
     }
     if (!Number.isSafeInteger(length) || length <= 0) {
-      throw fail("EINVAL", `hold: ${core.describe()}: the length must be a positive whole number of bytes, got ${describe(length)}.`);
+      throw fail("EINVAL", `hold: ${host.describe()}: the length must be a positive whole number of bytes, got ${describe(length)}.`);
     }
     if (typeof what !== "string") {
-      throw fail("EINVAL", `hold: ${core.describe()}: what the device holds is named by a string, got ${describe(what)}.`);
+      throw fail("EINVAL", `hold: ${host.describe()}: what the device holds is named by a string, got ${describe(what)}.`);
     }
-    core.holds.set(Number(address), { address: Number(address), length, what });
+    host.hold(Number(address), length, what);
   }
 
   /** The device no longer holds the range that starts at `address`. */
   protected unhold(address: bigint): void {
-    this.#attached("unhold").core.holds.delete(Number(address));
+    this.#attached("unhold").unhold(Number(address));
   }
 
-  /**
-   * Connects the model to its device. Once only.
-   *
-   * @internal `bus.plug` calls it; models and drivers never do.
-   */
-  attach(core: DeviceCore, hw: Hardware): void {
-    if (this.#host !== undefined) {
-      throw fail("EBUSY", `plug: this ${this.constructor.name} is already plugged in as ${this.#host.core.name}. Make a new model for each device.`);
-    }
-    this.#host = { core, hw };
-  }
-
-  /** Stops the model for good: surprise removal. */
-  detach(): void {
-    for (const timer of this.#timers) timer.cancel();
-    this.#timers.clear();
-    this.notify("removed", () => this.removed());
-  }
-
-  /**
-   * Calls one of the model's own hooks. A model that throws from a hook is a
-   * broken simulation, not a broken driver: it is logged, and the core goes on.
-   * @internal
-   */
-  notify(hook: string, call: () => void): void {
-    try {
-      call();
-    } catch (error) {
-      const host = this.#host;
-      host?.hw.log.add("model-failed", host.core, host.core.binding?.driver.name, `${this.constructor.name}.${hook}: ${error instanceof Error ? error.message : String(error)}`, error);
-    }
-  }
-
-  #attached(operation: string): { core: DeviceCore; hw: Hardware } {
+  #attached(operation: string): ModelHost {
     if (this.#host === undefined) {
       throw fail("EINVAL", `DeviceModel.${operation}: the model is not plugged in yet.`);
     }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { describe, fail } from "./error.js";
+import { describe, fail } from "../internal/error.js";
 
 /**
  * A field's type: unsigned or signed, 8 to 64 bits, little-endian.

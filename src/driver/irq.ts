@@ -3,14 +3,20 @@
  * as a `BoundDevice` (not the core context: an interrupt handler may not set
  * the device up). The IRQ is device-managed: freed at unbind, last in first
  * out with the binding's other resources, and once freed no handler runs.
+ * The line itself is the platform's (`DevicePort.requestIrq`).
+ *
+ * # Invariants
+ * - At most one handler per device; once freed, it never runs again.
+ * - The line is masked while the handler runs: a raise from inside it runs
+ *   the handler once more afterwards, never recursively.
  *
  * @module
  */
 
+import type { Invariant, irqBrand } from "../internal/brand.js";
+import { fail } from "../internal/error.js";
+import type { Binding, Resource } from "./binding.js";
 import type { BoundDevice } from "./device.js";
-import { fail } from "./error.js";
-import type { Binding, Resource } from "./internal/binding.js";
-import type { Invariant, irqBrand } from "./internal/brand.js";
 
 /**
  * An interrupt handler. It runs when the device raises its IRQ.
@@ -55,16 +61,18 @@ export function requestIrq(binding: Binding, handler: unknown): IrqHandle<unknow
   if (typeof handler !== "function") {
     throw fail("EINVAL", `requestIrq: ${binding.describe()}: the handler must be a function.`);
   }
-  const core = binding.device;
-  if (core.irq !== undefined) {
+  // Safe: checked to be a function just above; its parameter type is the caller's business.
+  const irq = new Irq(binding, handler as IrqHandler<unknown>);
+  if (!binding.port.requestIrq(irq.fire)) {
     throw fail("EBUSY", `requestIrq: ${binding.describe()}: the device's IRQ is already requested. Free it first, or handle every cause in one handler.`);
   }
-  const irq = new Irq(binding, handler as IrqHandler<unknown>);
-  core.irq = irq;
+  binding.devres.add(irq);
+  // Safe: Irq implements IrqHandle<unknown> but for the brand, which is type-level only.
   return irq as unknown as IrqHandle<unknown>;
 }
 
-export class Irq implements Resource {
+class Irq implements Resource, Omit<IrqHandle<unknown>, typeof irqBrand> {
+  readonly kind = "irq";
   readonly #binding: Binding;
   readonly #handler: IrqHandler<unknown>;
   count = 0;
@@ -73,21 +81,19 @@ export class Irq implements Resource {
   constructor(binding: Binding, handler: IrqHandler<unknown>) {
     this.#binding = binding;
     this.#handler = handler;
-    binding.add(this);
   }
 
   get label(): string {
     return "IRQ";
   }
 
-  /** Runs the handler, unless freed. A throwing handler is logged, not fatal. */
   /**
    * Runs the handler, unless freed. The line is masked while it runs, as
    * the kernel masks it: a raise from inside the handler (a register write
    * that re-triggers the device) runs the handler again after it returns,
    * once, instead of recursing. A throwing handler is logged, not fatal.
    */
-  fire(): void {
+  readonly fire = (): void => {
     if (this.freed) return;
     if (this.#running) {
       this.#pending = true;
@@ -99,18 +105,17 @@ export class Irq implements Resource {
         this.#pending = false;
         if (this.freed) break;
         this.count++;
-        this.#binding.log.add("irq", this.#binding.device, this.#binding.driver.name);
+        this.#binding.emit({ kind: "irq" });
         try {
           this.#handler(this.#binding.token);
         } catch (error) {
-          const core = this.#binding.device;
-          this.#binding.log.add("irq-failed", core, this.#binding.driver.name, error instanceof Error ? error.message : String(error), error);
+          this.#binding.emit({ kind: "irq-failed", detail: error instanceof Error ? error.message : String(error), error });
         }
       } while (this.#pending);
     } finally {
       this.#running = false;
     }
-  }
+  };
 
   #running = false;
   #pending = false;
@@ -119,7 +124,7 @@ export class Irq implements Resource {
     if (this.freed) {
       throw fail("EINVAL", `free: ${this.#binding.describe()}: the IRQ was already freed${this.#binding.live ? "" : " (by devres, at unbind)"}.`);
     }
-    this.#binding.forget(this);
+    this.#binding.devres.forget(this);
     this.release();
   }
 
@@ -129,7 +134,6 @@ export class Irq implements Resource {
 
   release(): void {
     this.freed = true;
-    const core = this.#binding.device;
-    if (core.irq === this) core.irq = undefined;
+    this.#binding.port.freeIrq(this.fire);
   }
 }

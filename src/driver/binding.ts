@@ -1,0 +1,202 @@
+/**
+ * One binding: a driver attached to a device, from the start of `probe()` to
+ * the end of devres release. This is the token's private state: every token,
+ * allocation, mapping and devres entry of the binding reaches it, and "is
+ * this token still valid" is one field read.
+ *
+ * Kernel: the state `struct device` keeps for its bound driver (`dev->driver`,
+ * `dev->devres_head`, `dev->dma_mask`), and what Rust-for-Linux's
+ * `Device<Bound>` stands for. The driver core (`core/dd.ts`) makes one per
+ * probe and ends it at unbind.
+ *
+ * # Invariants
+ * - `live` goes from true to false once and never back.
+ * - A binding has exactly one token, and the token's `#binding` is real
+ *   private state: a copy, `Object.create(token)`, a proxy or a JSON round
+ *   trip is not a token. So `dev === binding.token` proves a token genuine,
+ *   which the hot paths use.
+ * - `core` is true only while `probe()` or `remove()` of this binding runs.
+ *
+ * @module
+ */
+
+import type { BoundDevice, DeviceState } from "./device.js";
+import { describe, fail } from "../internal/error.js";
+import type { DevicePort, EndReason, EventRecord, ResourceKind } from "./ports.js";
+
+/** Something released at unbind, last in first out (see `devres.ts`). */
+export interface Resource {
+  /** What it is, for people: `coherent allocation of 4096 bytes at …`. */
+  readonly label: string;
+  /** What kind it is, for the event log. */
+  readonly kind: ResourceKind;
+  /** For an MMIO mapping, its BAR, for the event log. */
+  readonly bar?: number;
+  /** Releases it. Called once, by the devres walk or by an early release. */
+  release(): void | Promise<void>;
+}
+
+/** The binding's devres stack as a resource sees it; `devres.ts` implements it. */
+export interface ResourceStack {
+  /** Pushes `resource`: it is released at unbind unless forgotten first. */
+  add(resource: Resource): void;
+  /** Takes `resource` off the stack after an early release. */
+  forget(resource: Resource): void;
+  /** Resources on the stack now. */
+  readonly size: number;
+}
+
+/** Work the binding waits for at unbind (see `task.ts`). */
+export interface BindingTask {
+  cancel(): void;
+  readonly done: Promise<void>;
+}
+
+/** The PCI default: a binding starts with a 32-bit DMA mask (see `dma.ts`). */
+export const DEFAULT_DMA_MASK_BITS = 32;
+
+let nextSerial = 1;
+
+/** What the driver core gives a new binding. */
+export interface BindingSetup {
+  readonly port: DevicePort;
+  readonly driver: string;
+  readonly devres: ResourceStack;
+  /** The device's state in the driver model, which the driver core keeps. */
+  readonly state: () => DeviceState;
+  /** Mints the binding's one token (`driver.ts`). */
+  readonly mint: (binding: Binding) => BoundDevice<unknown>;
+}
+
+export class Binding {
+  /** True from probe start until the binding ends. */
+  live = true;
+  /** True while probe() or remove() runs: the core context is usable. */
+  core = true;
+  /** The DMA mask for every handle given to this binding; `dma.ts` sets it. */
+  dmaMaskBits = DEFAULT_DMA_MASK_BITS;
+  /** The device beneath. */
+  readonly port: DevicePort;
+  /** The driver's name. */
+  readonly driver: string;
+  /** The devres stack. */
+  readonly devres: ResourceStack;
+  /** Live coherent allocations by bus address, for `freeCoherent(dev, handle)` (`dma.ts`). */
+  readonly allocations = new Map<number, { readonly dmaHandle: bigint; free(): void }>();
+  /** Spawned tasks not yet finished. */
+  readonly tasks = new Set<BindingTask>();
+  /** The binding's one token, handed to probe(), remove(), handlers and tasks. */
+  readonly token: BoundDevice<unknown>;
+  readonly serial = nextSerial++;
+  readonly #state: () => DeviceState;
+  #endReason: EndReason | undefined;
+  #kept: Error | undefined;
+
+  constructor(setup: BindingSetup) {
+    this.port = setup.port;
+    this.driver = setup.driver;
+    this.devres = setup.devres;
+    this.#state = setup.state;
+    this.token = setup.mint(this);
+  }
+
+  /** The device's state now. */
+  get state(): DeviceState {
+    return this.#state();
+  }
+
+  describe(): string {
+    return `${this.port.describe()}, driver "${this.driver}" (binding #${this.serial})`;
+  }
+
+  /** Logs an event about this binding's device and driver. */
+  emit(event: Omit<EventRecord, "device" | "driver">): void {
+    this.port.emit({ ...event, driver: this.driver });
+  }
+
+  /** Ends the binding: every token and resource of it is dead from now on. */
+  end(reason: EndReason): void {
+    this.live = false;
+    this.core = false;
+    this.#endReason = reason;
+  }
+
+  deathNotice(): string {
+    return `this token is dead: the binding ended (${this.#endReason ?? "unknown"}). A token is valid only while its driver is bound; stop work that uses it in remove(), and get a fresh token from the next probe().`;
+  }
+
+  /**
+   * Keeps a `dmaDebug: "throw"` error that has no caller to throw to (a free
+   * made by the devres walk): the unbind throws the first one kept, once the
+   * device is at rest. `undefined` is ignored.
+   */
+  keep(error: Error | undefined): void {
+    this.#kept ??= error;
+  }
+
+  /** The first error kept, if any. */
+  get kept(): Error | undefined {
+    return this.#kept;
+  }
+
+  /**
+   * Throws `EPERM` unless probe() or remove() of this binding is running.
+   * Covers what the types cannot see: a `ProbeDevice` captured by a closure
+   * or continuation that runs after probe() returned, while still bound.
+   */
+  requireCore(operation: string): void {
+    if (!this.core) {
+      throw fail(
+        "EPERM",
+        `${operation}: ${this.describe()}: this is a core-only operation, usable only while probe() or remove() runs. Call it from there, not from a callback or continuation that outlives them.`,
+      );
+    }
+  }
+}
+
+/**
+ * The private state behind a token. The token class (`driver.ts`) extends
+ * this, so the files below it can check a token without importing it.
+ */
+export class TokenState {
+  readonly #binding: Binding;
+
+  constructor(binding: Binding) {
+    this.#binding = binding;
+  }
+
+  /**
+   * Checks a value claimed to be a token and returns its live binding.
+   * Covers what the types cannot see: a value that is not a token at all
+   * (`EINVAL`), a forged token passed through `any` or a cast (`EPERM`), and
+   * a token that escaped its binding through a closure, an async continuation
+   * or an outer variable (`ENXIO`).
+   */
+  static live(value: unknown, operation: string): Binding {
+    if (typeof value !== "object" || value === null) {
+      throw fail("EINVAL", `${operation}: expected a device token, got ${describe(value)}.`);
+    }
+    if (!(#binding in value)) {
+      throw fail(
+        "EPERM",
+        `${operation}: this value is not a device token minted by boundscope. Tokens come only from a driver's probe(); copies, proxies and look-alike objects grant nothing.`,
+      );
+    }
+    const binding = value.#binding;
+    if (!binding.live) {
+      throw fail("ENXIO", `${operation}: ${binding.describe()}: ${binding.deathNotice()}`);
+    }
+    return binding;
+  }
+
+  /** The binding behind a minted token, live or not; `undefined` for anything else. */
+  static peek(value: unknown): Binding | undefined {
+    return typeof value === "object" && value !== null && #binding in value ? value.#binding : undefined;
+  }
+}
+
+/** {@link TokenState.live}: the live binding behind a token, or the error that says why not. */
+export const liveBinding: (token: unknown, operation: string) => Binding = TokenState.live;
+
+/** {@link TokenState.peek}: the binding behind a minted token, live or dead. */
+export const peekBinding: (token: unknown) => Binding | undefined = TokenState.peek;

@@ -1,0 +1,301 @@
+/**
+ * The simulated hardware: what the machine's parts share ({@link Hardware})
+ * and each device's own state ({@link DeviceHardware}): present or gone, bus
+ * mastering, the addresses it holds, its interrupt line, its IOMMU domain and
+ * the DMA memory mapped for it. This is the platform beneath the driver
+ * model: `DeviceHardware` implements the driver core's `HostDevice` (and so
+ * the driver model's `DevicePort`) and the model's `ModelHost`.
+ *
+ * Kernel: the PCI function itself (`struct pci_dev`'s hardware side), and
+ * the DMA ops that allocate and map for it (`dma_direct_alloc`,
+ * `iommu_dma_alloc`).
+ *
+ * # Invariants
+ * - Once `present` is false it stays false: MMIO and DMA find no device.
+ * - A device's DMA works only with bus mastering on.
+ * - Every live coherent allocation of the device is in `#regions` with its
+ *   owner, until freed or reclaimed; its pages are mapped in `domain`.
+ * - Holds are kept only while present.
+ *
+ * @module
+ */
+
+import { fail } from "../internal/error.js";
+import type { Site } from "../internal/site.js";
+import { hex4 } from "../driver/device.js";
+import type { DmaDirection, DmaMemory, DmaRegionFact, Emit, EventRecord, FactSubject, Hold, MmioWidth, Report } from "../driver/ports.js";
+import type { HostDevice } from "../core/device.js";
+import type { Timer, VirtualClock } from "./clock.js";
+import { deviceDma } from "./device-dma.js";
+import type { DmaTarget } from "./device-dma.js";
+import type { Domain, IommuUnit } from "./iommu.js";
+import type { Block, CoherentPool } from "./memory.js";
+import type { DeviceModel, ModelControl, ModelHost } from "./model.js";
+import { connectModel } from "./model.js";
+
+/** What one machine's parts share. */
+export class Hardware {
+  /** Errors device models raised in clock events, not yet handed to anyone. */
+  readonly #deviceErrors: { device: object; error: unknown }[] = [];
+
+  constructor(
+    readonly clock: VirtualClock,
+    readonly pool: CoherentPool,
+    readonly iommu: IommuUnit,
+    readonly emit: Emit,
+    readonly report: Report,
+    /** True unless the checker is off. */
+    readonly checking: boolean,
+  ) {}
+
+  /**
+   * A device's clock event threw (a "throw"-mode violation, or a broken
+   * model). The error belongs to whoever runs the machine or tears that
+   * device down, not to another driver that happens to be driving the clock
+   * (sleeping in its probe): keep it, and stop the clock at this instant.
+   */
+  deviceError(device: object, error: unknown): void {
+    this.#deviceErrors.push({ device, error });
+    this.clock.stop();
+  }
+
+  /** Takes the kept errors: those of `device`, or all when none is named. */
+  takeDeviceErrors(device?: object): unknown[] {
+    const taken: unknown[] = [];
+    for (let i = this.#deviceErrors.length - 1; i >= 0; i--) {
+      const entry = this.#deviceErrors[i]!;
+      if (device !== undefined && entry.device !== device) continue;
+      taken.unshift(entry.error);
+      this.#deviceErrors.splice(i, 1);
+    }
+    return taken;
+  }
+}
+
+/** A live coherent allocation of a device. */
+export interface Region {
+  readonly memory: DmaMemory;
+  readonly block: Block;
+  readonly owner: object;
+}
+
+/** One simulated PCI function. */
+export class DeviceHardware implements HostDevice, ModelHost, DmaTarget {
+  present = true;
+  busMaster = false;
+  readonly domain: Domain;
+  /** Address ranges the device holds, by start address, declared by its model. */
+  readonly #holds = new Map<number, Hold>();
+  /** The handler connected to the interrupt line, if any. */
+  #irq: (() => void) | undefined;
+  /** Live coherent allocations by bus address. */
+  readonly #regions = new Map<number, Region>();
+  /** When and which way the last logged DMA went (see `device-dma.ts`). */
+  lastDmaTime = -1;
+  lastDmaDirection: DmaDirection | undefined;
+  readonly #control: ModelControl;
+
+  constructor(
+    readonly hw: Hardware,
+    readonly name: string,
+    readonly model: DeviceModel,
+    /** Which driver is bound now, and which was last: the driver core knows. */
+    readonly drivers: { readonly bound: () => string | undefined; readonly last: () => string | undefined },
+  ) {
+    this.domain = hw.iommu.domain(hw.pool.pageSize);
+    this.#control = connectModel(model, this);
+  }
+
+  /** The driver bound now, if any. */
+  bound(): string | undefined {
+    return this.drivers.bound();
+  }
+
+  /** The driver bound now, or else the last one: who answers for what the device does. */
+  driver(): string | undefined {
+    return this.drivers.bound() ?? this.drivers.last();
+  }
+
+  get vendor(): number {
+    return this.model.vendor;
+  }
+
+  get device(): number {
+    return this.model.device;
+  }
+
+  get bars(): readonly number[] {
+    return this.model.bars;
+  }
+
+  get now(): number {
+    return this.hw.clock.now;
+  }
+
+  get checking(): boolean {
+    return this.hw.checking;
+  }
+
+  describe(): string {
+    return `device ${this.name} (${hex4(this.vendor)}:${hex4(this.device)})`;
+  }
+
+  emit(event: Omit<EventRecord, "device">): void {
+    this.hw.emit({ ...event, device: this.name });
+  }
+
+  readonly report: Report = (fact) => this.hw.report(fact);
+
+  /** Who a fact about what the device itself did is about. */
+  subject(): FactSubject {
+    return { device: this.name, instance: this, driver: this.driver(), who: this.describe() };
+  }
+
+  // ------------------------------------------------------------ the driver's side
+
+  mmioRead(bar: number, offset: number, width: MmioWidth): number | bigint {
+    return this.model.mmioRead(bar, offset, width);
+  }
+
+  mmioWrite(bar: number, offset: number, width: MmioWidth, value: number | bigint): void {
+    this.model.mmioWrite(bar, offset, width, value);
+  }
+
+  setBusMaster(on: boolean): void {
+    this.busMaster = on;
+    this.#notify("busMasterChanged", () => this.model.busMasterChanged(on));
+  }
+
+  requestIrq(handler: () => void): boolean {
+    if (this.#irq !== undefined) return false;
+    this.#irq = handler;
+    return true;
+  }
+
+  freeIrq(handler: () => void): void {
+    if (this.#irq === handler) this.#irq = undefined;
+  }
+
+  allocCoherent(owner: { describe(): string }, size: number, maskBits: number, site: Site | undefined): DmaMemory {
+    const { pool } = this.hw;
+    const strict = this.domain.mode === "strict";
+    // Behind a strict IOMMU the mask bounds the IOVA, not the physical page.
+    const block = pool.allocate(owner, size, strict ? 64 : maskBits, site, this.now);
+    const iova = this.domain.map(block, maskBits);
+    if (iova === undefined) {
+      pool.release(block);
+      throw fail("ENOMEM", `allocCoherent(${size}): ${owner.describe()}: no free IOVA range of ${block.pages} pages lies below its ${maskBits}-bit DMA mask.`);
+    }
+    const memory: DmaMemory = { handle: iova, buffer: block.buffer, bytes: size, span: block.pages * pool.pageSize, allocSite: block.allocSite, allocTime: block.allocTime };
+    this.#regions.set(iova, { memory, block, owner });
+    this.emit({ kind: "alloc", driver: this.bound(), resource: "coherent", detail: `${size} bytes`, address: BigInt(iova), size });
+    return memory;
+  }
+
+  freeCoherent(memory: DmaMemory, subject: FactSubject, label: string, site: Site | undefined): Error | undefined {
+    const region = this.#regions.get(memory.handle);
+    // Safe to assume live: the driver model frees each allocation once (it checks double frees itself).
+    const freeTime = this.now;
+    const fact: DmaRegionFact = { address: BigInt(memory.handle), size: memory.bytes, span: memory.span, label, allocSite: memory.allocSite, allocTime: memory.allocTime, freeSite: site, freeTime };
+    const end = memory.handle + memory.span;
+    const held = this.activeHolds().filter((h) => h.address < end && h.address + h.length > memory.handle);
+    const error = held.length > 0 ? this.report({ ...subject, seen: "free-held", region: fact, held }) : undefined;
+    if (region !== undefined) this.#free(region);
+    if (this.checking) this.report({ ...subject, seen: "freed", region: fact });
+    return error;
+  }
+
+  sleep(ns: number): Promise<void> {
+    return this.hw.clock.sleep(ns);
+  }
+
+  // ------------------------------------------------------------ the driver core's side
+
+  holds(): readonly Hold[] {
+    return this.present ? [...this.#holds.values()] : [];
+  }
+
+  activeHolds(): readonly Hold[] {
+    return this.present && this.busMaster ? [...this.#holds.values()] : [];
+  }
+
+  reclaim(owner: object): readonly { readonly address: bigint; readonly size: number }[] {
+    const taken: { address: bigint; size: number }[] = [];
+    for (const region of [...this.#regions.values()]) {
+      if (region.owner !== owner) continue;
+      taken.push({ address: BigInt(region.block.phys), size: region.block.bytes });
+      this.#free(region);
+    }
+    return taken;
+  }
+
+  elapse(ns: number): Promise<void> {
+    return this.hw.clock.elapse(ns);
+  }
+
+  takeErrors(): unknown[] {
+    return this.hw.takeDeviceErrors(this);
+  }
+
+  remove(): void {
+    this.present = false;
+    this.#holds.clear();
+    this.#control.remove();
+    this.#notify("removed", () => this.model.removed());
+  }
+
+  // ------------------------------------------------------------ the model's side
+
+  after(ns: number, run: () => void): Timer {
+    return this.hw.clock.after(ns, run);
+  }
+
+  failed(error: unknown): void {
+    this.hw.deviceError(this, error);
+  }
+
+  dma(address: bigint, length: number, direction: DmaDirection, data: Uint8Array | undefined, into?: Uint8Array): Uint8Array {
+    return deviceDma(this, address, length, direction, data, into);
+  }
+
+  /** The device raised its interrupt: run the handler, if one is connected. */
+  raiseIrq(): void {
+    if (!this.present) return;
+    if (this.#irq === undefined) {
+      // Unhandled only matters while a driver is bound; with none, the raise goes nowhere.
+      const bound = this.bound();
+      if (bound !== undefined) this.emit({ kind: "irq-unhandled", driver: bound });
+      return;
+    }
+    this.#irq();
+  }
+
+  hold(address: number, length: number, what: string): void {
+    this.#holds.set(address, { address, length, what });
+  }
+
+  unhold(address: number): void {
+    this.#holds.delete(address);
+  }
+
+  /** Unmaps and frees a region. */
+  #free(region: Region): void {
+    const { memory, block } = region;
+    this.#regions.delete(memory.handle);
+    this.domain.unmap(memory.handle);
+    this.hw.pool.release(block);
+    this.emit({ kind: "free", driver: this.bound(), resource: "coherent", detail: `${block.bytes} bytes`, address: BigInt(memory.handle), size: block.bytes });
+  }
+
+  /**
+   * Calls one of the model's own hooks. A model that throws from a hook is a
+   * broken simulation, not a broken driver: it is logged, and the core goes on.
+   */
+  #notify(hook: string, call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      this.emit({ kind: "model-failed", driver: this.bound(), detail: `${this.model.constructor.name}.${hook}: ${error instanceof Error ? error.message : String(error)}`, error });
+    }
+  }
+}
