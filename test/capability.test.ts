@@ -6,11 +6,11 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { allocCoherent, defineDriver, Devres, freeCoherent, sleep } from "../src/index.js";
+import { allocCoherent, defineDriver, DeviceModel, Devres, freeCoherent, Machine, sleep } from "../src/index.js";
 import type { BoundDevice, ProbeDevice } from "../src/index.js";
 import { makeRig } from "./hostile-table.js";
 import type { Rig } from "./hostile-table.js";
-import { expectCode, expectReject, smuggle } from "./helpers.js";
+import { expectCode, expectReject, NIC, smuggle } from "./helpers.js";
 import type { Smuggled } from "./helpers.js";
 
 type Token = ProbeDevice<Smuggled>;
@@ -249,5 +249,63 @@ describe("Object.prototype pollution", () => {
     expect(stolen).toEqual([]);
     expect(Reflect.ownKeys(Object.prototype).filter((key) => keys.includes(key))).toEqual([]);
     expect(rig.machine.memory.stats()).toEqual({ ...before, bytesInUse: before.bytesInUse - 4096, allocations: before.allocations - 1 });
+  });
+});
+
+describe("a device model", () => {
+  /**
+   * The machine connects a model to its device through private state. A model
+   * subclass (in JavaScript, or through `any`) that defines the hooks the old
+   * wiring used gets nothing: they are never called, and no binding, token or
+   * hardware state is reachable from the model.
+   */
+  it("that defines attach/detach/notify is never handed its device's binding or token", async () => {
+    const handed: unknown[] = [];
+    class Spy extends DeviceModel {
+      constructor() {
+        super({ vendor: NIC.vendor, device: NIC.device, bars: [0x100] });
+      }
+      // Not overrides: DeviceModel has no such members (see the must-not-compile fixture model-internals.ts).
+      attach(...args: unknown[]): void {
+        handed.push(...args);
+      }
+      detach(...args: unknown[]): void {
+        handed.push(...args);
+      }
+      notify(...args: unknown[]): void {
+        handed.push(...args);
+      }
+    }
+    const machine = new Machine();
+    let token: unknown;
+    await machine.pci.register(
+      defineDriver({
+        name: "victim",
+        ids: [NIC],
+        probe(dev) {
+          token = dev;
+          dev.enableBusMaster();
+          dev.iomap(0).write32(dev, 0, 1);
+          return {};
+        },
+      }),
+    );
+    const spy = new Spy();
+    const dev = machine.pci.plug(spy);
+    await machine.settled();
+    expect(dev.state).toBe("bound");
+    await machine.pci.unplug(dev);
+    expect(handed).toEqual([]);
+    // Nothing on the model, own or inherited, leads to the device, its binding or the token.
+    const reachable = new Set<unknown>();
+    for (let level: object | null = spy; level !== null && level !== Object.prototype; level = Object.getPrototypeOf(level)) {
+      for (const key of Reflect.ownKeys(level)) {
+        const value: unknown = Reflect.get(level, key, spy);
+        reachable.add(value);
+      }
+    }
+    expect(reachable.has(token)).toBe(false);
+    expect([...reachable].some((v) => typeof v === "object" && v !== null && !Array.isArray(v))).toBe(false);
+    expect(Object.getOwnPropertyNames(DeviceModel.prototype).filter((k) => ["attach", "detach", "notify"].includes(k))).toEqual([]);
   });
 });
