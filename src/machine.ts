@@ -54,6 +54,7 @@ export interface MachineOptions {
  *
  * @example
  * ```ts
+ * const driver = defineDriver({ name: "nic", ids: [{ vendor: 0x1af4, device: 0x1000 }], probe: () => ({}) });
  * const machine = new Machine({ memory: { bytes: 16 << 20 } });
  * await machine.pci.register(driver);
  * const dev = machine.pci.plug({ vendor: 0x1af4, device: 0x1000 });
@@ -138,7 +139,8 @@ export class Machine {
    *
    * @example
    * ```ts
-   * writeFileSync("timeline.svg", machine.trace.toSvg());
+   * import { writeFileSync } from "node:fs";
+ * writeFileSync("timeline.svg", machine.trace.toSvg());
    * ```
    */
   get trace(): Trace {
@@ -204,6 +206,7 @@ export class Machine {
    *
    * @example
    * ```ts
+   * declare class NicModel extends DeviceModel { constructor(); }   // a model of your device
    * {
    *   await using machine = new Machine();
    *   machine.pci.plug(new NicModel());

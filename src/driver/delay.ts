@@ -23,10 +23,20 @@ import type { BoundDevice } from "./device.js";
  *
  * @example
  * ```ts
- * async remove(dev) {
- *   regs.write32(dev, CTRL, 0);
- *   for (let i = 0; i < 100 && regs.read32(dev, STATUS) & BUSY; i++) await sleep(dev, 1_000);
- * }
+ * const CTRL = 0x00, STATUS = 0x04, BUSY = 1;
+ * defineDriver({
+ *   name: "nic",
+ *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
+ *   probe(dev) {
+ *     const regs = dev.iomap(0);
+ *     return {
+ *       async remove(dev) {
+ *         regs.write32(dev, CTRL, 0);
+ *         for (let i = 0; i < 100 && regs.read32(dev, STATUS) & BUSY; i++) await sleep(dev, 1_000);
+ *       },
+ *     };
+ *   },
+ * });
  * ```
  */
 export function sleep<Scope>(dev: BoundDevice<Scope>, ns: number): Promise<void> {

@@ -86,14 +86,18 @@ export interface Devres<in out Scope, Value> {
  *
  * @example
  * ```ts
- * probe(dev) {
- *   const stats = Devres.new(dev, { packets: 0 }, (s) => console.log("final", s.packets));
- *   return {
- *     remove(dev) {
- *       stats.access(dev).packets++;      // the token proves the binding is live
- *     },
- *   };
- * }
+ * defineDriver({
+ *   name: "nic",
+ *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
+ *   probe(dev) {
+ *     const stats = Devres.new(dev, { packets: 0 }, (s) => console.log("final", s.packets));
+ *     return {
+ *       remove(dev) {
+ *         stats.access(dev).packets++;      // the token proves the binding is live
+ *       },
+ *     };
+ *   },
+ * });
  * ```
  */
 export class Devres<in out Scope, Value> {

@@ -54,11 +54,15 @@ export type DmaAddress = bigint & DmaAddressBrand;
  *
  * @example
  * ```ts
- * probe(dev) {
- *   const buf = allocCoherent(dev, 64);
- *   buf.view(dev).setUint32(0, 0xdeadbeef, true);
- *   return { remove: (dev) => console.log(buf.view(dev).getUint32(0, true)) };
- * }
+ * defineDriver({
+ *   name: "sample",
+ *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
+ *   probe(dev) {
+ *     const buf = allocCoherent(dev, 64);
+ *     buf.view(dev).setUint32(0, 0xdeadbeef, true);
+ *     return { remove: (dev) => console.log(buf.view(dev).getUint32(0, true)) };
+ *   },
+ * });
  * ```
  */
 export interface CoherentAllocation<in out Scope> {

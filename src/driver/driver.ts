@@ -153,6 +153,7 @@ export interface DriverSpec {
  *
  * @example
  * ```ts
+ * const myDriver: Driver = defineDriver({ name: "mine", ids: [{ vendor: 0x1af4, device: 0x1000 }], probe: () => ({}) });
  * await machine.pci.register(myDriver);
  * ```
  */

@@ -36,11 +36,16 @@ export type IrqHandler<Scope> = (dev: BoundDevice<Scope>) => void;
  *
  * @example
  * ```ts
- * probe(dev) {
- *   const regs = dev.iomap(0);
- *   const irq = dev.requestIrq((dev) => regs.write32(dev, IRQ_ACK, 1));
- *   return { remove: () => console.log(irq.count, "interrupts") };
- * }
+ * const IRQ_ACK = 0x0c;
+ * defineDriver({
+ *   name: "nic",
+ *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
+ *   probe(dev) {
+ *     const regs = dev.iomap(0);
+ *     const irq = dev.requestIrq((dev) => regs.write32(dev, IRQ_ACK, 1));
+ *     return { remove: () => console.log(irq.count, "interrupts") };
+ *   },
+ * });
  * ```
  */
 export interface IrqHandle<in out Scope> {

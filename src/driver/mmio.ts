@@ -30,12 +30,16 @@ export type { MmioWidth } from "./ports.js";
  *
  * @example
  * ```ts
- * probe(dev) {
- *   const regs = dev.iomap(0);
- *   regs.write32(dev, 0x00, 1);               // CTRL = enable
- *   const status = regs.read32(dev, 0x04);
- *   return {};
- * }
+ * defineDriver({
+ *   name: "nic",
+ *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
+ *   probe(dev) {
+ *     const regs = dev.iomap(0);
+ *     regs.write32(dev, 0x00, 1);               // CTRL = enable
+ *     const status = regs.read32(dev, 0x04);
+ *     return {};
+ *   },
+ * });
  * ```
  */
 export interface IoMapping<in out Scope> {

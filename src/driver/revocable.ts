@@ -72,7 +72,8 @@ export class Revocable<Value> {
    *
    * @example
    * ```ts
-   * const n = await regs.tryAccessWith(async (r) => r.read32(0x10));
+   * const regs = new Revocable(dev.iomap(0));
+ * const n = await regs.tryAccessWith(async (r) => r.read32(dev, 0x10));   // undefined once revoked
    * ```
    */
   async tryAccessWith<Result>(use: (value: Value) => Result | Promise<Result>): Promise<Result | undefined> {

@@ -23,12 +23,17 @@ import type { BoundDevice } from "./device.js";
  *
  * @example
  * ```ts
- * probe(dev) {
- *   dev.spawn(async (dev, signal) => {
- *     while (!signal.aborted) await Promise.race([signal.whenAborted, nextPacket()]);
- *   });
- *   return {};
- * }
+ * declare function nextPacket(): Promise<void>;
+ * defineDriver({
+ *   name: "nic",
+ *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
+ *   probe(dev) {
+ *     dev.spawn(async (dev, signal) => {
+ *       while (!signal.aborted) await Promise.race([signal.whenAborted, nextPacket()]);
+ *     });
+ *     return {};
+ *   },
+ * });
  * ```
  */
 export interface TaskSignal {
@@ -50,7 +55,7 @@ export interface TaskSignal {
  *     for (;;) {
  *       signal.throwIfAborted();      // ENXIO at unbind: the task ends
  *       regs.write32(dev, 0x08, 1);   // kick the watchdog
- *       await tick();
+ *       await sleep(dev, 1_000_000);  // 1 ms of virtual time
  *     }
  *   };
  * }
@@ -64,12 +69,17 @@ export type TaskWork<Scope> = (dev: BoundDevice<Scope>, signal: TaskSignal) => P
  *
  * @example
  * ```ts
- * probe(dev) {
- *   dev.spawn(async (dev, signal) => {
- *     while (!signal.aborted) await pollOnce(dev);
- *   });
- *   return {};
- * }
+ * declare function pollOnce<Scope>(dev: BoundDevice<Scope>): Promise<void>;
+ * defineDriver({
+ *   name: "nic",
+ *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
+ *   probe(dev) {
+ *     dev.spawn(async (dev, signal) => {
+ *       while (!signal.aborted) await pollOnce(dev);
+ *     });
+ *     return {};
+ *   },
+ * });
  * ```
  */
 export interface Task<in out Scope> {

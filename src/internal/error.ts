@@ -36,6 +36,7 @@ export type ErrorCode = "ENXIO" | "EINVAL" | "ENOMEM" | "EPERM" | "EBUSY";
  *
  * @example
  * ```ts
+ * declare const leakedToken: ProbeDevice<Scope>;   // kept after its binding ended
  * try {
  *   allocCoherent(leakedToken, 4096);
  * } catch (err) {

@@ -46,7 +46,9 @@ export interface ChromeTraceEvent {
  *
  * @example
  * ```ts
- * writeFileSync("trace.json", JSON.stringify(machine.trace.toChromeTrace()));
+ * import { writeFileSync } from "node:fs";
+ * const trace: ChromeTrace = machine.trace.toChromeTrace();
+ * writeFileSync("trace.json", JSON.stringify(trace));
  * ```
  */
 export interface ChromeTrace {
@@ -174,25 +176,30 @@ const BAR = 6;
 const GAP = 12;
 const MAX_STEPS = 1500;
 
-/** Draws the lifecycle timeline and says where everything is. */
-export function renderTimeline(events: readonly MachineEvent[]): { svg: string; layout: TimelineLayout } {
+/** One device's lane, as the events build it up. */
+interface LaneBuild {
+  device: string;
+  state: DeviceState;
+  since: number;
+  segments: { state: DeviceState; x0: number; x1: number }[];
+  open: Map<string, { x0: number; row: number; title: string }>;
+  rows: number[];
+  bars: { x0: number; x1: number; row: number; title: string }[];
+  marks: { x: number; message: string }[];
+}
+
+/**
+ * The lanes the events make, from their fields: a state segment per `to`, an
+ * allocation bar per `alloc`/`free` pair of an `address`, a mark per
+ * `violation`. `end` is the x where every open segment and bar stops.
+ */
+function lanesOf(events: readonly MachineEvent[]): { lanes: Map<string, LaneBuild>; end: number } {
   // DMA, IRQs and the like would drown the lifecycle; they are in the Chrome trace.
   const shown = events.filter((e) => e.device !== undefined && ["plug", "state", "alloc", "free", "violation", "unplug"].includes(e.kind));
   const steps = Math.min(shown.length, MAX_STEPS);
   const stride = shown.length > MAX_STEPS ? shown.length / MAX_STEPS : 1;
   const xOf = (index: number): number => LEFT + Math.floor(index / stride) * STEP;
   const end = LEFT + (steps + 1) * STEP;
-
-  interface LaneBuild {
-    device: string;
-    state: DeviceState;
-    since: number;
-    segments: { state: DeviceState; x0: number; x1: number }[];
-    open: Map<string, { x0: number; row: number; title: string }>;
-    rows: number[];
-    bars: { x0: number; x1: number; row: number; title: string }[];
-    marks: { x: number; message: string }[];
-  }
   const lanes = new Map<string, LaneBuild>();
   shown.forEach((e, index) => {
     const device = e.device!;
@@ -219,9 +226,16 @@ export function renderTimeline(events: readonly MachineEvent[]): { svg: string; 
         lane.bars.push({ x0: open.x0, x1: x, row: open.row, title: `${open.title}, freed at t=${e.time} ns` });
       }
     } else if (e.kind === "violation") {
+      // The mark's hover text is the violation's message, for people.
       lane.marks.push({ x, message: e.detail ?? "violation" });
     }
   });
+  return { lanes, end };
+}
+
+/** Draws the lifecycle timeline and says where everything is. */
+export function renderTimeline(events: readonly MachineEvent[]): { svg: string; layout: TimelineLayout } {
+  const { lanes, end } = lanesOf(events);
 
   const layoutLanes: TimelineLayout["lanes"][number][] = [];
   const allocations: TimelineLayout["allocations"][number][] = [];

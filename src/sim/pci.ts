@@ -44,6 +44,7 @@ export interface PlugSpec {
  *
  * @example
  * ```ts
+ * const driver = defineDriver({ name: "nic", ids: [{ vendor: 0x1af4, device: 0x1000 }], probe: () => ({}) });
  * const dev = machine.pci.plug({ vendor: 0x1af4, device: 0x1000 });
  * await machine.pci.register(driver);   // probes dev
  * await machine.pci.unplug(dev);        // remove(), devres release, zombie
