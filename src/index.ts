@@ -6,6 +6,10 @@
  * private to the library, so only the core mints tokens. Nor does anything
  * that reaches a binding, the hardware's state or the checker's inputs.
  *
+ * # Invariants
+ * - Exports only the public API: `api/public-surface.txt` lists it, and
+ *   `npm test` compares the published `.d.ts` with it.
+ *
  * @module
  */
 

@@ -10,6 +10,9 @@
  * - `memory`, `iommu` and `dmaDebug` are read-only faces: allocation, faults
  *   and reports stay with the machine's own parts.
  *
+ * Kernel: none; this is the computer the kernel would run on, as QEMU
+ * provides one.
+ *
  * @module
  */
 
@@ -75,6 +78,7 @@ export class Machine {
   readonly #hw: Hardware;
 
   constructor(options: MachineOptions = {}) {
+    // Covers JavaScript callers and `any`: MachineOptions is an object type only.
     if (typeof options !== "object" || options === null) {
       throw fail("EINVAL", `Machine: options must be an object, got ${describe(options)}.`);
     }
@@ -85,6 +89,7 @@ export class Machine {
     if (dmaDebug !== "report" && dmaDebug !== "throw" && dmaDebug !== "off") {
       throw fail("EINVAL", `Machine: dmaDebug must be "report", "throw" or "off", got ${describe(dmaDebug)}.`);
     }
+    // Covers `memory: null` from JavaScript, which the optional type does not.
     if (typeof memory !== "object" || memory === null) {
       throw fail("EINVAL", `Machine: memory must be an object, got ${describe(memory)}.`);
     }
@@ -164,6 +169,7 @@ export class Machine {
    * ```
    */
   subscribe(listener: EventListener): () => void {
+    // Covers a listener from `any` that is not a function.
     if (typeof listener !== "function") {
       throw fail("EINVAL", `subscribe: expected a function, got ${describe(listener)}.`);
     }

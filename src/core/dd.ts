@@ -189,10 +189,12 @@ function transition(record: DeviceRecord, next: DeviceState): void {
  */
 function checkInstance(value: unknown, binding: Binding): DriverInstance<unknown> {
   if (value === undefined) return {};
+  // Covers a probe in JavaScript, or behind a cast, that returns a non-object.
   if (typeof value !== "object" || value === null) {
     throw fail("EINVAL", `probe: ${binding.describe()}: probe() must return a DriverInstance object, got ${describe(value)}.`);
   }
   const remove = hookOf(value, "remove");
+  // Covers a `remove` that is not a function: DriverInstance types it, JavaScript does not.
   if (remove !== undefined && typeof remove !== "function") {
     throw fail("EINVAL", `probe: ${binding.describe()}: the returned remove must be a function.`);
   }

@@ -173,6 +173,7 @@ export class TokenState {
    * or an outer variable (`ENXIO`).
    */
   static live(value: unknown, operation: string): Binding {
+    // Covers `any`: the parameter types say BoundDevice, but a primitive can arrive.
     if (typeof value !== "object" || value === null) {
       throw fail("EINVAL", `${operation}: expected a device token, got ${describe(value)}.`);
     }

@@ -8,6 +8,10 @@
  * Both sides use the same struct: the driver on `allocation.view(dev)`, the
  * model on a `DataView` of the bytes it DMA'd.
  *
+ * # Invariants
+ * - A struct's layout is fixed when it is defined: C alignment, little-endian.
+ * - A write checks every field before writing any: a bad value writes nothing.
+ *
  * @module
  */
 
@@ -111,6 +115,7 @@ const SIZES: Readonly<Record<FieldType, number>> = { u8: 1, i8: 1, u16: 2, i16: 
  * ```
  */
 export function defineStruct<const Fields extends StructFields>(fields: Fields): Struct<Fields> {
+  // Covers JavaScript callers and `as` casts: StructFields cannot require a non-empty object.
   if (typeof fields !== "object" || fields === null || Object.keys(fields).length === 0) {
     throw fail("EINVAL", `defineStruct: expected an object of fields like { addr: "u64", len: "u32" }, got ${describe(fields)}.`);
   }
@@ -137,6 +142,7 @@ export function defineStruct<const Fields extends StructFields>(fields: Fields):
 
   // A freed allocation's view is detached: reading its byteLength would throw a TypeError.
   const usable = (view: DataView, operation: string): void => {
+    // Covers a view from `any`: a Uint8Array or ArrayBuffer in its place would misread.
     if (!(view instanceof DataView)) throw fail("EINVAL", `${operation}: expected a DataView, got ${describe(view)}.`);
     if (view.buffer.byteLength === 0) {
       throw fail("EINVAL", `${operation}: the memory behind this view was freed. Do not use descriptors after free().`);
@@ -148,6 +154,7 @@ export function defineStruct<const Fields extends StructFields>(fields: Fields):
     const type = Object.hasOwn(types, name) ? types[name] : undefined;
     if (type === undefined) throw fail("EINVAL", `${operation}: the struct has no field ${describe(name)}; it has ${names.join(", ")}.`);
     const count = Math.floor(view.byteLength / size);
+    // Covers arithmetic on indexes: `number` admits fractions, negatives and NaN.
     if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= count) {
       throw fail("EINVAL", `${operation}: index ${describe(index)} is outside the ${count} structs of ${size} bytes in this view.`);
     }
@@ -179,6 +186,7 @@ export function defineStruct<const Fields extends StructFields>(fields: Fields):
       return out;
     },
     write: (view: DataView, index: number, values: Record<string, number | bigint>) => {
+      // Covers `any`: the values parameter is typed, a JavaScript caller's is not.
       if (typeof values !== "object" || values === null) throw fail("EINVAL", `write(${index}): expected an object of field values.`);
       // Check every field before writing any, so a bad value writes nothing.
       const entries = Object.entries(values).filter(([, value]) => value !== undefined);
@@ -186,6 +194,7 @@ export function defineStruct<const Fields extends StructFields>(fields: Fields):
       for (const [name, value] of entries) set(view, index, name, value);
     },
   };
+  // Safe: `struct` has every member of Struct<Fields>; its get/set are typed by field name only at this level.
   return Object.freeze(struct) as unknown as Struct<Fields>;
 }
 

@@ -130,6 +130,7 @@ export class Devres<in out Scope, Value> {
     release?: (value: Value) => void | Promise<void>,
   ): Devres<Scope, Value> {
     const binding = liveBinding(dev, "Devres.new");
+    // Covers JavaScript callers: the release is typed as a function or undefined.
     if (release !== undefined && typeof release !== "function") {
       throw fail("EINVAL", `Devres.new: ${binding.describe()}: release must be a function or undefined.`);
     }

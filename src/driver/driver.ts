@@ -182,14 +182,17 @@ export interface Driver extends DriverBrand {
  * ```
  */
 export function defineDriver(spec: DriverSpec): Driver {
+  // Covers JavaScript callers and casts: DriverSpec is an object type, not a run-time guarantee.
   if (typeof spec !== "object" || spec === null) {
     throw fail("EINVAL", `defineDriver: expected a driver spec object, got ${describe(spec)}.`);
   }
   const { name, ids } = spec;
   const probe = hookOf(spec, "probe");
+  // Covers an empty name, which `string` admits.
   if (typeof name !== "string" || name.trim() === "") {
     throw fail("EINVAL", `defineDriver: the driver needs a non-empty name, got ${describe(name)}.`);
   }
+  // Covers an empty ids array, which `readonly DeviceId[]` admits.
   if (!Array.isArray(ids) || ids.length === 0) {
     throw fail("EINVAL", `defineDriver("${name}"): ids must be a non-empty array of { vendor, device }.`);
   }
@@ -201,6 +204,7 @@ export function defineDriver(spec: DriverSpec): Driver {
     }
     return Object.freeze({ vendor, device });
   });
+  // Covers a spec from JavaScript without a probe function.
   if (typeof probe !== "function") {
     throw fail("EINVAL", `defineDriver("${name}"): probe must be a function, got ${describe(probe)}.`);
   }
@@ -315,6 +319,7 @@ export class DriverCore {
 
   /** The driver behind a `Driver`, or `EINVAL` for anything else. */
   static of(value: unknown, operation: string): DriverCore {
+    // Covers a look-alike driver object passed through a cast: the Driver brand is type-level only.
     if (typeof value !== "object" || value === null || !(#probe in value)) {
       throw fail("EINVAL", `${operation}: expected a driver made by defineDriver(), got ${describe(value)}.`);
     }

@@ -63,6 +63,7 @@ export interface IrqHandle<in out Scope> {
 
 /** Registers `handler` as the device's interrupt handler. Core-only; the caller checked that. */
 export function requestIrq(binding: Binding, handler: unknown): IrqHandle<unknown> {
+  // Covers a handler from `any` or JavaScript that is not a function.
   if (typeof handler !== "function") {
     throw fail("EINVAL", `requestIrq: ${binding.describe()}: the handler must be a function.`);
   }

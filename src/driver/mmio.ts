@@ -74,6 +74,7 @@ export interface IoMapping<in out Scope> {
 /** Maps BAR `bar` of the binding's device. Core-only; the caller checked that. */
 export function iomap(binding: Binding, bar: unknown): IoMapping<unknown> {
   const bars = binding.port.bars;
+  // Covers a BAR index from arithmetic or `any`: `number` cannot say which BARs exist.
   if (typeof bar !== "number" || !Number.isInteger(bar) || bar < 0 || bar >= bars.length) {
     throw fail(
       "EINVAL",
@@ -201,6 +202,7 @@ class Mmio implements Resource, Omit<IoMapping<unknown>, typeof mmioBrand> {
     if (this.#revoked) {
       return fail("ENXIO", `${name}: ${binding.describe()}: this ${this.label} was revoked at unbind.`);
     }
+    // Covers an offset from arithmetic or `any`: `number` cannot say the BAR's size.
     if (typeof offset !== "number" || !Number.isInteger(offset) || offset < 0 || offset + width > this.size) {
       return fail("EINVAL", `${name}(${describe(offset)}): ${binding.describe()}: BAR ${this.bar} has ${this.size} bytes; the offset must be a whole number from 0 to ${this.size - width}.`);
     }

@@ -46,6 +46,7 @@ export class Revocable<Value> {
    *   value is revoked. May be async; the revoke waits for it.
    */
   constructor(value: Value, release?: (value: Value) => void | Promise<void>) {
+    // Covers JavaScript callers: the release is typed as a function or undefined.
     if (release !== undefined && typeof release !== "function") {
       throw fail("EINVAL", "Revocable: release must be a function or undefined.");
     }
@@ -77,6 +78,7 @@ export class Revocable<Value> {
    * ```
    */
   async tryAccessWith<Result>(use: (value: Value) => Result | Promise<Result>): Promise<Result | undefined> {
+    // Covers JavaScript callers: `use` is typed as a function.
     if (typeof use !== "function") {
       throw fail("EINVAL", `tryAccessWith: expected a function to run with the value, got ${describe(use)}.`);
     }

@@ -93,6 +93,7 @@ export interface Task<in out Scope> {
 
 /** Starts `work` for the binding. Core-only; the caller checked that. */
 export function spawn(binding: Binding, work: unknown): Task<unknown> {
+  // Covers work from `any` or JavaScript that is not a function.
   if (typeof work !== "function") {
     throw fail("EINVAL", `spawn: ${binding.describe()}: the work must be an async function.`);
   }

@@ -14,6 +14,13 @@
  * declares, which cost about a quarter of a driver's type instantiations
  * (issue 6, scripts/bench).
  *
+ * Kernel: Rust-for-Linux's `Device<Bound>` lifetime brands play this role;
+ * TypeScript has no lifetimes, so an invariant phantom scope stands in.
+ *
+ * # Invariants
+ * - Every scoped handle's brand is {@link Invariant} in its scope.
+ * - No brand key is exported from the package entry point.
+ *
  * @module
  */
 

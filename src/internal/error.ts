@@ -2,6 +2,12 @@
  * Errors are data: every failure boundscope reports is one {@link BoundscopeError}
  * whose `code` is the errno a kernel driver would see for the same mistake.
  *
+ * Kernel: `include/uapi/asm-generic/errno-base.h`.
+ *
+ * # Invariants
+ * - Everything boundscope throws on purpose is a `BoundscopeError` with a
+ *   `code`; a plain `Error` is a bug in boundscope itself.
+ *
  * @module
  */
 

@@ -10,6 +10,14 @@
  *
  * Only numbers are stored, never memory: a 64 GiB range costs one node.
  *
+ * Kernel: the free-range bookkeeping of `iova.c` (`alloc_iova` with
+ * `size_aligned` off) and, for the pool, a first-fit page allocator.
+ *
+ * # Invariants
+ * - Free extents never overlap and never touch: a give coalesces with both
+ *   neighbours.
+ * - A failed take changes nothing.
+ *
  * @module
  */
 

@@ -6,6 +6,11 @@
  * but formats it only when `.stack` is read, which the checker does only for
  * a violation. So sites can stay on in every test.
  *
+ * Kernel: dma-debug's stack traces of the mapping call (`debug_dma_dump_mappings`).
+ *
+ * # Invariants
+ * - A site is formatted only when a violation is worded, never on the hot path.
+ *
  * @module
  */
 

@@ -7,6 +7,14 @@
  * sorted array costs O(n) per insert and delete, which a pool with thousands
  * of live allocations pays on every allocation and free.
  *
+ * Kernel: the role `struct rb_root` plays under `iova.c` and the page
+ * allocator's lookups.
+ *
+ * # Invariants
+ * - In-order traversal is in key order; a node's priority is at most its
+ *   parent's.
+ * - One item per key: `set` replaces.
+ *
  * @module
  */
 

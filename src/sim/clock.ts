@@ -91,9 +91,11 @@ export class VirtualClock implements Clock {
 
   /** Schedules `run` `ns` nanoseconds from now (0 means at the current time, after what is already due). */
   after(ns: number, run: () => void): Timer {
+    // Covers delays from arithmetic: `number` admits NaN, Infinity and negatives.
     if (typeof ns !== "number" || !Number.isFinite(ns) || ns < 0) {
       throw fail("EINVAL", `clock.after(${describe(ns)}): the delay is a finite, non-negative number of ns.`);
     }
+    // Covers JavaScript callers: `run` is typed as a function.
     if (typeof run !== "function") throw fail("EINVAL", `clock.after: expected a function, got ${describe(run)}.`);
     const entry: Entry = {
       at: this.#now + ns,
@@ -113,6 +115,7 @@ export class VirtualClock implements Clock {
    * letting promise continuations run after each. Resolves at `now + ns`.
    */
   async run(ns: number): Promise<void> {
+    // Covers spans from arithmetic: `number` admits NaN, Infinity and negatives.
     if (typeof ns !== "number" || !Number.isFinite(ns) || ns < 0) {
       throw fail("EINVAL", `run(${describe(ns)}): the span is a finite, non-negative number of ns.`);
     }
@@ -158,6 +161,7 @@ export class VirtualClock implements Clock {
    * is not a number would never stop the loop.
    */
   async runUntilIdle(maxEvents = 1_000_000): Promise<void> {
+    // Covers a bound that is not a positive whole number, which would never stop the loop.
     if (typeof maxEvents !== "number" || !Number.isSafeInteger(maxEvents) || maxEvents < 1) {
       throw fail("EINVAL", `runUntilIdle(${describe(maxEvents)}): maxEvents is a positive whole number of events.`);
     }

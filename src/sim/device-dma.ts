@@ -83,9 +83,11 @@ function move(
   data: Uint8Array | undefined,
   into: Uint8Array | undefined,
 ): Uint8Array {
+  // Covers a model in JavaScript, or addresses computed as numbers: the parameter type says bigint.
   if (typeof address !== "bigint" || address < 0n || address >= 1n << 64n) {
     throw fail("EINVAL", `dma${direction === "read" ? "Read" : "Write"}: ${core.describe()}: the bus address must be a bigint from 0 to 2**64-1, got ${describe(address)}.`);
   }
+  // Covers lengths from arithmetic: `number` admits fractions, negatives and NaN.
   if (!Number.isSafeInteger(length) || length <= 0 || length > MAX_TRANSFER) {
     throw fail("EINVAL", `dma${direction === "read" ? "Read" : "Write"}: ${core.describe()}: the length must be a whole number from 1 to ${MAX_TRANSFER}, got ${describe(length)}.`);
   }

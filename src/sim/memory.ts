@@ -12,6 +12,9 @@
  * - A failed allocation changes nothing.
  * - A freed block's buffer is detached: no view of it reads or writes.
  *
+ * Kernel: the page allocator under `dma_alloc_coherent` (`alloc_pages`
+ * below a zone limit, as `dma-direct` picks `ZONE_DMA32` for a 32-bit mask).
+ *
  * @module
  */
 
@@ -119,10 +122,12 @@ export class CoherentPool implements Memory {
 
   constructor(options: MemoryOptions = {}) {
     const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    // Covers options from JavaScript or arithmetic: `number` cannot say power of two.
     if (typeof pageSize !== "number" || !Number.isInteger(pageSize) || pageSize < 512 || pageSize > 2 ** 30 || (pageSize & (pageSize - 1)) !== 0) {
       throw fail("EINVAL", `Machine: memory.pageSize must be a power of two from 512 to 1 GiB, got ${String(pageSize)}.`);
     }
     const bytes = options.bytes ?? DEFAULT_POOL_BYTES;
+    // Covers a capacity that is not a whole number of pages, which `number` admits.
     if (typeof bytes !== "number" || !Number.isSafeInteger(bytes) || bytes <= 0 || bytes % pageSize !== 0) {
       throw fail("EINVAL", `Machine: memory.bytes must be a positive whole number of ${pageSize}-byte pages, got ${String(bytes)}.`);
     }

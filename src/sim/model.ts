@@ -124,6 +124,7 @@ export class DeviceModel {
   }
 
   constructor(spec: DeviceModelSpec) {
+    // Covers a spec from JavaScript or `any`: DeviceModelSpec is an object type only.
     if (typeof spec !== "object" || spec === null) {
       throw fail("EINVAL", `DeviceModel: expected { vendor, device, name?, bars? }, got ${describe(spec)}.`);
     }
@@ -178,6 +179,7 @@ export class DeviceModel {
   protected after(ns: number, work: () => void): Timer {
     const host = this.#attached("after");
     // Checked now: the wrapper below is always a function, so the clock cannot see a bad `work`.
+    // Covers JavaScript models: `work` is typed as a function.
     if (typeof work !== "function") throw fail("EINVAL", `DeviceModel.after: expected a function, got ${describe(work)}.`);
     const timer = host.after(ns, () => {
       this.#timers.delete(timer);
@@ -229,9 +231,11 @@ export class DeviceModel {
     const host = this.#attached("hold");
     // A bad hold would surface only at unbind, where the checker turns it into a
     // bigint: catch it here, where the model made it.
+    // Covers a model in JavaScript, or addresses computed as numbers: the parameter type says bigint.
     if (typeof address !== "bigint" || address < 0n || address >= 1n << 64n) {
       throw fail("EINVAL", `hold: ${host.describe()}: the bus address must be a bigint from 0 to 2**64-1, got ${describe(address)}.`);
     }
+    // Covers lengths from arithmetic: `number` admits fractions, negatives and NaN.
     if (!Number.isSafeInteger(length) || length <= 0) {
       throw fail("EINVAL", `hold: ${host.describe()}: the length must be a positive whole number of bytes, got ${describe(length)}.`);
     }
