@@ -24,7 +24,8 @@ export function follow(machine: Machine, narrate: Narrate): () => void {
   };
   const stop = machine.subscribe((event) => {
     tell();
-    if (event.kind === "state") narrate(`[${event.device}] ${event.detail}`);
+    // Which line is told is the events' fields' to say; `detail` is only printed.
+    if (event.kind === "state") narrate(`[${event.device}] ${event.from} -> ${event.to}`);
     if (event.kind === "release") narrate(`[${event.device}] devres released ${event.detail}`);
     if (event.kind.endsWith("-failed")) narrate(`[${event.device}] ${event.kind}: ${event.detail}`);
   });

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { allocCoherent, BoundscopeError, defineDriver, Devres, Machine } from "../src/index.js";
 import type { Device, Driver, ProbeDevice } from "../src/index.js";
-import { deferred, expectCode, expectReject, NIC, smuggle, tick } from "./helpers.js";
+import { deferred, expectCode, expectReject, NIC, smuggle, tick, transitions } from "./helpers.js";
 import type { Deferred, Smuggled } from "./helpers.js";
 
 /** A driver that logs `probe <driver> <device>` and `remove <driver> <device>`. */
@@ -34,11 +34,6 @@ function gated(name: string, log: string[], gate: Deferred): Driver {
       return { remove: (d) => void log.push(`remove ${name} ${d.name}`) };
     },
   });
-}
-
-/** The `state` transitions the event log recorded for `dev`. */
-function transitions(machine: Machine, dev: Device): string[] {
-  return machine.events.filter((e) => e.kind === "state" && e.device === dev.name).map((e) => e.detail ?? "");
 }
 
 /** Which driver each successful probe of `dev` bound. */

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { allocCoherent, defineDriver, Devres, Machine } from "../src/index.js";
 import type { MachineEvent } from "../src/index.js";
 import { EVENT_LOG_LIMIT, EventLog } from "../src/observe/events.js";
-import { expectCode, NIC, smuggle } from "./helpers.js";
+import { expectCode, NIC, released, smuggle, transitionOf } from "./helpers.js";
 
 describe("the event log", () => {
   it("records a binding's life in order, with device and driver", async () => {
@@ -18,7 +18,7 @@ describe("the event log", () => {
     await machine.pci.unplug(dev);
     await machine.pci.unregister(driver);
     // State events carry the transition; the others name the driver involved.
-    expect(machine.events.map((e) => [e.kind, e.device, e.kind === "state" ? e.detail : e.driver])).toEqual([
+    expect(machine.events.map((e) => [e.kind, e.device, e.kind === "state" ? transitionOf(e) : e.driver])).toEqual([
       ["register", undefined, "nic"],
       ["plug", "eth0", undefined],
       ["state", "eth0", "no-driver -> probing"],
@@ -72,10 +72,8 @@ describe("the event log", () => {
     const dev = machine.pci.plug(NIC);
     await machine.settled();
     await machine.pci.unbind(dev);
-    const released = machine.events.filter((e) => e.kind === "release").map((e) => e.detail ?? "");
-    expect(released).toHaveLength(2);
-    expect(released[0]).toMatch(/devres/);
-    expect(released[1]).toMatch(/coherent/);
+    expect(released(machine)).toEqual(["devres", "coherent 4096 bytes"]);
+    expect(machine.events.filter((e) => e.kind === "release").every((e) => e.device === dev.name && e.driver === "nic")).toBe(true);
   });
 });
 

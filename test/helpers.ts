@@ -1,13 +1,14 @@
 /**
  * Shared test plumbing: deferred promises to drive timing by hand, a one-tick
- * yield, assertions on `BoundscopeError` codes, and bound devices to test
- * with: plain ones (`bindOne`) and simulated hardware (`OpenModel`,
- * `bindModel`).
+ * yield, assertions on `BoundscopeError` codes, bound devices to test with:
+ * plain ones (`bindOne`) and simulated hardware (`OpenModel`, `bindModel`),
+ * and readings of the event log built from the events' structured fields
+ * (`transitions`, `released`): never from `detail`, which is for people.
  */
 
 import { expect } from "vitest";
 import { BoundscopeError, defineDriver, DeviceModel } from "../src/index.js";
-import type { Device, DeviceModelSpec, Driver, DriverInstance, ErrorCode, Machine, ProbeDevice, Timer } from "../src/index.js";
+import type { Device, DeviceModelSpec, Driver, DriverInstance, ErrorCode, Machine, MachineEvent, ProbeDevice, Timer } from "../src/index.js";
 
 /** The ids every test driver binds to unless it says otherwise. */
 export const NIC = { vendor: 0x1af4, device: 0x1000 } as const;
@@ -190,4 +191,56 @@ export async function bindModel<Model extends DeviceModel>(
   await machine.settled();
   if (token === undefined) throw new Error("bindModel: the device was not probed");
   return { machine, dev, driver, token, model };
+}
+
+// ---------------------------------------------------------------- the event log, by its fields
+
+/** A `state` event's transition, from its `from` and `to`: `bound -> unbinding`. */
+export function transitionOf(event: MachineEvent): string {
+  return `${event.from} -> ${event.to}`;
+}
+
+/** The `state` transitions the event log recorded for `dev` (for every device if none is given), in order. */
+export function transitions(machine: Machine, dev?: { readonly name: string }): string[] {
+  return machine.events.filter((e) => e.kind === "state" && (dev === undefined || e.device === dev.name)).map(transitionOf);
+}
+
+/**
+ * What devres released for `dev` (on every device if none is given), in
+ * order, one name per `release` event, from its fields: `coherent 4096
+ * bytes`, `devres`, `irq`, `mmio BAR 0`, `bus-master`.
+ *
+ * A coherent allocation's `release` event names no size; the `free` event
+ * its release logged for the device just before it does. With no such
+ * `free`, the name says so (and matches no expectation).
+ */
+export function released(machine: Machine, dev?: { readonly name: string }): string[] {
+  const out: string[] = [];
+  /** Per device, the `free` event just logged, if the device's last event was one. */
+  const freed = new Map<string | undefined, MachineEvent>();
+  for (const e of machine.events) {
+    if (e.kind === "free") {
+      freed.set(e.device, e);
+      continue;
+    }
+    const free = freed.get(e.device);
+    freed.delete(e.device);
+    if (e.kind !== "release" || (dev !== undefined && e.device !== dev.name)) continue;
+    out.push(resourceName(e, free));
+  }
+  return out;
+}
+
+/** A `release` event's resource, from its fields (see {@link released}). */
+function resourceName(e: MachineEvent, free: MachineEvent | undefined): string {
+  switch (e.resource) {
+    case "coherent": {
+      const size = e.size ?? free?.size;
+      return size === undefined ? "coherent (no free logged with it)" : `coherent ${size} bytes`;
+    }
+    case "mmio":
+      return `mmio BAR ${e.bar}`;
+    default:
+      return String(e.resource);
+  }
 }

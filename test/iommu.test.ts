@@ -132,7 +132,7 @@ describe("strict", () => {
     const { model, dev, driver } = await master(machine);
     model.write(0x20_0000n, bytes(1));
     expect(machine.events.filter((e) => e.kind === "iommu-fault")).toEqual([
-      expect.objectContaining({ device: dev.name, driver: driver.name, detail: "write of 1 bytes at 0x200000 blocked" }),
+      expect.objectContaining({ device: dev.name, driver: driver.name, direction: "write", address: 0x20_0000n, size: 1 }),
     ]);
   });
 

@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { defineDriver, Machine } from "../src/index.js";
 import type { BoundDevice, IoMapping, MmioWidth, ProbeDevice } from "../src/index.js";
-import { bindModel, expectCode, NIC, OpenModel, smuggle } from "./helpers.js";
+import { bindModel, expectCode, NIC, OpenModel, released, smuggle } from "./helpers.js";
 import type { Smuggled } from "./helpers.js";
 
 /** Two BARs (256 and 16 bytes); reads return `next` (or the offset), writes are logged. */
@@ -288,8 +288,7 @@ describe("at unbind", () => {
   it("the mapping is released with the binding's other resources", async () => {
     const { dev, machine } = await mapped();
     await machine.pci.unbind(dev);
-    const released = machine.events.filter((e) => e.kind === "release").map((e) => e.detail);
-    expect(released).toEqual(["MMIO mapping of BAR 1 (16 bytes)", "MMIO mapping of BAR 0 (256 bytes)"]);
+    expect(released(machine)).toEqual(["mmio BAR 1", "mmio BAR 0"]);
   });
 
   it("a mapping kept past unbind is dead: ENXIO with its token, EINVAL with the next binding's, and the device sees nothing", async () => {
@@ -344,7 +343,7 @@ describe("at unbind", () => {
     machine.pci.plug(model);
     await machine.settled();
     expectCode(() => kept!.read32(token!, 0), "ENXIO");
-    expect(machine.events.filter((e) => e.kind === "release").map((e) => e.detail)).toEqual(["MMIO mapping of BAR 0 (256 bytes)"]);
+    expect(released(machine)).toEqual(["mmio BAR 0"]);
   });
 });
 

@@ -307,7 +307,7 @@ describe("ending a task", () => {
     await expect(task.done).rejects.toBe(boom);
     await tick();
     expect(machine.events.filter((e) => e.kind === "task-failed")).toEqual([
-      expect.objectContaining({ device: dev.name, driver: driver.name, detail: "dma engine timeout", error: boom }),
+      expect.objectContaining({ device: dev.name, driver: driver.name, error: boom }),
     ]);
     expect(dev.state).toBe("bound");
   });
@@ -324,14 +324,15 @@ describe("ending a task", () => {
 
   it("a task that fails while winding down is logged, and the unbind still completes", async () => {
     const log: string[] = [];
+    const failure = new Error("cleanup failed");
     const { dev, machine } = await spawned(async (_, signal) => {
       await signal.whenAborted;
-      throw new Error("cleanup failed");
+      throw failure;
     }, log);
     await machine.pci.unbind(dev);
     expect(dev.state).toBe("no-driver");
     expect(log).toEqual(["remove", "devres released"]);
-    expect(machine.events.find((e) => e.kind === "task-failed")).toMatchObject({ detail: "cleanup failed" });
+    expect(machine.events.filter((e) => e.kind === "task-failed")).toEqual([expect.objectContaining({ device: dev.name, error: failure })]);
   });
 
   it("an ENXIO thrown before any abort is a failure: only a cancelled task may stop that way", async () => {

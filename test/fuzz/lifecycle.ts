@@ -14,9 +14,12 @@
  * is opened and every device unplugged, and nothing may remain.
  *
  * After every command:
- * - every device's lifecycle events (state changes, probe and remove, each
- *   devres release by label) are the ones the model predicts, in order: so
- *   devres is released last in first out, after remove();
+ * - every device's lifecycle events (state changes, probe and remove with
+ *   their reason and error, each devres release by resource, a coherent
+ *   allocation's by the bus address and size it freed) are the ones the
+ *   model predicts, in order, compared by their structured fields (never by
+ *   `detail`, which is for people): so devres is released last in first out,
+ *   after remove();
  * - each binding's release callbacks ran in the predicted order, and its
  *   devres stack holds as many entries as the model says;
  * - every device is in the predicted state, and the bus lists the devices
@@ -48,8 +51,8 @@ import { allocCoherent, BoundscopeError, Devres } from "../../src/index.js";
 import type { DmaViolation, MachineEvent } from "../../src/index.js";
 import type { Command, FuzzConfig } from "./commands.js";
 import { commandArbitrary, configArbitrary } from "./commands.js";
-import type { Expectation, MAlloc, MBinding, PDetail, PEvent, Predicted, ReferenceOptions, Resolved } from "./reference.js";
-import { MESSAGES, Reference } from "./reference.js";
+import type { Expectation, MAlloc, MBinding, PError, PEvent, Predicted, ReferenceOptions, Resolved } from "./reference.js";
+import { PlannedError, Reference } from "./reference.js";
 import type { Actual, BindingRecord } from "./rig.js";
 import { Rig } from "./rig.js";
 
@@ -215,7 +218,7 @@ class Checker {
         const o = observed[i];
         if (p === undefined || o === undefined || !this.#eventMatches(p, o)) {
           fail(
-            `device ${name}: event #${i} is ${o === undefined ? "missing" : describeEvent(o)}; the model expected ${p === undefined ? "no more events" : this.#describePredicted(p)}.\n  observed since: ${observed.slice(from).map(describeEvent).join(" | ")}\n  expected since: ${predicted.slice(from).map((e) => this.#describePredicted(e)).join(" | ")}`,
+            `device ${name}: event #${i} is ${o === undefined ? "missing" : this.#describeObserved(o)}; the model expected ${p === undefined ? "no more events" : this.#describePredicted(p)}.\n  observed since: ${observed.slice(from).map((e) => this.#describeObserved(e)).join(" | ")}\n  expected since: ${predicted.slice(from).map((e) => this.#describePredicted(e)).join(" | ")}`,
           );
         }
         if (o.kind === "release-failed" || o.kind === "remove-failed" || o.kind === "probe-failed") count(stats.seen, o.kind);
@@ -224,25 +227,39 @@ class Checker {
     }
   }
 
+  /** Every structured field: the ones the model predicts are equal, the others absent. */
   #eventMatches(p: PEvent, o: MachineEvent): boolean {
-    return p.kind === o.kind && p.driver === o.driver && this.#detailMatches(p.detail, o);
+    if (p.kind !== o.kind || p.driver !== o.driver) return false;
+    if (o.from !== p.from || o.to !== p.to || o.reason !== p.reason || o.resource !== p.resource || o.bar !== p.bar) return false;
+    if (o.direction !== undefined || o.violation !== undefined || !errorMatches(p.error, o.error)) return false;
+    const freed = this.rig.freedBy(o);
+    if (p.alloc === undefined) return freed === undefined && o.address === undefined && o.size === undefined;
+    return freed !== undefined && freed.address === this.#handle(p.alloc) && freed.size === p.alloc.size;
   }
 
-  #detailMatches(detail: PDetail, o: MachineEvent): boolean {
-    if ("is" in detail) return o.detail === detail.is;
-    if ("alloc" in detail) return o.detail === this.#allocLabel(detail.alloc);
-    if (detail.error === "planned") return o.detail === MESSAGES.planned;
-    return o.error instanceof BoundscopeError && o.error.code === detail.error;
-  }
-
-  #allocLabel(alloc: MAlloc): string {
-    return `coherent allocation of ${alloc.size} bytes at bus address 0x${this.#handle(alloc).toString(16)}`;
-  }
-
+  /** A predicted event, for failure messages: `release[good] coherent 64 bytes (0000:00:01.0#0 #1)`. */
   #describePredicted(e: PEvent): string {
-    const d = e.detail;
-    const detail = "is" in d ? d.is : "alloc" in d ? `coherent allocation of ${d.alloc.size} bytes (${d.alloc.owner.key} #${d.alloc.index})` : `error ${d.error}`;
-    return `${e.kind}[${e.driver ?? "-"}] ${detail ?? ""}`.trim();
+    const alloc = e.alloc === undefined ? undefined : `${e.alloc.size} bytes (${e.alloc.owner.key} #${e.alloc.index})`;
+    return describe(e.kind, e.driver, [
+      e.from === undefined && e.to === undefined ? undefined : `${e.from} -> ${e.to}`,
+      e.reason,
+      e.resource === "mmio" ? `mmio BAR ${e.bar}` : e.resource,
+      alloc,
+      e.error === undefined ? undefined : "planned" in e.error ? `error ${e.error.planned}` : `error ${e.error.code}`,
+    ]);
+  }
+
+  /** An observed event, from its fields, for failure messages: `release[good] coherent 64 bytes at 0x100000`. */
+  #describeObserved(e: MachineEvent): string {
+    const freed = this.rig.freedBy(e);
+    const error = e.error === undefined ? undefined : e.error instanceof PlannedError ? e.error.plan : e.error instanceof BoundscopeError ? e.error.code : `thrown ${String(e.error)}`;
+    return describe(e.kind, e.driver, [
+      e.from === undefined && e.to === undefined ? undefined : `${e.from} -> ${e.to}`,
+      e.reason,
+      e.resource === "mmio" ? `mmio BAR ${e.bar}` : e.resource,
+      freed === undefined ? undefined : `${freed.size ?? "?"} bytes at ${freed.address === undefined ? "?" : `0x${freed.address.toString(16)}`}`,
+      error === undefined ? undefined : `error ${error}`,
+    ]);
   }
 
   #checkStates(): void {
@@ -446,8 +463,16 @@ function expectCode(run: () => unknown, code: string, what: string): void {
   fail(`${what} worked; it must throw ${code}`);
 }
 
-function describeEvent(e: MachineEvent): string {
-  return `${e.kind}[${e.driver ?? "-"}] ${e.detail ?? ""}`.trim();
+/** Whether an event's `error` is the one predicted: ours by its plan, a BoundscopeError by its code; none if none is. */
+function errorMatches(predicted: PError | undefined, error: unknown): boolean {
+  if (predicted === undefined) return error === undefined;
+  if ("planned" in predicted) return error instanceof PlannedError && error.plan === predicted.planned;
+  return error instanceof BoundscopeError && error.code === predicted.code;
+}
+
+/** `kind[driver] field field …`, the fields given. */
+function describe(kind: string, driver: string | undefined, fields: readonly (string | undefined)[]): string {
+  return [`${kind}[${driver ?? "-"}]`, ...fields.filter((f) => f !== undefined)].join(" ");
 }
 
 function describeViolation(v: DmaViolation): string {

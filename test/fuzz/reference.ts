@@ -3,8 +3,9 @@
  * written from the contract (README, API.md), not from src/.
  *
  * For every command it predicts, per device, the exact sequence of lifecycle
- * events (state changes, probe and remove, each devres release by label, in
- * last-in first-out order), the devices' states, the outcome of each bus call
+ * events and their structured fields (state changes, probe and remove with
+ * their reason and error, each devres release by resource, in last-in
+ * first-out order), the devices' states, the outcome of each bus call
  * and escaped-handle use, each binding's release callbacks in order, the live
  * allocations (for the pool's accounting), and the DMA checker's violations:
  * none from a correct driver, and from the buggy one the ones an engine left
@@ -34,19 +35,19 @@
  * commands and go on when the fuzzer opens the gate.
  *
  * Addresses are observations, not predictions: the model asks the rig for an
- * allocation's bus address when it needs one (a release label, a free by
- * handle).
+ * allocation's bus address when it needs one (to tell which allocation a
+ * release freed, a free by handle).
  *
  * @module
  */
 
-import type { DeviceState, DmaViolationKind, ErrorCode, MachineEventKind } from "../../src/index.js";
+import type { DeviceState, DmaViolationKind, EndReason, ErrorCode, MachineEventKind, ResourceKind } from "../../src/index.js";
 import type { Command, DriverName, FuzzConfig, ProbePlan, ReleaseKind, Step, UseOp } from "./commands.js";
 import { DRIVER_KINDS, drivesHardware } from "./commands.js";
 import type { DeviceKind } from "./models.js";
-import { ENGINE_BAR_BYTES, FUZZ_IDS, hasEngine, RING_BYTES } from "./models.js";
+import { hasEngine, RING_BYTES } from "./models.js";
 
-/** Messages of the errors the fuzzed drivers throw on purpose. */
+/** Messages of the errors the fuzzed drivers throw on purpose: for people. */
 export const MESSAGES = {
   planned: "fuzz: planned probe failure",
   removeThrew: "fuzz: remove() threw",
@@ -54,6 +55,17 @@ export const MESSAGES = {
   releaseThrew: "fuzz: release threw",
   releaseRejected: "fuzz: release rejected",
 } as const;
+
+/** Which error a fuzzed driver throws on purpose. */
+export type Planned = keyof typeof MESSAGES;
+
+/** An error a fuzzed driver throws on purpose: told apart by its `plan`, never by its message. */
+export class PlannedError extends Error {
+  constructor(readonly plan: Planned) {
+    super(MESSAGES[plan]);
+    this.name = "PlannedError";
+  }
+}
 
 /** One coherent allocation a binding made: in a probe step, by a use, in remove(), or the engine's ring. */
 export interface MAlloc {
@@ -131,20 +143,30 @@ export interface MDevice {
   readonly queue: Op[];
 }
 
-/** A lifecycle event as predicted. */
-export interface PEvent {
+/** A lifecycle event as predicted: its kind, its driver and its structured fields (a field not given must be absent). */
+export interface PEvent extends PFields {
   readonly kind: MachineEventKind;
   readonly driver: string | undefined;
-  readonly detail: PDetail;
 }
 
-/** What an event's detail must be. */
-export type PDetail =
-  | { readonly is: string | undefined }
-  /** The release label of an allocation (its bus address is observed). */
-  | { readonly alloc: MAlloc }
-  /** The error a driver callback threw: ours, or a BoundscopeError with this code. */
-  | { readonly error: "planned" | ErrorCode };
+/** The structured fields a predicted event carries, beyond its kind and driver. */
+export interface PFields {
+  /** `state`: the states left and entered. */
+  readonly from?: DeviceState;
+  readonly to?: DeviceState;
+  /** `remove-start`, `remove-end`: why the binding ends. */
+  readonly reason?: EndReason;
+  /** `release`, `release-failed`: what kind of resource, and an MMIO mapping's BAR. */
+  readonly resource?: ResourceKind;
+  readonly bar?: number;
+  /** A coherent release: the allocation it frees (its bus address is observed, its size the model's). */
+  readonly alloc?: MAlloc;
+  /** `*-failed`: the error a driver callback threw: ours by plan, or a BoundscopeError with this code. */
+  readonly error?: PError;
+}
+
+/** An error as predicted: one a fuzzed driver throws on purpose, or a BoundscopeError's code. */
+export type PError = { readonly planned: Planned } | { readonly code: ErrorCode };
 
 /** What a use is predicted to give. */
 export interface Predicted {
@@ -345,8 +367,7 @@ export class Reference {
     };
     this.devices.push(device);
     this.events.set(name, []);
-    const { vendor, device: id } = FUZZ_IDS[kind];
-    this.#emit(device, "plug", undefined, { is: `${hex4(vendor)}:${hex4(id)}` });
+    this.#emit(device, "plug", undefined);
     const candidates = this.registered.filter((driver) => DRIVER_KINDS[driver].includes(kind));
     if (candidates.length > 0) device.queue.push({ kind: "probe", candidates, op: undefined });
   }
@@ -358,7 +379,7 @@ export class Reference {
     device.present = false;
     // Surprise removal: the engine stops with the hardware, its holds go.
     device.engine = false;
-    this.#emit(device, "unplug", device.binding?.driver, { is: undefined });
+    this.#emit(device, "unplug", device.binding?.driver);
     this.#enqueue(device, { kind: "unplug", op });
   }
 
@@ -477,7 +498,7 @@ export class Reference {
     this.releases.set(binding.key, []);
     device.binding = binding;
     this.#state(device, "probing");
-    this.#emit(device, "probe-start", driver, { is: undefined });
+    this.#emit(device, "probe-start", driver);
     // A correct driver resets its device first: an engine left running by
     // someone else stops before this binding enables bus mastering.
     if (driver === "good" && hasEngine(device.kind)) {
@@ -498,7 +519,7 @@ export class Reference {
     }
     binding.core = false;
     this.#state(device, "bound");
-    this.#emit(device, "probe-end", driver, { is: undefined });
+    this.#emit(device, "probe-end", driver);
     return "bound";
   }
 
@@ -544,7 +565,7 @@ export class Reference {
     binding.core = false;
     // The error path of a correct driver halts what it started.
     if (this.#halts(binding) && binding.regs) this.#ctrl(device, binding, 0);
-    this.#emit(device, "probe-failed", binding.driver, { error: why });
+    this.#emit(device, "probe-failed", binding.driver, { error: why === "planned" ? { planned: why } : { code: why } });
     const violated = yield* this.#teardown(binding);
     this.#state(device, "no-driver");
     device.binding = undefined;
@@ -565,7 +586,7 @@ export class Reference {
     }
     this.#state(device, "unbinding");
     binding.core = true;
-    this.#emit(device, "remove-start", binding.driver, { is: reason });
+    this.#emit(device, "remove-start", binding.driver, { reason });
     if (this.#halts(binding) && binding.regs) this.#ctrl(device, binding, 0);
     let failed: ErrorCode | undefined;
     for (const step of binding.plan.inRemove) {
@@ -587,9 +608,9 @@ export class Reference {
     }
     const remove = binding.plan.remove;
     if (failed !== undefined) {
-      this.#emit(device, "remove-failed", binding.driver, { error: failed });
+      this.#emit(device, "remove-failed", binding.driver, { error: { code: failed } });
     } else if (remove === "throws" || remove === "rejects") {
-      this.#emit(device, "remove-failed", binding.driver, { is: remove === "throws" ? MESSAGES.removeThrew : MESSAGES.removeRejected });
+      this.#emit(device, "remove-failed", binding.driver, { error: { planned: remove === "throws" ? "removeThrew" : "removeRejected" } });
     }
     binding.core = false;
     let violated = false;
@@ -599,7 +620,7 @@ export class Reference {
     violated = (yield* this.#teardown(binding)) || violated;
     this.#state(device, final);
     device.binding = undefined;
-    this.#emit(device, "remove-end", binding.driver, { is: reason });
+    this.#emit(device, "remove-end", binding.driver, { reason });
     if (!violated || this.config.dmaDebug !== "throw") return false;
     this.#expect.threw++;
     return true;
@@ -631,13 +652,12 @@ export class Reference {
             violated = this.#violation({ kind: "free-while-held", device: device.name, driver }) || violated;
           }
           entry.a.freed = true;
-          this.#emit(device, "release", driver, { alloc: entry.a });
+          this.#emit(device, "release", driver, { resource: "coherent", alloc: entry.a });
           break;
         }
         case "devres": {
           const devres = entry.d;
-          const label = `devres of driver "${driver}"`;
-          let failed: string | undefined;
+          let failed: Planned | undefined;
           if (devres.state === "releasing") {
             // Released early and not done: the walk waits for that release.
             this.reached.walksWaited++;
@@ -647,18 +667,18 @@ export class Reference {
             failed = revoked.failed;
             if (revoked.waits) yield devres.id;
           }
-          this.#emit(device, failed === undefined ? "release" : "release-failed", driver, { is: failed === undefined ? label : `${label}: ${failed}` });
+          this.#emit(device, failed === undefined ? "release" : "release-failed", driver, failed === undefined ? { resource: "devres" } : { resource: "devres", error: { planned: failed } });
           break;
         }
         case "bus mastering":
           device.busMaster = false;
-          this.#emit(device, "release", driver, { is: "bus mastering" });
+          this.#emit(device, "release", driver, { resource: "bus-master" });
           break;
         case "mmio":
-          this.#emit(device, "release", driver, { is: `MMIO mapping of BAR 0 (${ENGINE_BAR_BYTES} bytes)` });
+          this.#emit(device, "release", driver, { resource: "mmio", bar: 0 });
           break;
         case "irq":
-          this.#emit(device, "release", driver, { is: "IRQ" });
+          this.#emit(device, "release", driver, { resource: "irq" });
           break;
       }
     }
@@ -723,7 +743,7 @@ export class Reference {
    * its gate (`releasing`); the others are done at once. Says whether it
    * waits, and the error the callback raised, if any.
    */
-  #revoke(devres: MDevres): { readonly waits: boolean; readonly failed: string | undefined } {
+  #revoke(devres: MDevres): { readonly waits: boolean; readonly failed: Planned | undefined } {
     devres.state = "released";
     if (devres.release === "none") return { waits: false, failed: undefined };
     this.releases.get(devres.owner.key)!.push(devres.id);
@@ -734,9 +754,9 @@ export class Reference {
         this.#reach(devres.id);
         return { waits: true, failed: undefined };
       case "throws":
-        return { waits: false, failed: MESSAGES.releaseThrew };
+        return { waits: false, failed: "releaseThrew" };
       case "rejects":
-        return { waits: false, failed: MESSAGES.releaseRejected };
+        return { waits: false, failed: "releaseRejected" };
       default:
         return { waits: false, failed: undefined };
     }
@@ -853,12 +873,12 @@ export class Reference {
   // ---- bookkeeping ----------------------------------------------------------
 
   #state(device: MDevice, next: DeviceState): void {
-    this.#emit(device, "state", device.binding?.driver, { is: `${device.state} -> ${next}` });
+    this.#emit(device, "state", device.binding?.driver, { from: device.state, to: next });
     device.state = next;
   }
 
-  #emit(device: MDevice, kind: MachineEventKind, driver: string | undefined, detail: PDetail): void {
-    this.events.get(device.name)!.push({ kind, driver, detail });
+  #emit(device: MDevice, kind: MachineEventKind, driver: string | undefined, fields: PFields = {}): void {
+    this.events.get(device.name)!.push({ kind, driver, ...fields });
   }
 
   #op(): number {

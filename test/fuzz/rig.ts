@@ -36,7 +36,7 @@ import { DRIVER_KINDS, DRIVERS, drivesHardware } from "./commands.js";
 import type { DeviceKind } from "./models.js";
 import { ENGINE_REG, ENGINE_RUN, FUZZ_IDS, FuzzEngine, hasEngine, RING_BYTES } from "./models.js";
 import type { Resolved } from "./reference.js";
-import { MESSAGES } from "./reference.js";
+import { PlannedError } from "./reference.js";
 
 /** The scope of everything smuggled out of its binding: the types forbid it; the run time must cope. */
 export type Escaped = "escaped";
@@ -146,6 +146,15 @@ export class Rig {
   readonly records = new Map<string, BindingRecord>();
   /** Lifecycle events per device, as they happened. */
   readonly events = new Map<string, MachineEvent[]>();
+  /**
+   * What each coherent `release` event freed: its own `address` and `size`
+   * if it carries them, else those of the `free` event the release logged
+   * for its device just before it (since the device's previous lifecycle
+   * event). Undefined if neither says.
+   */
+  readonly #freedBy = new WeakMap<MachineEvent, { readonly address: bigint | undefined; readonly size: number | undefined }>();
+  /** Per device, the last `free` event since its last lifecycle event. */
+  readonly #lastFree = new Map<string, MachineEvent>();
   /** irq-failed, task-failed and model-failed events. */
   readonly failures: MachineEvent[] = [];
   /** Release callbacks per binding key, in the order they ran. */
@@ -159,9 +168,17 @@ export class Rig {
   constructor(readonly config: FuzzConfig) {
     this.machine = new Machine({ iommu: config.iommu, dmaDebug: config.dmaDebug, memory: { bytes: POOL_BYTES, pageSize: config.pageSize } });
     this.#unsubscribe = this.machine.subscribe((event) => {
-      if (event.device === undefined) return;
-      if (LIFECYCLE_KINDS.has(event.kind)) this.events.get(event.device)?.push(event);
-      else if (FAILURE_KINDS.has(event.kind)) this.failures.push(event);
+      const device = event.device;
+      if (device === undefined) return;
+      if (event.kind === "free") this.#lastFree.set(device, event);
+      if (LIFECYCLE_KINDS.has(event.kind)) {
+        const free = this.#lastFree.get(device);
+        this.#lastFree.delete(device);
+        if (event.kind === "release" && event.resource === "coherent") this.#freedBy.set(event, { address: event.address ?? free?.address, size: event.size ?? free?.size });
+        this.events.get(device)?.push(event);
+      } else if (FAILURE_KINDS.has(event.kind)) {
+        this.failures.push(event);
+      }
     });
     const drivers = {} as Record<DriverName, Driver>;
     for (const name of DRIVERS) {
@@ -184,6 +201,11 @@ export class Rig {
     return record === undefined ? -1 : peekBinding(record.token)!.devres.size;
   }
 
+  /** What a coherent `release` event freed (see `#freedBy`); undefined for any other event. */
+  freedBy(event: MachineEvent): { readonly address: bigint | undefined; readonly size: number | undefined } | undefined {
+    return this.#freedBy.get(event);
+  }
+
   /** The bus address an allocation got: `index` -1 is the ring. */
   handle(key: string, index: number): bigint {
     const record = this.records.get(key);
@@ -203,6 +225,10 @@ export class Rig {
         this.events.set(command.name, []);
         device.ref = pci.plug(command.kind === "plain" ? FUZZ_IDS.plain : new FuzzEngine(command.kind));
         if (device.ref.name !== command.name) throw new Error(`plug named the device ${device.ref.name}; the model expected ${command.name}`);
+        const ids = FUZZ_IDS[command.kind];
+        if (device.ref.vendor !== ids.vendor || device.ref.device !== ids.device) {
+          throw new Error(`the bus lists ${device.ref.name} as ${hex4(device.ref.vendor)}:${hex4(device.ref.device)}; the model plugged ${hex4(ids.vendor)}:${hex4(ids.device)}`);
+        }
         return undefined;
       }
       case "unplug":
@@ -364,7 +390,7 @@ export class Rig {
         record.mask = step.bits;
         return undefined;
       case "fail":
-        throw new Error(MESSAGES.planned);
+        throw new PlannedError("planned");
       case "engine": {
         if (!hardware || record.engineDone) return undefined;
         record.engineDone = true;
@@ -393,10 +419,10 @@ export class Rig {
         case "async":
           return tick();
         case "throws":
-          throw new Error(MESSAGES.removeThrew);
+          throw new PlannedError("removeThrew");
         case "rejects":
           return tick().then(() => {
-            throw new Error(MESSAGES.removeRejected);
+            throw new PlannedError("removeRejected");
           });
       }
     };
@@ -482,12 +508,12 @@ export class Rig {
       },
       throws: () => {
         log();
-        throw new Error(MESSAGES.releaseThrew);
+        throw new PlannedError("releaseThrew");
       },
       rejects: async () => {
         log();
         await tick();
-        throw new Error(MESSAGES.releaseRejected);
+        throw new PlannedError("releaseRejected");
       },
     };
     record.devres.push({ devres: Devres.new(dev, value, callbacks[release]), value });
@@ -564,6 +590,10 @@ export class Rig {
 /** How a call failed: its code, `rejected` for the errors the drivers throw on purpose, or the message. */
 export function resultOf(error: unknown): string {
   if (error instanceof BoundscopeError) return error.code;
-  if (error instanceof Error && (Object.values(MESSAGES) as string[]).includes(error.message)) return "rejected";
+  if (error instanceof PlannedError) return "rejected";
   return `unexpected: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+function hex4(value: number): string {
+  return value.toString(16).padStart(4, "0");
 }
