@@ -209,35 +209,16 @@ export function transitions(machine: Machine, dev?: { readonly name: string }): 
  * What devres released for `dev` (on every device if none is given), in
  * order, one name per `release` event, from its fields: `coherent 4096
  * bytes`, `devres`, `irq`, `mmio BAR 0`, `bus-master`.
- *
- * A coherent allocation's `release` event names no size; the `free` event
- * its release logged for the device just before it does. With no such
- * `free`, the name says so (and matches no expectation).
  */
 export function released(machine: Machine, dev?: { readonly name: string }): string[] {
-  const out: string[] = [];
-  /** Per device, the `free` event just logged, if the device's last event was one. */
-  const freed = new Map<string | undefined, MachineEvent>();
-  for (const e of machine.events) {
-    if (e.kind === "free") {
-      freed.set(e.device, e);
-      continue;
-    }
-    const free = freed.get(e.device);
-    freed.delete(e.device);
-    if (e.kind !== "release" || (dev !== undefined && e.device !== dev.name)) continue;
-    out.push(resourceName(e, free));
-  }
-  return out;
+  return machine.events.filter((e) => e.kind === "release" && (dev === undefined || e.device === dev.name)).map(resourceName);
 }
 
 /** A `release` event's resource, from its fields (see {@link released}). */
-function resourceName(e: MachineEvent, free: MachineEvent | undefined): string {
+function resourceName(e: MachineEvent): string {
   switch (e.resource) {
-    case "coherent": {
-      const size = e.size ?? free?.size;
-      return size === undefined ? "coherent (no free logged with it)" : `coherent ${size} bytes`;
-    }
+    case "coherent":
+      return `coherent ${e.size} bytes`;
     case "mmio":
       return `mmio BAR ${e.bar}`;
     default:

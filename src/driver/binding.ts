@@ -32,6 +32,8 @@ export interface Resource {
   readonly kind: ResourceKind;
   /** For an MMIO mapping, its BAR, for the event log. */
   readonly bar?: number;
+  /** For DMA memory, its bus address and size in bytes, for the event log. */
+  readonly extent?: { readonly address: bigint; readonly size: number };
   /** Releases it. Called once, by the devres walk or by an early release. */
   release(): void | Promise<void>;
 }

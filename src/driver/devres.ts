@@ -65,10 +65,10 @@ export class DevresStack implements ResourceStack {
       this.#resources.delete(resource);
       try {
         await resource.release();
-        binding.emit({ kind: "release", resource: resource.kind, bar: resource.bar, detail: resource.label });
+        binding.emit({ kind: "release", resource: resource.kind, bar: resource.bar, address: resource.extent?.address, size: resource.extent?.size, detail: resource.label });
         await between();
       } catch (error) {
-        binding.emit({ kind: "release-failed", resource: resource.kind, bar: resource.bar, detail: `${resource.label}: ${error instanceof Error ? error.message : String(error)}`, error });
+        binding.emit({ kind: "release-failed", resource: resource.kind, bar: resource.bar, address: resource.extent?.address, size: resource.extent?.size, detail: `${resource.label}: ${error instanceof Error ? error.message : String(error)}`, error });
       }
     }
   }

@@ -195,6 +195,11 @@ export class Coherent implements Resource, Omit<CoherentAllocation<unknown>, typ
     return this.#freed;
   }
 
+  /** For the event log: which memory a `release` event is about. */
+  get extent(): { readonly address: bigint; readonly size: number } {
+    return { address: this.dmaHandle, size: this.#memory.bytes };
+  }
+
   get label(): string {
     return `coherent allocation of ${this.#memory.bytes} bytes at bus address 0x${this.#memory.handle.toString(16)}`;
   }

@@ -106,7 +106,7 @@ export interface EventRecord {
   readonly detail?: string | undefined;
   /** The error a driver callback or model hook threw, for `*-failed` events. */
   readonly error?: unknown;
-  /** `alloc`, `free`, `dma`, `dma-blocked`, `iommu-fault`, `violation`: the bus address. */
+  /** `alloc`, `free`, `dma`, `dma-blocked`, `iommu-fault`, `violation`, and `release` of coherent memory: the bus address. */
   readonly address?: bigint | undefined;
   /** The bytes involved, with `address`. */
   readonly size?: number | undefined;

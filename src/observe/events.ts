@@ -46,7 +46,7 @@ export interface MachineEvent {
   readonly time: number;
   /** Wall-clock time since the machine was made, ms. */
   readonly wall: number;
-  /** The bus address, for `alloc`, `free`, `dma`, `dma-blocked`, `iommu-fault` and `violation`. */
+  /** The bus address, for `alloc`, `free`, `dma`, `dma-blocked`, `iommu-fault`, `violation`, and `release` of coherent memory. */
   readonly address: bigint | undefined;
   /** Bytes, for the events that have an `address`. */
   readonly size: number | undefined;

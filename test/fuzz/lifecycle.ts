@@ -232,9 +232,8 @@ class Checker {
     if (p.kind !== o.kind || p.driver !== o.driver) return false;
     if (o.from !== p.from || o.to !== p.to || o.reason !== p.reason || o.resource !== p.resource || o.bar !== p.bar) return false;
     if (o.direction !== undefined || o.violation !== undefined || !errorMatches(p.error, o.error)) return false;
-    const freed = this.rig.freedBy(o);
-    if (p.alloc === undefined) return freed === undefined && o.address === undefined && o.size === undefined;
-    return freed !== undefined && freed.address === this.#handle(p.alloc) && freed.size === p.alloc.size;
+    if (p.alloc === undefined) return o.address === undefined && o.size === undefined;
+    return o.address === this.#handle(p.alloc) && o.size === p.alloc.size;
   }
 
   /** A predicted event, for failure messages: `release[good] coherent 64 bytes (0000:00:01.0#0 #1)`. */
@@ -251,13 +250,12 @@ class Checker {
 
   /** An observed event, from its fields, for failure messages: `release[good] coherent 64 bytes at 0x100000`. */
   #describeObserved(e: MachineEvent): string {
-    const freed = this.rig.freedBy(e);
     const error = e.error === undefined ? undefined : e.error instanceof PlannedError ? e.error.plan : e.error instanceof BoundscopeError ? e.error.code : `thrown ${String(e.error)}`;
     return describe(e.kind, e.driver, [
       e.from === undefined && e.to === undefined ? undefined : `${e.from} -> ${e.to}`,
       e.reason,
       e.resource === "mmio" ? `mmio BAR ${e.bar}` : e.resource,
-      freed === undefined ? undefined : `${freed.size ?? "?"} bytes at ${freed.address === undefined ? "?" : `0x${freed.address.toString(16)}`}`,
+      e.address === undefined ? undefined : `${e.size ?? "?"} bytes at 0x${e.address.toString(16)}`,
       error === undefined ? undefined : `error ${error}`,
     ]);
   }

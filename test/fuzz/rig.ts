@@ -146,15 +146,6 @@ export class Rig {
   readonly records = new Map<string, BindingRecord>();
   /** Lifecycle events per device, as they happened. */
   readonly events = new Map<string, MachineEvent[]>();
-  /**
-   * What each coherent `release` event freed: its own `address` and `size`
-   * if it carries them, else those of the `free` event the release logged
-   * for its device just before it (since the device's previous lifecycle
-   * event). Undefined if neither says.
-   */
-  readonly #freedBy = new WeakMap<MachineEvent, { readonly address: bigint | undefined; readonly size: number | undefined }>();
-  /** Per device, the last `free` event since its last lifecycle event. */
-  readonly #lastFree = new Map<string, MachineEvent>();
   /** irq-failed, task-failed and model-failed events. */
   readonly failures: MachineEvent[] = [];
   /** Release callbacks per binding key, in the order they ran. */
@@ -170,11 +161,7 @@ export class Rig {
     this.#unsubscribe = this.machine.subscribe((event) => {
       const device = event.device;
       if (device === undefined) return;
-      if (event.kind === "free") this.#lastFree.set(device, event);
       if (LIFECYCLE_KINDS.has(event.kind)) {
-        const free = this.#lastFree.get(device);
-        this.#lastFree.delete(device);
-        if (event.kind === "release" && event.resource === "coherent") this.#freedBy.set(event, { address: event.address ?? free?.address, size: event.size ?? free?.size });
         this.events.get(device)?.push(event);
       } else if (FAILURE_KINDS.has(event.kind)) {
         this.failures.push(event);
@@ -199,11 +186,6 @@ export class Rig {
   stackSize(key: string): number {
     const record = this.records.get(key);
     return record === undefined ? -1 : peekBinding(record.token)!.devres.size;
-  }
-
-  /** What a coherent `release` event freed (see `#freedBy`); undefined for any other event. */
-  freedBy(event: MachineEvent): { readonly address: bigint | undefined; readonly size: number | undefined } | undefined {
-    return this.#freedBy.get(event);
   }
 
   /** The bus address an allocation got: `index` -1 is the ring. */
