@@ -3,7 +3,7 @@
  * spawned async work, on the simulated device of models/blk-model.ts.
  *
  * What it shows:
- * - `dev.spawn(async (dev, signal) => …)`: work bound to the binding. The
+ * - `spawn(dev, async (dev, signal) => …)`: work bound to the binding. The
  *   task writes batches of sectors, reads them back and checks them, awaiting
  *   each completion; the IRQ handler reaps the completion queue and wakes it.
  * - Unbind with requests in flight. remove() halts the device, so it posts
@@ -15,7 +15,7 @@
  *   lost, and the checker records nothing.
  */
 
-import { allocCoherent, defineDriver, Devres, Machine } from "boundscope";
+import { allocCoherent, defineDriver, Devres, enableBusMaster, iomap, Machine, requestIrq, setDmaMask, spawn } from "boundscope";
 import type { BoundDevice, CoherentAllocation, DriverInstance, IoMapping, IommuMode, ProbeDevice, TaskSignal } from "boundscope";
 import { follow } from "./narrate.js";
 import type { Narrate } from "./narrate.js";
@@ -68,9 +68,9 @@ export function blkDriver(options: BlkOptions = {}) {
 }
 
 function probe<Scope>(dev: ProbeDevice<Scope>, options: BlkOptions): Blk<Scope> {
-  dev.setDmaMask(64);
-  dev.enableBusMaster();
-  const regs = dev.iomap(0);
+  setDmaMask(dev, 64);
+  enableBusMaster(dev);
+  const regs = iomap(dev, 0);
   regs.write32(dev, BLK_REG.CTRL, 0); // a previous driver may have left it running
   const capacity = regs.read32(dev, BLK_REG.CAPACITY);
   const sq = allocCoherent(dev, Sqe.size * QUEUE_DEPTH);
@@ -79,12 +79,12 @@ function probe<Scope>(dev: ProbeDevice<Scope>, options: BlkOptions): Blk<Scope> 
   const empty: BlkStats = { submitted: 0, completed: 0, failed: 0, verified: 0, mismatched: 0, drained: 0, abandoned: 0 };
   const stats = Devres.new(dev, empty, (s) => options.onRelease?.({ ...s }));
   const blk = new Blk(regs, sq, cq, data, capacity, stats, options.narrate ?? (() => {}));
-  dev.requestIrq((dev) => blk.interrupt(dev));
+  requestIrq(dev, (dev) => blk.interrupt(dev));
   regs.write64(dev, BLK_REG.SQ_BASE, sq.dmaHandle);
   regs.write64(dev, BLK_REG.CQ_BASE, cq.dmaHandle);
   regs.write32(dev, BLK_REG.DEPTH, QUEUE_DEPTH);
   regs.write32(dev, BLK_REG.CTRL, BLK_CTRL_ENABLE);
-  dev.spawn((dev, signal) => blk.exercise(dev, signal));
+  spawn(dev, (dev, signal) => blk.exercise(dev, signal));
   options.narrate?.(`probe(): ${capacity} sectors; queues of ${QUEUE_DEPTH} at 0x${sq.dmaHandle.toString(16)} (SQ) and 0x${cq.dmaHandle.toString(16)} (CQ); task spawned`);
   return blk;
 }

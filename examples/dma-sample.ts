@@ -9,7 +9,7 @@
  * (models/edu-model.ts); the sample needs only something to bind to.
  */
 
-import { allocCoherent, defineDriver, defineStruct, Machine } from "boundscope";
+import { allocCoherent, defineDriver, defineStruct, Machine, setDmaMask } from "boundscope";
 import type { CoherentAllocation, DriverInstance, ProbeDevice } from "boundscope";
 import { EDU_ID, EduModel } from "./models/edu-model.js";
 import { follow } from "./narrate.js";
@@ -55,7 +55,7 @@ export function dmaSampleDriver(narrate: Narrate = () => {}) {
     name: "rust-dma-sample",
     ids: [SAMPLE_ID],
     probe(dev) {
-      dev.setDmaMask(64);
+      setDmaMask(dev, 64);
       const ca = allocCoherent(dev, SAMPLE_DATA.length * MyStruct.size);
       const view = ca.view(dev);
       SAMPLE_DATA.forEach(([h, b], i) => MyStruct.write(view, i, { h, b }));

@@ -1,10 +1,10 @@
-import { allocCoherent, defineDriver, Devres, Machine } from "boundscope";
+import { allocCoherent, defineDriver, Devres, Machine, setDmaMask } from "boundscope";
 
 const driver = defineDriver({
   name: "sample",
   ids: [{ vendor: 0x1234, device: 0x11e8 }],
   probe(dev) {                                  // dev: ProbeDevice<Scope>, a fresh scope per binding
-    dev.setDmaMask(64);                         // core-only: works in probe() and remove()
+    setDmaMask(dev, 64);                         // core-only: works in probe() and remove()
     const ring = allocCoherent(dev, 4096);      // zero-filled, device-managed
     ring.view(dev).setUint32(0, 0xc0ffee, true);
     const stats = Devres.new(dev, { packets: 0 }, (s) => console.log("released", s));

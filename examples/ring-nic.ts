@@ -16,7 +16,7 @@
  * `ringNicDriver({ halt: false })` forgets the halt: see buggy-nic.ts.
  */
 
-import { allocCoherent, defineDriver, Devres, Machine } from "boundscope";
+import { allocCoherent, defineDriver, Devres, enableBusMaster, iomap, Machine, requestIrq, setDmaMask } from "boundscope";
 import type { BoundDevice, CoherentAllocation, DriverInstance, IoMapping, IommuMode, ProbeDevice } from "boundscope";
 import { follow } from "./narrate.js";
 import type { Narrate } from "./narrate.js";
@@ -70,9 +70,9 @@ interface Ring<Scope> {
 }
 
 function probe<Scope>(dev: ProbeDevice<Scope>, options: RingNicOptions): RingNic<Scope> {
-  dev.setDmaMask(64);
-  dev.enableBusMaster();
-  const regs = dev.iomap(0);
+  setDmaMask(dev, 64);
+  enableBusMaster(dev);
+  const regs = iomap(dev, 0);
   regs.write32(dev, NIC_REG.CTRL, 0); // a previous driver may have left the engine running
   // One line per allocation, so the checker's allocation sites tell them apart.
   const txDescs = allocCoherent(dev, NicDesc.size * RING_SIZE);
@@ -83,7 +83,7 @@ function probe<Scope>(dev: ProbeDevice<Scope>, options: RingNicOptions): RingNic
   const rx: Ring<Scope> = { descs: rxDescs, buffers: rxBuffers };
   const stats = Devres.new(dev, { sent: 0, received: 0, bytes: 0, errors: 0, interrupts: 0 }, (s) => options.onRelease?.({ ...s }));
   const nic = new RingNic(regs, tx, rx, stats, options);
-  dev.requestIrq((dev) => nic.interrupt(dev));
+  requestIrq(dev, (dev) => nic.interrupt(dev));
   nic.start(dev);
   options.narrate?.(`probe(): rings at 0x${tx.descs.dmaHandle.toString(16)} (TX) and 0x${rx.descs.dmaHandle.toString(16)} (RX), ${RING_SIZE} descriptors each; engine started`);
   return nic;

@@ -6,7 +6,7 @@
  * free early, devres frees at unbind as always.
  */
 
-import { allocCoherent, defineDriver, Devres, Machine } from "boundscope";
+import { allocCoherent, defineDriver, Devres, iomap, Machine } from "boundscope";
 import { EDU_ID, EDU_IDENT, EDU_REG, EduModel } from "./models/edu-model.js";
 import type { Narrate } from "./narrate.js";
 
@@ -25,7 +25,7 @@ export async function runUsing(narrate: Narrate): Promise<{ inProbe: number; aft
         ids: [EDU_ID],
         async probe(dev) {
           {
-            using regs = dev.iomap(0);
+            using regs = iomap(dev, 0);
             using scratch = allocCoherent(dev, 4096); // a bounce buffer for set-up only
             if (regs.read32(dev, EDU_REG.ID) !== EDU_IDENT) throw new Error("not an edu device");
             scratch.bytes(dev).fill(0xa5);

@@ -18,15 +18,18 @@ export { BoundscopeError } from "./internal/error.js";
 export type { ErrorCode } from "./internal/error.js";
 
 // Layer 2: the driver model
-export type { BoundDevice, Device, DeviceState } from "./driver/device.js";
+export type { BoundDevice, Device, DeviceState, IrqDevice, ProbeDevice, TaskDevice } from "./driver/device.js";
 export { defineDriver } from "./driver/driver.js";
-export type { DeviceId, Driver, DriverInstance, DriverSpec, ProbeDevice } from "./driver/driver.js";
-export { allocCoherent, freeCoherent } from "./driver/dma.js";
+export type { DeviceId, Driver, DriverInstance, DriverSpec } from "./driver/driver.js";
+export { allocCoherent, enableBusMaster, freeCoherent, setDmaMask } from "./driver/dma.js";
 export type { CoherentAllocation, DmaAddress, DmaDirection } from "./driver/dma.js";
 export { Devres } from "./driver/devres.js";
 export { Revocable } from "./driver/revocable.js";
+export { iomap } from "./driver/mmio.js";
 export type { IoMapping, MmioWidth } from "./driver/mmio.js";
+export { requestIrq } from "./driver/irq.js";
 export type { IrqHandle, IrqHandler } from "./driver/irq.js";
+export { spawn } from "./driver/task.js";
 export type { Task, TaskSignal, TaskWork } from "./driver/task.js";
 export { sleep } from "./driver/delay.js";
 export { defineStruct } from "./driver/descriptor.js";

@@ -5,7 +5,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { allocCoherent, BoundscopeError, defineDriver, Devres, Machine } from "../src/index.js";
+import { allocCoherent, BoundscopeError, defineDriver, Devres, Machine, setDmaMask } from "../src/index.js";
 import type { Device, Driver, ProbeDevice } from "../src/index.js";
 import { deferred, expectCode, expectReject, NIC, smuggle, tick, transitions } from "./helpers.js";
 import type { Deferred, Smuggled } from "./helpers.js";
@@ -863,7 +863,7 @@ describe("a failed probe", () => {
   it("a probe that rejects at a later await releases every allocation and devres it took", async () => {
     const released: string[] = [];
     const { machine, before, dev, token } = await failProbe(async (dev) => {
-      dev.setDmaMask(64);
+      setDmaMask(dev, 64);
       allocCoherent(dev, 4096);
       Devres.new(dev, "irq", (v) => void released.push(v));
       await tick();

@@ -7,7 +7,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { allocCoherent, defineStruct, Machine } from "../src/index.js";
+import { allocCoherent, defineStruct, enableBusMaster, Machine } from "../src/index.js";
 import type { FieldType, StructFields } from "../src/index.js";
 import { bindModel, expectCode, OpenModel, smuggle } from "./helpers.js";
 
@@ -216,7 +216,7 @@ describe("over DMA memory", () => {
 
   it("driver and device read the same descriptor through one struct", async () => {
     const machine = new Machine({ iommu: "strict" });
-    const { token, model } = await bindModel(machine, new OpenModel(), (dev) => dev.enableBusMaster());
+    const { token, model } = await bindModel(machine, new OpenModel(), (dev) => enableBusMaster(dev));
     const ring = allocCoherent(token, Desc.size * 8);
     Desc.write(ring.view(token), 5, { addr: 0xabc000n, len: 1500, flags: 1 });
     const fetched = model.read(ring.dmaHandle + BigInt(5 * Desc.size), Desc.size);

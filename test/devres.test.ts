@@ -4,7 +4,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { allocCoherent, defineDriver, Devres, Machine } from "../src/index.js";
+import { allocCoherent, defineDriver, Devres, iomap, Machine } from "../src/index.js";
 import type { BoundDevice, CoherentAllocation, Device, ProbeDevice } from "../src/index.js";
 import { deferred, expectCode, NIC, OpenModel, smuggle, tick } from "./helpers.js";
 import type { Smuggled } from "./helpers.js";
@@ -461,7 +461,7 @@ describe("the token during devres release", () => {
         name: "late",
         ids: [{ vendor: model.vendor, device: model.device }],
         probe(dev) {
-          const regs = dev.iomap(0);
+          const regs = iomap(dev, 0);
           const buf = allocCoherent(dev, 64);
           const first = Devres.new(dev, 1);
           // Released first (last in): everything above is still unreleased then.

@@ -7,7 +7,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { allocCoherent, defineDriver, freeCoherent, Machine } from "../src/index.js";
+import { allocCoherent, defineDriver, enableBusMaster, freeCoherent, iomap, Machine } from "../src/index.js";
 import type { CoherentAllocation, DmaAddress, DmaDebugMode, DmaViolationKind, IoMapping, IommuMode, MmioWidth, Timer } from "../src/index.js";
 import { peekBinding } from "../src/driver/binding.js";
 import type { DeviceHardware } from "../src/sim/hardware.js";
@@ -71,8 +71,8 @@ async function ringDriver(machine: Machine, options: { readonly halts: boolean; 
   let ring!: CoherentAllocation<Smuggled>;
   let regs!: IoMapping<Smuggled>;
   const bound = await bindModel(machine, new Engine(), (dev) => {
-    if (options.busMaster ?? true) dev.enableBusMaster();
-    regs = dev.iomap(0);
+    if (options.busMaster ?? true) enableBusMaster(dev);
+    regs = iomap(dev, 0);
     ring = allocCoherent(dev, 4096);
     regs.write64(dev, RING_BASE, ring.dmaHandle);
     regs.write32(dev, RING_LEN, 4096);
@@ -88,7 +88,7 @@ async function ringDriver(machine: Machine, options: { readonly halts: boolean; 
 
 /** A device with bus mastering on that a test drives by hand. */
 async function master(machine: Machine) {
-  return bindModel(machine, new OpenModel(), (dev) => dev.enableBusMaster());
+  return bindModel(machine, new OpenModel(), (dev) => enableBusMaster(dev));
 }
 
 const kinds = (machine: Machine): DmaViolationKind[] => machine.dmaDebug.violations.map((v) => v.kind);
@@ -234,8 +234,8 @@ describe.each(MODES)("dma-after-remove (%s)", (iommu) => {
     const machine = new Machine({ iommu });
     const model = new Engine();
     const { dev } = await bindModel(machine, model, (dev) => {
-      dev.enableBusMaster();
-      const regs = dev.iomap(0);
+      enableBusMaster(dev);
+      const regs = iomap(dev, 0);
       const ring = allocCoherent(dev, 4096);
       regs.write64(dev, RING_BASE, ring.dmaHandle);
       regs.write32(dev, RING_LEN, 4096);
@@ -334,7 +334,7 @@ describe.each(MODES)("free-unknown (%s)", (iommu) => {
   it("freeCoherent of an address the device never had is EINVAL and names the address", async () => {
     const machine = new Machine({ iommu });
     const { token, dev, driver } = await master(machine);
-    const bogus = smuggle<DmaAddress>(0xdead_0000n);
+    const bogus = smuggle<DmaAddress<Smuggled>>(0xdead_0000n);
     expectCode(() => freeCoherent(token, bogus), "EINVAL");
     expect(machine.dmaDebug.violations).toEqual([
       expect.objectContaining({
@@ -353,7 +353,7 @@ describe.each(MODES)("free-unknown (%s)", (iommu) => {
     const machine = new Machine({ iommu });
     const { token } = await master(machine);
     const buf = allocCoherent(token, 4096);
-    expectCode(() => freeCoherent(token, smuggle<DmaAddress>(buf.dmaHandle + 8n)), "EINVAL");
+    expectCode(() => freeCoherent(token, smuggle<DmaAddress<Smuggled>>(buf.dmaHandle + 8n)), "EINVAL");
     expect(kinds(machine)).toEqual(["free-unknown"]);
     expect(buf.freed).toBe(false);
     expect(machine.memory.stats().allocations).toBe(1);
@@ -588,7 +588,7 @@ describe('"throw" mode', () => {
     buf.free();
     expect(expectCode(() => buf.free(), "EINVAL").message).toMatch(/^dma-debug: double-free: /);
     expect(expectCode(() => freeCoherent(token, buf.dmaHandle), "EINVAL").message).toMatch(/^dma-debug: double-free: /);
-    expect(expectCode(() => freeCoherent(token, smuggle<DmaAddress>(0x1234_5000n)), "EINVAL").message).toMatch(/^dma-debug: free-unknown: /);
+    expect(expectCode(() => freeCoherent(token, smuggle<DmaAddress<Smuggled>>(0x1234_5000n)), "EINVAL").message).toMatch(/^dma-debug: free-unknown: /);
     expect(kinds(machine)).toEqual(["double-free", "double-free", "free-unknown"]);
   });
 
@@ -627,7 +627,7 @@ describe('"off" mode', () => {
     const buf = allocCoherent(other.token, 64);
     buf.free();
     expectCode(() => buf.free(), "EINVAL");
-    expectCode(() => freeCoherent(other.token, smuggle<DmaAddress>(0x1234_5000n)), "EINVAL");
+    expectCode(() => freeCoherent(other.token, smuggle<DmaAddress<Smuggled>>(0x1234_5000n)), "EINVAL");
     await machine.pci.unbind(dev);
     await machine.run(5_000);
     expect(machine.dmaDebug.violations).toEqual([]);

@@ -7,7 +7,7 @@
  */
 
 import { expect } from "vitest";
-import { BoundscopeError, defineDriver, DeviceModel } from "../src/index.js";
+import { BoundscopeError, defineDriver, DeviceModel, setDmaMask } from "../src/index.js";
 import type { Device, DeviceModelSpec, Driver, DriverInstance, ErrorCode, Machine, MachineEvent, ProbeDevice, Timer } from "../src/index.js";
 
 /** The ids every test driver binds to unless it says otherwise. */
@@ -104,7 +104,7 @@ export async function bindOne(machine: Machine, options: { readonly dmaMask?: nu
     name: `test-driver-${id.device.toString(16)}`,
     ids: [id],
     probe(dev) {
-      if (options.dmaMask !== undefined) dev.setDmaMask(options.dmaMask);
+      if (options.dmaMask !== undefined) setDmaMask(dev, options.dmaMask);
       token = smuggle(dev);
       return {};
     },

@@ -7,7 +7,7 @@
  */
 
 import { expect } from "vitest";
-import { allocCoherent, defineDriver, defineStruct, DeviceModel, Devres, freeCoherent, Machine, Revocable, sleep } from "../src/index.js";
+import { allocCoherent, defineDriver, defineStruct, DeviceModel, Devres, enableBusMaster, freeCoherent, iomap, Machine, requestIrq, Revocable, setDmaMask, sleep, spawn } from "../src/index.js";
 import type {
   CoherentAllocation,
   Device,
@@ -156,13 +156,13 @@ async function side(machine: Machine, onIrq: () => IrqHandler<Smuggled>): Promis
   const model = new HostileModel();
   let parts: Pick<Side, "regs" | "buf" | "view" | "irq" | "res"> | undefined;
   const bound = await bindModel(machine, model, (dev) => {
-    dev.setDmaMask(64);
-    dev.enableBusMaster();
-    const regs = dev.iomap(0);
+    setDmaMask(dev, 64);
+    enableBusMaster(dev);
+    const regs = iomap(dev, 0);
     const buf = allocCoherent(dev, 4096);
     const bytes = buf.bytes(dev);
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + 3) & 0xff;
-    const irq = dev.requestIrq((d) => onIrq()(d));
+    const irq = requestIrq(dev, (d) => onIrq()(d));
     const res = Devres.new(dev, { value: 1 });
     parts = { regs, buf, view: buf.view(dev), irq, res };
   });
@@ -180,7 +180,7 @@ async function park(machine: Machine): Promise<Pick<Rig, "core" | "parked">> {
       name: "parked",
       ids: [{ vendor: model.vendor, device: model.device }],
       async probe(dev) {
-        dev.enableBusMaster();
+        enableBusMaster(dev);
         core = smuggle(dev);
         await gate.promise;
         return {};
@@ -238,10 +238,10 @@ export async function makeRig(options?: MachineOptions): Promise<Rig> {
         name: `transient-${model.device.toString(16)}`,
         ids: [{ vendor: model.vendor, device: model.device }],
         probe(dev) {
-          dev.enableBusMaster();
-          dev.iomap(0);
+          enableBusMaster(dev);
+          iomap(dev, 0);
           allocCoherent(dev, 4096);
-          dev.requestIrq(() => {});
+          requestIrq(dev, () => {});
           Devres.new(dev, 0, spec.release);
           return smuggle(spec.then === undefined ? {} : spec.then(smuggle(dev)));
         },
@@ -860,7 +860,7 @@ function expectHandledAgain(rig: Rig): void {
 // ---------------------------------------------------------------- the core context
 
 table(
-  "dev.setDmaMask(bits)",
+  "setDmaMask(dev, bits)",
   EINVAL,
   (
     [
@@ -874,16 +874,16 @@ table(
       ["`32n`", 32n],
       ["`null`", null],
     ] as const
-  ).map(([input, bits]) => [input, (rig: Rig) => rig.core.setDmaMask(any(bits))] as const),
+  ).map(([input, bits]) => [input, (rig: Rig) => setDmaMask(rig.core, any(bits))] as const),
 );
 
 /** Core-only calls, with arguments that would be fine in probe(). */
 const coreCalls: readonly (readonly [string, (dev: ProbeDevice<Smuggled>) => unknown])[] = [
-  ["dev.setDmaMask(bits)", (dev) => dev.setDmaMask(64)],
-  ["dev.enableBusMaster()", (dev) => dev.enableBusMaster()],
-  ["dev.iomap(bar)", (dev) => dev.iomap(0)],
-  ["dev.requestIrq(handler)", (dev) => dev.requestIrq(() => {})],
-  ["dev.spawn(work)", (dev) => dev.spawn(async () => {})],
+  ["setDmaMask(dev, bits)", (dev) => setDmaMask(dev, 64)],
+  ["enableBusMaster(dev)", (dev) => enableBusMaster(dev)],
+  ["iomap(dev, bar)", (dev) => iomap(dev, 0)],
+  ["requestIrq(dev, handler)", (dev) => requestIrq(dev, () => {})],
+  ["spawn(dev, work)", (dev) => spawn(dev, async () => {})],
 ];
 for (const [entry, call] of coreCalls) {
   rows.push(
@@ -892,9 +892,9 @@ for (const [entry, call] of coreCalls) {
     { entry, input: "`Object.create(token)`", outcome: EPERM, act: (rig) => call(Object.create(rig.core)) },
   );
 }
-table("dev.enableBusMaster()", EBUSY, [["bus mastering already on", (rig) => rig.core.enableBusMaster()]]);
+table("enableBusMaster(dev)", EBUSY, [["bus mastering already on", (rig) => enableBusMaster(rig.core)]]);
 table(
-  "dev.iomap(bar)",
+  "iomap(dev, bar)",
   EINVAL,
   (
     [
@@ -906,35 +906,35 @@ table(
       ['`"0"`', "0"],
       ["`null`", null],
     ] as const
-  ).map(([input, bar]) => [input, (rig: Rig) => rig.core.iomap(any(bar))] as const),
+  ).map(([input, bar]) => [input, (rig: Rig) => iomap(rig.core, any(bar))] as const),
 );
-table("dev.requestIrq(handler)", EINVAL, [
-  ['`"isr"`', (rig) => rig.core.requestIrq(any("isr"))],
-  ["`null`", (rig) => rig.core.requestIrq(any(null))],
-  ["`{}`", (rig) => rig.core.requestIrq(any({}))],
+table("requestIrq(dev, handler)", EINVAL, [
+  ['`"isr"`', (rig) => requestIrq(rig.core, any("isr"))],
+  ["`null`", (rig) => requestIrq(rig.core, any(null))],
+  ["`{}`", (rig) => requestIrq(rig.core, any({}))],
 ]);
-table("dev.requestIrq(handler)", EBUSY, [
+table("requestIrq(dev, handler)", EBUSY, [
   ["a second handler while the first is held", (rig) => {
-    const first = rig.core.requestIrq(() => {});
+    const first = requestIrq(rig.core, () => {});
     try {
-      return rig.core.requestIrq(() => {});
+      return requestIrq(rig.core, () => {});
     } finally {
       first.free();
     }
   }],
 ]);
-table("dev.spawn(work)", EINVAL, [
-  ['`"poll"`', (rig) => rig.core.spawn(any("poll"))],
-  ["`null`", (rig) => rig.core.spawn(any(null))],
+table("spawn(dev, work)", EINVAL, [
+  ['`"poll"`', (rig) => spawn(rig.core, any("poll"))],
+  ["`null`", (rig) => spawn(rig.core, any(null))],
 ]);
 table(
-  "dev.spawn(work)",
+  "spawn(dev, work)",
   { logged: "task-failed" },
   [
-    ["work that throws before its first await", (rig) => expect(rig.core.spawn(() => {
+    ["work that throws before its first await", (rig) => expect(spawn(rig.core, () => {
       throw BOOM;
     }).done).rejects.toBe(BOOM)],
-    ["work that rejects after an await", (rig) => expect(rig.core.spawn(async () => {
+    ["work that rejects after an await", (rig) => expect(spawn(rig.core, async () => {
       await tick();
       throw BOOM;
     }).done).rejects.toBe(BOOM)],
@@ -1069,7 +1069,7 @@ rows.push({
 });
 table("regs.unmap()", EINVAL, [
   ["called twice", (rig) => {
-    const regs = rig.core.iomap(0);
+    const regs = iomap(rig.core, 0);
     regs.unmap();
     regs.unmap();
   }],
@@ -1078,7 +1078,7 @@ table("regs.unmap()", EINVAL, [
 ]);
 table("irq.free()", EINVAL, [
   ["called twice", (rig) => {
-    const irq = rig.core.requestIrq(() => {});
+    const irq = requestIrq(rig.core, () => {});
     irq.free();
     irq.free();
   }],
@@ -1284,11 +1284,11 @@ export const ENTRY_POINTS: readonly string[] = [
   "new Revocable(value, release)",
   "revocable.tryAccessWith(use)",
   "revocable.revoke()",
-  "dev.setDmaMask(bits)",
-  "dev.enableBusMaster()",
-  "dev.iomap(bar)",
-  "dev.requestIrq(handler)",
-  "dev.spawn(work)",
+  "setDmaMask(dev, bits)",
+  "enableBusMaster(dev)",
+  "iomap(dev, bar)",
+  "requestIrq(dev, handler)",
+  "spawn(dev, work)",
   "IRQ handler",
   "regs.read8/16/32/64(dev, offset)",
   "regs.write8/16/32/64(dev, offset, value)",

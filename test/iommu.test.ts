@@ -7,7 +7,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { allocCoherent, Machine } from "../src/index.js";
+import { allocCoherent, enableBusMaster, Machine, setDmaMask } from "../src/index.js";
 import type { IommuMode } from "../src/index.js";
 import { bindModel, expectCode, OpenModel } from "./helpers.js";
 
@@ -17,8 +17,8 @@ const IOVA_BASE = 0x10_0000n;
 /** A device with bus mastering on, and optionally a DMA mask. */
 async function master(machine: Machine, dmaMask?: number) {
   return bindModel(machine, new OpenModel(), (dev) => {
-    if (dmaMask !== undefined) dev.setDmaMask(dmaMask);
-    dev.enableBusMaster();
+    if (dmaMask !== undefined) setDmaMask(dev, dmaMask);
+    enableBusMaster(dev);
   });
 }
 
@@ -190,11 +190,11 @@ describe("the DMA mask, behind a strict IOMMU", () => {
     const machine = new Machine({ iommu: "strict" });
     const handles: bigint[] = [];
     const { dev } = await bindModel(machine, new OpenModel(), (dev) => {
-      dev.setDmaMask(21);
+      setDmaMask(dev, 21);
       handles.push(allocCoherent(dev, 4096).dmaHandle);
       return {
         remove(dev) {
-          dev.setDmaMask(64);
+          setDmaMask(dev, 64);
           handles.push(allocCoherent(dev, 4096).dmaHandle);
         },
       };

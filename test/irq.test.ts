@@ -7,7 +7,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { allocCoherent, defineDriver, Devres, Machine } from "../src/index.js";
+import { allocCoherent, defineDriver, Devres, enableBusMaster, iomap, Machine, requestIrq, setDmaMask } from "../src/index.js";
 import type { BoundDevice, IrqHandle, IrqHandler, ProbeDevice } from "../src/index.js";
 import { bindModel, expectCode, OpenModel, released, smuggle } from "./helpers.js";
 import type { Smuggled } from "./helpers.js";
@@ -17,7 +17,7 @@ async function withIrq(handler: IrqHandler<Smuggled>, machine = new Machine()) {
   const model = new OpenModel({ bars: [64] });
   let irq!: IrqHandle<Smuggled>;
   const bound = await bindModel(machine, model, (dev) => {
-    irq = dev.requestIrq(handler);
+    irq = requestIrq(dev, handler);
   });
   return { irq, ...bound };
 }
@@ -51,9 +51,9 @@ describe("the handler", () => {
     const machine = new Machine();
     const counts: number[] = [];
     await bindModel(machine, model, (dev) => {
-      const regs = dev.iomap(0);
+      const regs = iomap(dev, 0);
       const stats = Devres.new(dev, { irqs: 0 });
-      dev.requestIrq((dev) => {
+      requestIrq(dev, (dev) => {
         regs.write32(dev, 0, 1);
         counts.push(++stats.access(dev).irqs);
       });
@@ -66,7 +66,7 @@ describe("the handler", () => {
   it("may not make core-only calls: setDmaMask from the handler is EPERM", async () => {
     const errors: unknown[] = [];
     const { model } = await withIrq((dev) => {
-      errors.push(expectCode(() => smuggle<ProbeDevice<Smuggled>>(dev).setDmaMask(64), "EPERM"));
+      errors.push(expectCode(() => setDmaMask(smuggle<ProbeDevice<Smuggled>>(dev), 64), "EPERM"));
     });
     model.interrupt();
     expect(errors).toHaveLength(1);
@@ -136,8 +136,8 @@ describe("requesting", () => {
   it("a second request while the first is held is EBUSY", async () => {
     let error: unknown;
     await bindModel(new Machine(), new OpenModel(), (dev) => {
-      dev.requestIrq(() => {});
-      error = expectCode(() => dev.requestIrq(() => {}), "EBUSY");
+      requestIrq(dev, () => {});
+      error = expectCode(() => requestIrq(dev, () => {}), "EBUSY");
     });
     expect(String(error)).toContain("already requested");
   });
@@ -146,8 +146,8 @@ describe("requesting", () => {
     const calls: string[] = [];
     const model = new OpenModel();
     await bindModel(new Machine(), model, (dev) => {
-      dev.requestIrq(() => void calls.push("old")).free();
-      dev.requestIrq(() => void calls.push("new"));
+      requestIrq(dev, () => void calls.push("old")).free();
+      requestIrq(dev, () => void calls.push("new"));
     });
     model.interrupt();
     expect(calls).toEqual(["new"]);
@@ -156,8 +156,8 @@ describe("requesting", () => {
   it("a handler that is not a function is EINVAL", async () => {
     let error: unknown;
     await bindModel(new Machine(), new OpenModel(), (dev) => {
-      error = expectCode(() => dev.requestIrq(smuggle<IrqHandler<Smuggled>>("isr")), "EINVAL");
-      dev.requestIrq(() => {});
+      error = expectCode(() => requestIrq(dev, smuggle<IrqHandler<Smuggled>>("isr")), "EINVAL");
+      requestIrq(dev, () => {});
     });
     expect(error).toBeDefined();
   });
@@ -165,7 +165,7 @@ describe("requesting", () => {
   it("is core-only: from a smuggled token after probe it is EPERM, even while bound", async () => {
     const { token, dev } = await bindModel(new Machine(), new OpenModel());
     expect(dev.state).toBe("bound");
-    expectCode(() => token.requestIrq(() => {}), "EPERM");
+    expectCode(() => requestIrq(token, () => {}), "EPERM");
   });
 
   it("works in remove(), and is freed right after it", async () => {
@@ -175,7 +175,7 @@ describe("requesting", () => {
     let calls = 0;
     const { dev } = await bindModel(machine, model, () => ({
       remove(dev) {
-        irq = dev.requestIrq(() => calls++);
+        irq = requestIrq(dev, () => calls++);
         model.interrupt();
       },
     }));
@@ -203,7 +203,7 @@ describe("freeing", () => {
     const model = new OpenModel();
     let irq!: IrqHandle<Smuggled>;
     await bindModel(new Machine(), model, (dev) => {
-      irq = dev.requestIrq(() => {
+      irq = requestIrq(dev, () => {
         calls++;
         irq.free();
         model.interrupt();
@@ -248,10 +248,10 @@ describe("at unbind", () => {
     const machine = new Machine();
     const model = new OpenModel({ bars: [64] });
     const { dev, driver } = await bindModel(machine, model, (dev) => {
-      dev.enableBusMaster();
-      dev.iomap(0);
+      enableBusMaster(dev);
+      iomap(dev, 0);
       allocCoherent(dev, 4096);
-      dev.requestIrq(() => {});
+      requestIrq(dev, () => {});
       Devres.new(dev, "state");
     });
     await machine.pci.unbind(dev);
@@ -264,7 +264,7 @@ describe("at unbind", () => {
     const model = new OpenModel();
     const log: string[] = [];
     const { dev } = await bindModel(machine, model, (dev) => {
-      dev.requestIrq(() => void log.push("irq"));
+      requestIrq(dev, () => void log.push("irq"));
       return {
         remove() {
           model.interrupt();
@@ -285,7 +285,7 @@ describe("at unbind", () => {
     let calls = 0;
     const { dev } = await bindModel(machine, model, (dev) => {
       allocCoherent(dev, 64);
-      dev.requestIrq(() => calls++);
+      requestIrq(dev, () => calls++);
     });
     for (let t = 100; t <= 5_000; t += 100) model.later(t, () => model.interrupt());
     await machine.pci.unbind(dev);
@@ -309,14 +309,14 @@ describe("at unbind", () => {
     const machine = new Machine();
     const model = new OpenModel();
     const calls: string[] = [];
-    const { dev } = await bindModel(machine, model, (dev) => void dev.requestIrq(() => void calls.push("first binding")));
+    const { dev } = await bindModel(machine, model, (dev) => void requestIrq(dev, () => void calls.push("first binding")));
     await machine.pci.unbind(dev);
     await machine.pci.register(
       defineDriver({
         name: "second",
         ids: [{ vendor: model.vendor, device: model.device }],
         probe(dev) {
-          dev.requestIrq(() => void calls.push("second binding"));
+          requestIrq(dev, () => void calls.push("second binding"));
           return {};
         },
       }),
@@ -335,7 +335,7 @@ describe("at unbind", () => {
         name: "refuses",
         ids: [{ vendor: model.vendor, device: model.device }],
         probe(dev) {
-          irq = smuggle(dev.requestIrq(() => calls++));
+          irq = smuggle(requestIrq(dev, () => calls++));
           throw new Error("no");
         },
       }),
@@ -360,7 +360,7 @@ describe("a handler that re-triggers its own interrupt", () => {
         name: "retrigger",
         ids: [{ vendor: model.vendor, device: model.device }],
         probe(dev) {
-          dev.requestIrq(() => {
+          requestIrq(dev, () => {
             depth++;
             maxDepth = Math.max(maxDepth, depth);
             runs++;

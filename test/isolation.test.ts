@@ -8,7 +8,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { allocCoherent, Machine } from "../src/index.js";
+import { allocCoherent, enableBusMaster, Machine } from "../src/index.js";
 import type { CoherentAllocation, IommuMode } from "../src/index.js";
 import { bindModel, OpenModel } from "./helpers.js";
 import type { Smuggled } from "./helpers.js";
@@ -20,7 +20,7 @@ const ALL_ONES = 0xff;
 const POISON = 0x6b;
 
 /** A device with bus mastering on. */
-const master = (machine: Machine) => bindModel(machine, new OpenModel(), (dev) => dev.enableBusMaster());
+const master = (machine: Machine) => bindModel(machine, new OpenModel(), (dev) => enableBusMaster(dev));
 
 /** Fills `buf` with a pattern unlike anything a device would write, and returns a copy. */
 function pattern(buf: CoherentAllocation<Smuggled>, token: Parameters<CoherentAllocation<Smuggled>["bytes"]>[0], seed: number): number[] {

@@ -6,7 +6,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { defineDriver, Machine } from "../src/index.js";
+import { defineDriver, iomap, Machine, requestIrq, spawn } from "../src/index.js";
 import type { BoundDevice, IoMapping, MmioWidth, ProbeDevice } from "../src/index.js";
 import { bindModel, expectCode, NIC, OpenModel, released, smuggle } from "./helpers.js";
 import type { Smuggled } from "./helpers.js";
@@ -34,8 +34,8 @@ async function mapped(machine = new Machine()) {
   let bar0!: IoMapping<Smuggled>;
   let bar1!: IoMapping<Smuggled>;
   const bound = await bindModel(machine, model, (dev) => {
-    bar0 = dev.iomap(0);
-    bar1 = dev.iomap(1);
+    bar0 = iomap(dev, 0);
+    bar1 = iomap(dev, 1);
   });
   return { bar0, bar1, ...bound };
 }
@@ -106,8 +106,8 @@ describe("a mapping", () => {
     let again!: IoMapping<Smuggled>;
     let first!: IoMapping<Smuggled>;
     const { token } = await bindModel(new Machine(), model, (dev) => {
-      first = dev.iomap(0);
-      again = dev.iomap(0);
+      first = iomap(dev, 0);
+      again = iomap(dev, 0);
     });
     first.write8(token, 0, 1);
     again.write8(token, 0, 2);
@@ -200,7 +200,7 @@ describe("iomap", () => {
   ])("%s is EINVAL, naming the BARs there are", async (_, bar) => {
     let error: unknown;
     await bindModel(new Machine(), new Registers(), (dev) => {
-      error = expectCode(() => dev.iomap(smuggle<number>(bar)), "EINVAL");
+      error = expectCode(() => iomap(dev, smuggle<number>(bar)), "EINVAL");
     });
     expect(String(error)).toContain("BARs 0 to 1");
   });
@@ -208,7 +208,7 @@ describe("iomap", () => {
   it("on a device with no BARs is EINVAL", async () => {
     let error: unknown;
     await bindModel(new Machine(), new OpenModel(), (dev) => {
-      error = expectCode(() => dev.iomap(0), "EINVAL");
+      error = expectCode(() => iomap(dev, 0), "EINVAL");
     });
     expect(String(error)).toContain("no BARs");
   });
@@ -217,7 +217,7 @@ describe("iomap", () => {
     const machine = new Machine();
     const model = new Registers();
     const { dev } = await bindModel(machine, model, () => ({
-      remove: (dev) => void dev.iomap(1).write32(dev, 0, 7),
+      remove: (dev) => void iomap(dev, 1).write32(dev, 0, 7),
     }));
     await machine.pci.unbind(dev);
     expect(model.log).toEqual(["w32 1:0=7"]);
@@ -226,7 +226,7 @@ describe("iomap", () => {
   it("is core-only: outside probe() and remove() it is EPERM, even while bound", async () => {
     const { token, dev } = await mapped();
     expect(dev.state).toBe("bound");
-    expect(expectCode(() => token.iomap(0), "EPERM").message).toContain("core-only");
+    expect(expectCode(() => iomap(token, 0), "EPERM").message).toContain("core-only");
   });
 
   it("is EPERM from an interrupt handler and from spawned work", async () => {
@@ -234,10 +234,10 @@ describe("iomap", () => {
     const model = new Registers();
     const errors: unknown[] = [];
     await bindModel(machine, model, (dev) => {
-      dev.requestIrq((dev) => errors.push(expectCode(() => smuggle<ProbeDevice<Smuggled>>(dev).iomap(0), "EPERM")));
-      dev.spawn(async (dev) => {
+      requestIrq(dev, (dev) => errors.push(expectCode(() => iomap(smuggle<ProbeDevice<Smuggled>>(dev), 0), "EPERM")));
+      spawn(dev, async (dev) => {
         await Promise.resolve();
-        errors.push(expectCode(() => smuggle<ProbeDevice<Smuggled>>(dev).iomap(0), "EPERM"));
+        errors.push(expectCode(() => iomap(smuggle<ProbeDevice<Smuggled>>(dev), 0), "EPERM"));
       });
     });
     model.interrupt();
@@ -248,7 +248,7 @@ describe("iomap", () => {
   it("with a dead token is ENXIO: liveness is checked before the core context", async () => {
     const { token, dev, machine } = await mapped();
     await machine.pci.unbind(dev);
-    expectCode(() => token.iomap(0), "ENXIO");
+    expectCode(() => iomap(token, 0), "ENXIO");
   });
 });
 
@@ -306,7 +306,7 @@ describe("at unbind", () => {
         ids: [{ vendor: model.vendor, device: model.device }],
         probe(dev) {
           next = smuggle(dev);
-          fresh = smuggle(dev.iomap(0));
+          fresh = smuggle(iomap(dev, 0));
           return {};
         },
       }),
@@ -335,7 +335,7 @@ describe("at unbind", () => {
         ids: [{ vendor: model.vendor, device: model.device }],
         probe(dev) {
           token = smuggle(dev);
-          kept = smuggle(dev.iomap(0));
+          kept = smuggle(iomap(dev, 0));
           throw new Error("not this one");
         },
       }),
@@ -356,7 +356,7 @@ describe("a plain device", () => {
         name: "plain",
         ids: [NIC],
         probe(dev) {
-          error = expectCode(() => dev.iomap(0), "EINVAL");
+          error = expectCode(() => iomap(dev, 0), "EINVAL");
           return {};
         },
       }),

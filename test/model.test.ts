@@ -6,7 +6,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { allocCoherent, defineDriver, DeviceModel, Machine, sleep } from "../src/index.js";
+import { allocCoherent, defineDriver, DeviceModel, enableBusMaster, iomap, Machine, requestIrq, sleep } from "../src/index.js";
 import type { DeviceModelSpec, IoMapping, MmioWidth, ProbeDevice } from "../src/index.js";
 import { bindModel, expectCode, NIC, OpenModel, smuggle } from "./helpers.js";
 import type { Smuggled } from "./helpers.js";
@@ -161,7 +161,7 @@ describe("plugging a model in", () => {
     const machine = new Machine();
     const model = new Scratch();
     const { dev } = await bindModel(machine, model, (dev) => {
-      dev.enableBusMaster();
+      enableBusMaster(dev);
       expect(model.mastering).toBe(true);
     });
     expect(model.masterChanges).toEqual([true]);
@@ -178,8 +178,8 @@ async function scratchBound(inRemove: (regs: IoMapping<Smuggled>, dev: ProbeDevi
   model.clockPending = () => machine.clock.pending;
   let regs!: IoMapping<Smuggled>;
   const bound = await bindModel(machine, model, (dev) => {
-    regs = dev.iomap(0);
-    dev.enableBusMaster();
+    regs = iomap(dev, 0);
+    enableBusMaster(dev);
     return { remove: (dev) => inRemove(regs, dev) };
   });
   return { regs, ...bound };
@@ -265,7 +265,7 @@ describe("surprise removal", () => {
     const model = new Scratch();
     let handled = 0;
     const { dev } = await bindModel(machine, model, (dev) => {
-      dev.requestIrq(() => handled++);
+      requestIrq(dev, () => handled++);
       return { remove: () => model.interrupt() };
     });
     model.interrupt();

@@ -7,8 +7,8 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { allocCoherent, defineDriver, Devres, Machine, Revocable, sleep } from "../src/index.js";
-import type { Driver, IrqHandle, MmioWidth, ProbeDevice, Task } from "../src/index.js";
+import { allocCoherent, defineDriver, Devres, enableBusMaster, iomap, Machine, requestIrq, Revocable, sleep, spawn } from "../src/index.js";
+import type { Driver, IoMapping, IrqHandle, MmioWidth, ProbeDevice, Task } from "../src/index.js";
 import { deferred, expectCode, expectReject, OpenModel, released, smuggle, tick, transitions } from "./helpers.js";
 import type { Smuggled } from "./helpers.js";
 
@@ -84,10 +84,10 @@ describe("unplug during an async probe", () => {
         name: "slow-probe",
         ids: [idOf(model)],
         async probe(dev) {
-          dev.enableBusMaster();
-          const regs = dev.iomap(0);
+          enableBusMaster(dev);
+          const regs = iomap(dev, 0);
           const ring = allocCoherent(dev, 4096);
-          dev.requestIrq(() => void log.push("irq"));
+          requestIrq(dev, () => void log.push("irq"));
           Devres.new(dev, "state", () => void log.push("devres released"));
           log.push(`status ${regs.read32(dev, STATUS)}`);
           await gate.promise;
@@ -137,7 +137,7 @@ describe("unplug during an async probe", () => {
         name: "probe",
         ids: [idOf(model)],
         async probe(dev) {
-          const regs = dev.iomap(0);
+          const regs = iomap(dev, 0);
           allocCoherent(dev, 4096);
           await tick();
           log.push(`probe sees status ${regs.read32(dev, STATUS).toString(16)}`);
@@ -166,8 +166,8 @@ describe("unplug during an async remove", () => {
         name: "poller",
         ids: [idOf(model)],
         probe(dev) {
-          dev.enableBusMaster();
-          const regs = dev.iomap(0);
+          enableBusMaster(dev);
+          const regs = iomap(dev, 0);
           allocCoherent(dev, 4096);
           Devres.new(dev, 0);
           return {
@@ -212,14 +212,14 @@ describe("unplug during a spawned task", () => {
         name: "worker",
         ids: [idOf(model)],
         probe(dev) {
-          dev.enableBusMaster();
-          const regs = dev.iomap(0);
+          enableBusMaster(dev);
+          const regs = iomap(dev, 0);
           const buf = allocCoherent(dev, 4096);
           let wake: (() => void) | undefined;
-          dev.requestIrq(() => wake?.());
+          requestIrq(dev, () => wake?.());
           Devres.new(dev, 0, () => void log.push("devres released"));
           task = smuggle(
-            dev.spawn(async (dev, signal) => {
+            spawn(dev, async (dev, signal) => {
               for (let step = 1; !signal.aborted; step++) {
                 buf.bytes(dev)[step] = step;
                 log.push(`step ${step} at ${machine.clock.now}: status ${regs.read32(dev, STATUS)}`);
@@ -266,10 +266,10 @@ describe("unbind and unplug at once", () => {
         name: "engine",
         ids: [idOf(model)],
         probe(dev) {
-          dev.enableBusMaster();
-          const regs = dev.iomap(0);
+          enableBusMaster(dev);
+          const regs = iomap(dev, 0);
           allocCoherent(dev, 4096);
-          dev.requestIrq(() => {});
+          requestIrq(dev, () => {});
           Devres.new(dev, 0);
           return { remove: (dev) => void seen.push(`remove: status ${regs.read32(dev, STATUS).toString(16)}`) };
         },
@@ -388,14 +388,14 @@ describe("two revokers of one value", () => {
 
 describe("an IRQ raised while the handler is being freed", () => {
   /** A bound engine whose probe runs `setup` with its model, the MMIO mapping and a 4 KiB buffer. */
-  async function irqDevice(machine: Machine, setup: (dev: Token, model: Engine, regs: ReturnType<Token["iomap"]>) => void) {
+  async function irqDevice(machine: Machine, setup: (dev: Token, model: Engine, regs: IoMapping<Smuggled>) => void) {
     const model = new Engine();
     await machine.pci.register(
       defineDriver({
         name: "irq",
         ids: [idOf(model)],
         probe(dev) {
-          setup(smuggle(dev), model, smuggle(dev.iomap(0)));
+          setup(smuggle(dev), model, smuggle(iomap(dev, 0)));
           return {};
         },
       }),
@@ -411,7 +411,7 @@ describe("an IRQ raised while the handler is being freed", () => {
     let calls = 0;
     const { dev } = await irqDevice(machine, (dev, model) => {
       const buf = allocCoherent(dev, 4096);
-      dev.requestIrq((dev) => {
+      requestIrq(dev, (dev) => {
         calls++;
         try {
           buf.bytes(dev)[0] = 0xee;
@@ -439,7 +439,7 @@ describe("an IRQ raised while the handler is being freed", () => {
     const { dev } = await irqDevice(machine, (dev, model) => {
       // Taken before the IRQ, so released after it.
       Devres.new(dev, 0, () => model.interrupt());
-      dev.requestIrq(() => void calls++);
+      requestIrq(dev, () => void calls++);
     });
     await machine.pci.unbind(dev);
     expect(calls).toBe(0);
@@ -453,7 +453,7 @@ describe("an IRQ raised while the handler is being freed", () => {
     let calls = 0;
     let irq: IrqHandle<Smuggled> | undefined;
     const { dev, model } = await irqDevice(machine, (dev, _, regs) => {
-      irq = dev.requestIrq((dev) => {
+      irq = requestIrq(dev, (dev) => {
         calls++;
         irq!.free();
         regs.write32(dev, DOORBELL, 1);
@@ -477,7 +477,7 @@ describe("an IRQ raised while the handler is being freed", () => {
     let calls = 0;
     let irq: IrqHandle<Smuggled> | undefined;
     const { dev, model } = await irqDevice(machine, (dev) => {
-      irq = dev.requestIrq(() => void calls++);
+      irq = requestIrq(dev, () => void calls++);
     });
     for (const what of order) {
       if (what === "free") machine.clock.after(1_000, () => irq!.free());

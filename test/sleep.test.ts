@@ -3,7 +3,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { defineDriver, DeviceModel, Machine, sleep } from "../src/index.js";
+import { defineDriver, DeviceModel, iomap, Machine, sleep } from "../src/index.js";
 import type { MmioWidth } from "../src/index.js";
 import { expectCode, NIC, smuggle } from "./helpers.js";
 import type { Smuggled } from "./helpers.js";
@@ -32,7 +32,7 @@ describe("sleep", () => {
         name: "poller",
         ids: [NIC],
         probe(dev) {
-          const regs = dev.iomap(0);
+          const regs = iomap(dev, 0);
           return {
             async remove(dev) {
               regs.write32(dev, 0, 0);

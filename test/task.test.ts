@@ -7,7 +7,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { allocCoherent, BoundscopeError, defineDriver, Devres, Machine } from "../src/index.js";
+import { allocCoherent, BoundscopeError, defineDriver, Devres, Machine, requestIrq, setDmaMask, spawn } from "../src/index.js";
 import type { ProbeDevice, Task, TaskSignal, TaskWork } from "../src/index.js";
 import { bindModel, deferred, expectCode, expectReject, OpenModel, smuggle, tick } from "./helpers.js";
 import type { Smuggled } from "./helpers.js";
@@ -18,7 +18,7 @@ async function spawned(work: TaskWork<Smuggled>, log: string[] = [], machine = n
   let task!: Task<Smuggled>;
   const bound = await bindModel(machine, model, (dev) => {
     Devres.new(dev, "state", () => void log.push("devres released"));
-    task = dev.spawn(work);
+    task = spawn(dev, work);
     return { remove: () => void log.push("remove") };
   });
   return { task, log, ...bound };
@@ -56,7 +56,7 @@ describe("a task", () => {
     await bindModel(machine, model, (dev) => {
       const buf = allocCoherent(dev, 16);
       buf.view(dev).setUint32(0, 7, true);
-      dev.spawn(async (dev) => {
+      spawn(dev, async (dev) => {
         await step.promise;
         seen = buf.view(dev).getUint32(0, true);
       });
@@ -80,7 +80,7 @@ describe("a task", () => {
     await spawned(async (dev) => {
       await Promise.resolve();
       try {
-        smuggle<ProbeDevice<Smuggled>>(dev).setDmaMask(64);
+        setDmaMask(smuggle<ProbeDevice<Smuggled>>(dev), 64);
         outcome.resolve("set");
       } catch (error) {
         outcome.resolve(error);
@@ -124,7 +124,7 @@ describe("cancel-and-wait at unbind", () => {
     let escaped: ProbeDevice<Smuggled> | undefined;
     const { dev } = await bindModel(machine, model, (dev) => {
       const buf = allocCoherent(dev, 16);
-      dev.spawn(async (dev, signal) => {
+      spawn(dev, async (dev, signal) => {
         escaped = smuggle(dev);
         await signal.whenAborted;
         buf.view(dev).setUint8(0, 1);
@@ -164,8 +164,8 @@ describe("cancel-and-wait at unbind", () => {
     const log: string[] = [];
     const { dev } = await bindModel(machine, model, (dev) => {
       let idle: (() => void) | undefined;
-      dev.requestIrq(() => idle?.());
-      dev.spawn(async (_, signal) => {
+      requestIrq(dev, () => idle?.());
+      spawn(dev, async (_, signal) => {
         await signal.whenAborted;
         await new Promise<void>((resolve) => {
           idle = resolve;
@@ -189,7 +189,7 @@ describe("cancel-and-wait at unbind", () => {
     const { dev } = await bindModel(machine, model, (dev) => {
       Devres.new(dev, 0, () => void log.push(`released after ${ended.length} tasks`));
       for (let i = 0; i < 5; i++) {
-        dev.spawn(async (_, signal) => {
+        spawn(dev, async (_, signal) => {
           await signal.whenAborted;
           for (let j = 0; j < i; j++) await tick();
           ended.push(i);
@@ -231,7 +231,7 @@ describe("cancel-and-wait at unbind", () => {
       Devres.new(dev, 0, () => void log.push("devres released"));
       return {
         remove(dev) {
-          dev.spawn(async (_, signal) => {
+          spawn(dev, async (_, signal) => {
             log.push(`flush task starts, aborted=${signal.aborted}`);
             await signal.whenAborted;
             log.push("flush task done");
@@ -253,7 +253,7 @@ describe("cancel-and-wait at unbind", () => {
         ids: [{ vendor: model.vendor, device: model.device }],
         probe(dev) {
           Devres.new(dev, 0, () => void log.push("devres released"));
-          dev.spawn(async (_, signal) => {
+          spawn(dev, async (_, signal) => {
             await signal.whenAborted;
             log.push("task done");
           });
@@ -350,7 +350,7 @@ describe("spawning", () => {
   it("work that is not a function is EINVAL", async () => {
     let error: unknown;
     await bindModel(new Machine(), new OpenModel(), (dev) => {
-      error = expectCode(() => dev.spawn(smuggle<TaskWork<Smuggled>>("poll")), "EINVAL");
+      error = expectCode(() => spawn(dev, smuggle<TaskWork<Smuggled>>("poll")), "EINVAL");
     });
     expect(error).toBeDefined();
   });
@@ -358,14 +358,14 @@ describe("spawning", () => {
   it("is core-only: from a smuggled token after probe it is EPERM, even while bound", async () => {
     const { token, dev } = await bindModel(new Machine(), new OpenModel());
     expect(dev.state).toBe("bound");
-    expectCode(() => token.spawn(async () => {}), "EPERM");
+    expectCode(() => spawn(token, async () => {}), "EPERM");
   });
 
   it("from an interrupt handler is EPERM", async () => {
     const model = new OpenModel();
     const errors: unknown[] = [];
     await bindModel(new Machine(), model, (dev) => {
-      dev.requestIrq((dev) => void errors.push(expectCode(() => smuggle<ProbeDevice<Smuggled>>(dev).spawn(async () => {}), "EPERM")));
+      requestIrq(dev, (dev) => void errors.push(expectCode(() => spawn(smuggle<ProbeDevice<Smuggled>>(dev), async () => {}), "EPERM")));
     });
     model.interrupt();
     expect(errors).toHaveLength(1);
@@ -374,6 +374,6 @@ describe("spawning", () => {
   it("with a dead token is ENXIO", async () => {
     const { token, dev, machine } = await bindModel(new Machine(), new OpenModel());
     await machine.pci.unbind(dev);
-    expectCode(() => token.spawn(async () => {}), "ENXIO");
+    expectCode(() => spawn(token, async () => {}), "ENXIO");
   });
 });

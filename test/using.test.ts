@@ -4,7 +4,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { allocCoherent, defineDriver, Devres, Machine } from "../src/index.js";
+import { allocCoherent, defineDriver, Devres, iomap, Machine, requestIrq } from "../src/index.js";
 import { runUsing } from "../examples/using.js";
 import { expectCode, NIC, OpenModel } from "./helpers.js";
 
@@ -44,7 +44,7 @@ describe("using", () => {
         probe(dev) {
           let kept;
           {
-            using regs = dev.iomap(0);
+            using regs = iomap(dev, 0);
             regs.read32(dev, 0);
             kept = regs;
           }
@@ -77,7 +77,7 @@ describe("using", () => {
         ids: [{ vendor: model.vendor, device: model.device }],
         probe(dev) {
           {
-            using irq = dev.requestIrq(() => void runs++);
+            using irq = requestIrq(dev, () => void runs++);
             model.interrupt();
             expect(irq.count).toBe(1);
           }

@@ -24,7 +24,7 @@ export const VARIANTS = {
 
 /** One synthetic driver: the shape issue 6 asks for, with per-file names. */
 export function driverSource(i) {
-  return `import { allocCoherent, defineDriver, Devres } from "boundscope";
+  return `import { allocCoherent, defineDriver, Devres, enableBusMaster, iomap, requestIrq, setDmaMask } from "boundscope";
 import type { BoundDevice, CoherentAllocation, DriverInstance, IoMapping, IrqHandle, ProbeDevice } from "boundscope";
 
 const CTRL = 0x00;
@@ -75,7 +75,7 @@ export class Nic${i}<Scope> implements DriverInstance<Scope> {
     private readonly scratch: CoherentAllocation<Scope>,
     private readonly stats: Devres<Scope, Stats${i}>,
   ) {
-    this.irq = dev.requestIrq((dev) => this.interrupt(dev));
+    this.irq = requestIrq(dev, (dev) => this.interrupt(dev));
   }
 
   interrupt(dev: BoundDevice<Scope>): void {
@@ -97,9 +97,9 @@ export const driver${i} = defineDriver({
   name: "synthetic-${i}",
   ids: [{ vendor: 0x1af4, device: ${i} }],
   probe(dev) {
-    dev.setDmaMask(64);
-    dev.enableBusMaster();
-    const regs = dev.iomap(0);
+    setDmaMask(dev, 64);
+    enableBusMaster(dev);
+    const regs = iomap(dev, 0);
     const tx = ring${i}(dev, 256);
     const rx = ring${i}(dev, 256);
     const scratch = allocCoherent(dev, 4096);

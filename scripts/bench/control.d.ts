@@ -23,16 +23,17 @@ export interface Device {
   readonly state: DeviceState;
 }
 export interface BoundDevice<_Scope = unknown> extends Device {}
-export interface ProbeDevice<_Scope = unknown> extends BoundDevice {
-  setDmaMask(bits: number): void;
-  enableBusMaster(): void;
-  iomap(bar: number): IoMapping;
-  requestIrq(handler: IrqHandler): IrqHandle;
-  spawn(work: TaskWork): Task;
-}
+export interface ProbeDevice<_Scope = unknown> extends BoundDevice {}
+export interface IrqDevice<_Scope = unknown> extends BoundDevice {}
+export interface TaskDevice<_Scope = unknown> extends BoundDevice {}
+export declare function setDmaMask(dev: ProbeDevice, bits: number): void;
+export declare function enableBusMaster(dev: ProbeDevice): void;
+export declare function iomap(dev: ProbeDevice, bar: number): IoMapping;
+export declare function requestIrq(dev: ProbeDevice, handler: IrqHandler): IrqHandle;
+export declare function spawn(dev: ProbeDevice, work: TaskWork): Task;
 
 export interface DriverInstance<_Scope = unknown> {
-  remove?: (dev: ProbeDevice) => void | Promise<void>;
+  remove?: (dev: ProbeDevice) => void;
 }
 export interface DeviceId {
   readonly vendor: number;
@@ -49,7 +50,7 @@ export interface Driver {
 }
 export declare function defineDriver(spec: DriverSpec): Driver;
 
-export type DmaAddress = bigint;
+export type DmaAddress<_Scope = unknown> = bigint;
 export interface CoherentAllocation<_Scope = unknown> {
   readonly size: number;
   readonly dmaHandle: DmaAddress;

@@ -29,7 +29,7 @@ export const RING_ID = { vendor: 0x8086, device: 0x10d3 };
 
 /** Builds the model class and driver against one boundscope module (dist). */
 export function ringNic(lib) {
-  const { DeviceModel, allocCoherent, defineDriver, defineStruct, Devres } = lib;
+  const { DeviceModel, allocCoherent, defineDriver, defineStruct, Devres, enableBusMaster, iomap, requestIrq, setDmaMask, spawn } = lib;
   const Desc = defineStruct({ addr: "u64", len: "u32", flags: "u16", status: "u16" });
 
   class RingModel extends DeviceModel {
@@ -111,17 +111,17 @@ export function ringNic(lib) {
     #wake = undefined;
 
     constructor(dev, packets) {
-      this.regs = dev.iomap(0);
+      this.regs = iomap(dev, 0);
       this.ring = allocCoherent(dev, ENTRIES * Desc.size);
       this.buffers = Array.from({ length: ENTRIES }, () => allocCoherent(dev, PACKET));
       this.stats = Devres.new(dev, { irqs: 0 });
       this.tail = 0;
-      dev.requestIrq((dev) => this.interrupt(dev));
+      requestIrq(dev, (dev) => this.interrupt(dev));
       this.regs.write32(dev, RING_LO, Number(this.ring.dmaHandle & 0xffff_ffffn));
       this.regs.write32(dev, RING_HI, Number(this.ring.dmaHandle >> 32n));
       this.regs.write32(dev, RING_LEN, ENTRIES);
       this.regs.write32(dev, CTRL, 1);
-      dev.spawn((dev, signal) => this.transmit(dev, signal, packets));
+      spawn(dev, (dev, signal) => this.transmit(dev, signal, packets));
     }
 
     interrupt(dev) {
@@ -165,8 +165,8 @@ export function ringNic(lib) {
       name: "bench-ring-nic",
       ids: [RING_ID],
       probe(dev) {
-        dev.setDmaMask(64);
-        dev.enableBusMaster();
+        setDmaMask(dev, 64);
+        enableBusMaster(dev);
         return new RingNic(dev, packets);
       },
     });

@@ -13,7 +13,7 @@ import { interleave, median, nodeJson, now } from "./lib.mjs";
 import { exampleRingWorkload, ringWorkload } from "./ring.mjs";
 
 const lib = await import(new URL("../../dist/index.js", import.meta.url).href);
-const { allocCoherent, defineDriver, Devres, DeviceModel, Machine } = lib;
+const { allocCoherent, defineDriver, Devres, DeviceModel, enableBusMaster, iomap, Machine, setDmaMask } = lib;
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -134,7 +134,7 @@ async function calls(quick) {
   const model = new Registers();
   const { dev, buf, res, regs } = await bound(
     machine,
-    (dev) => ({ buf: allocCoherent(dev, 4 * KiB), res: Devres.new(dev, { packets: 1 }), regs: dev.iomap(0) }),
+    (dev) => ({ buf: allocCoherent(dev, 4 * KiB), res: Devres.new(dev, { packets: 1 }), regs: iomap(dev, 0) }),
     model,
   );
   // The same shapes, with no check: a method that returns a field.
@@ -317,7 +317,7 @@ async function allocScale(quick) {
   };
   const pool = async (live) => {
     const machine = new Machine({ memory: { bytes: 4 * GiB } });
-    const { dev } = await bound(machine, (dev) => (dev.setDmaMask(64), {}));
+    const { dev } = await bound(machine, (dev) => (setDmaMask(dev, 64), {}));
     const { random, size } = sizer(live);
     const held = Array.from({ length: live }, () => allocCoherent(dev, size()));
     return () => {
@@ -482,7 +482,7 @@ async function dma(quick) {
     const { buf } = await bound(
       machine,
       (dev) => {
-        dev.enableBusMaster();
+        enableBusMaster(dev);
         return { buf: allocCoherent(dev, chunk * chunks) };
       },
       model,

@@ -1,7 +1,7 @@
 // A consumer's driver, compiled against the packed boundscope and run by node
 // (scripts/consumer-test.mjs). It must compile under every compiler and
 // module resolution of the matrix, and run to "consumer driver ok".
-import { allocCoherent, BoundscopeError, defineDriver, Devres, Machine } from "boundscope";
+import { allocCoherent, BoundscopeError, defineDriver, Devres, Machine, setDmaMask } from "boundscope";
 import type { BoundDevice, CoherentAllocation, Device, DeviceState, DriverInstance, ProbeDevice } from "boundscope";
 
 // The consumer project has no @types/node: the package must not need it.
@@ -30,7 +30,7 @@ const driver = defineDriver({
   name: "consumer-ring",
   ids: [{ vendor: 0x1234, device: 0x11e8 }],
   probe(dev) {
-    dev.setDmaMask(64);
+    setDmaMask(dev, 64);
     const ring = allocCoherent(dev, 4096);
     ring.view(dev).setUint32(0, 0xc0ffee, true);
     // Smuggled out through a cast: the types cannot see it, the run time must.

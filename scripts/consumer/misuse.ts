@@ -2,7 +2,7 @@
 // marker names the code each compiler must report on the line below it, and
 // a regex on the message; every other line must compile. ts54/ts6/ts7=TSxxxx
 // overrides the code for one compiler.
-import { allocCoherent, defineDriver, Machine } from "boundscope";
+import { allocCoherent, defineDriver, Machine, setDmaMask } from "boundscope";
 import type { BoundDevice } from "boundscope";
 
 const machine = new Machine();
@@ -13,7 +13,7 @@ allocCoherent(plain, 4096);
 
 export function tune<Scope>(dev: BoundDevice<Scope>): void {
   // @expect-error TS2339 /Property 'setDmaMask' does not exist on type 'BoundDevice<Scope>'/ -- a core-only call on a BoundDevice
-  dev.setDmaMask(64);
+  setDmaMask(dev, 64);
 }
 
 export const escape = defineDriver({

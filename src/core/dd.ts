@@ -37,7 +37,7 @@ import type { DeviceState } from "../driver/device.js";
 import { DevresStack } from "../driver/devres.js";
 import { subjectOf } from "../driver/dma.js";
 import type { DriverCore, DriverInstance } from "../driver/driver.js";
-import { hookOf, mintToken } from "../driver/driver.js";
+import { hookOf } from "../driver/driver.js";
 import type { EndReason } from "../driver/ports.js";
 import type { Attachment, DeviceRecord } from "./device.js";
 
@@ -67,14 +67,8 @@ export async function probeDevice(record: DeviceRecord, drivers: readonly Driver
 
 async function probeWith(record: DeviceRecord, driver: DriverCore): Promise<boolean> {
   const devres = new DevresStack();
-  let token!: Attachment["token"];
-  const binding = new Binding({
-    port: record.host,
-    driver: driver.name,
-    devres,
-    state: () => record.state,
-    mint: (b) => (token = mintToken(b)),
-  });
+  const binding = new Binding({ port: record.host, driver: driver.name, devres, state: () => record.state });
+  const token = binding.token;
   const attachment: Attachment = { binding, driver, devres, token, instance: undefined };
   record.attached = attachment;
   transition(record, "probing");

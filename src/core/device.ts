@@ -16,10 +16,12 @@
  * @module
  */
 
+import type { plainDeviceGrantsNothing } from "../internal/brand.js";
 import type { Binding } from "../driver/binding.js";
 import type { DevresStack } from "../driver/devres.js";
 import type { Device, DeviceState } from "../driver/device.js";
-import type { DriverCore, DriverInstance, ProbeDevice } from "../driver/driver.js";
+import type { ProbeDevice } from "../driver/device.js";
+import type { DriverCore, DriverInstance } from "../driver/driver.js";
 import type { DevicePort, Hold } from "../driver/ports.js";
 
 /**
@@ -74,8 +76,8 @@ export class DeviceRecord {
     /** The bus it is on: operations check a device belongs to their bus. */
     readonly bus: object,
   ) {
-    // Safe: DeviceRef has Device's four read-only fields and nothing else public.
-    this.ref = new DeviceRef(this) as Device;
+    // Safe: DeviceRef has Device's four read-only fields and nothing else public; the brand is type-level only.
+    this.ref = new DeviceRef(this) as unknown as Device;
   }
 
   get name(): string {
@@ -104,7 +106,7 @@ export class DeviceRecord {
 }
 
 /** A plain `Device` reference: read-only facts, no way to reach the record. */
-class DeviceRef implements Device {
+class DeviceRef implements Omit<Device, typeof plainDeviceGrantsNothing> {
   readonly #record: DeviceRecord;
   constructor(record: DeviceRecord) {
     this.#record = record;

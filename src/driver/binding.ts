@@ -20,7 +20,8 @@
  * @module
  */
 
-import type { BoundDevice, DeviceState } from "./device.js";
+import type { coreContextOnlyInProbeOrRemove, interruptContextNotCore, taskContextNotCore, tokenOfOneBindingOnly } from "../internal/brand.js";
+import type { DeviceState, IrqDevice, ProbeDevice, TaskDevice } from "./device.js";
 import { describe, fail } from "../internal/error.js";
 import type { DevicePort, EndReason, EventRecord, ResourceKind } from "./ports.js";
 
@@ -66,8 +67,6 @@ export interface BindingSetup {
   readonly devres: ResourceStack;
   /** The device's state in the driver model, which the driver core keeps. */
   readonly state: () => DeviceState;
-  /** Mints the binding's one token (`driver.ts`). */
-  readonly mint: (binding: Binding) => BoundDevice<unknown>;
 }
 
 export class Binding {
@@ -87,8 +86,11 @@ export class Binding {
   readonly allocations = new Map<number, { readonly dmaHandle: bigint; free(): void }>();
   /** Spawned tasks not yet finished. */
   readonly tasks = new Set<BindingTask>();
-  /** The binding's one token, handed to probe(), remove(), handlers and tasks. */
-  readonly token: BoundDevice<unknown>;
+  /**
+   * The binding's one token, handed to probe() and remove() (as the core
+   * context), to interrupt handlers and to tasks: one object, typed for each.
+   */
+  readonly token: ProbeDevice<unknown>;
   readonly serial = nextSerial++;
   readonly #state: () => DeviceState;
   #endReason: EndReason | undefined;
@@ -99,12 +101,25 @@ export class Binding {
     this.driver = setup.driver;
     this.devres = setup.devres;
     this.#state = setup.state;
-    this.token = setup.mint(this);
+    // Safe: Token has every member of the token types but the brands, which are type-level only.
+    this.token = new Token(this) as unknown as ProbeDevice<unknown>;
   }
 
   /** The device's state now. */
   get state(): DeviceState {
     return this.#state();
+  }
+
+  /** The token as an interrupt handler receives it: the same object. */
+  get irqToken(): IrqDevice<unknown> {
+    // Safe: one token object stands for every context; only its type differs.
+    return this.token as unknown as IrqDevice<unknown>;
+  }
+
+  /** The token as a task receives it: the same object. */
+  get taskToken(): TaskDevice<unknown> {
+    // Safe: one token object stands for every context; only its type differs.
+    return this.token as unknown as TaskDevice<unknown>;
   }
 
   describe(): string {
@@ -156,15 +171,36 @@ export class Binding {
   }
 }
 
+type TokenFace = Omit<
+  ProbeDevice<unknown> & IrqDevice<unknown> & TaskDevice<unknown>,
+  typeof tokenOfOneBindingOnly | typeof coreContextOnlyInProbeOrRemove | typeof interruptContextNotCore | typeof taskContextNotCore
+>;
+
 /**
- * The private state behind a token. The token class (`driver.ts`) extends
- * this, so the files below it can check a token without importing it.
+ * The run-time token: one per binding. Its private state is the binding: it
+ * cannot be read, copied or faked from outside this class, so a structural
+ * copy of a token (object spread, `Object.create`, a Proxy, a JSON round trip)
+ * is not a token. It offers the device's name and ids; everything else takes
+ * it as an argument and checks it.
  */
-export class TokenState {
+class Token implements TokenFace {
   readonly #binding: Binding;
 
   constructor(binding: Binding) {
     this.#binding = binding;
+  }
+
+  get name(): string {
+    return this.#binding.port.name;
+  }
+  get vendor(): number {
+    return this.#binding.port.vendor;
+  }
+  get device(): number {
+    return this.#binding.port.device;
+  }
+  get state(): DeviceState {
+    return this.#binding.state;
   }
 
   /**
@@ -198,8 +234,20 @@ export class TokenState {
   }
 }
 
-/** {@link TokenState.live}: the live binding behind a token, or the error that says why not. */
-export const liveBinding: (token: unknown, operation: string) => Binding = TokenState.live;
+/** {@link Token.live}: the live binding behind a token, or the error that says why not. */
+export const liveBinding: (token: unknown, operation: string) => Binding = Token.live;
 
-/** {@link TokenState.peek}: the binding behind a minted token, live or dead. */
-export const peekBinding: (token: unknown) => Binding | undefined = TokenState.peek;
+/** {@link Token.peek}: the binding behind a minted token, live or dead. */
+export const peekBinding: (token: unknown) => Binding | undefined = Token.peek;
+
+/**
+ * The live binding behind a token, in its core context: what every core-only
+ * operation checks first. Covers a `ProbeDevice` that escaped through a
+ * closure or continuation: `ENXIO` once the binding ended, `EPERM` while it
+ * is bound but outside `probe()`/`remove()`.
+ */
+export function coreBinding(token: unknown, operation: string): Binding {
+  const binding = Token.live(token, operation);
+  binding.requireCore(operation);
+  return binding;
+}

@@ -28,7 +28,7 @@ import type { BoundDevice } from "./device.js";
  *   name: "nic",
  *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
  *   probe(dev) {
- *     const regs = dev.iomap(0);
+ *     const regs = iomap(dev, 0);
  *     return {
  *       async remove(dev) {
  *         regs.write32(dev, CTRL, 0);
@@ -39,11 +39,11 @@ import type { BoundDevice } from "./device.js";
  * });
  * ```
  */
-export function sleep<Scope>(dev: BoundDevice<Scope>, ns: number): Promise<void> {
+export const sleep = <Scope>(dev: BoundDevice<Scope>, ns: number): Promise<void> => {
   const binding = liveBinding(dev, "sleep");
   // Covers a time from `any` or arithmetic: `number` admits NaN, Infinity and negatives.
   if (typeof ns !== "number" || !Number.isFinite(ns) || ns < 0) {
     throw fail("EINVAL", `sleep(${describe(ns)}): ${binding.describe()}: the time is a finite, non-negative number of ns.`);
   }
   return binding.port.sleep(ns);
-}
+};

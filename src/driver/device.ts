@@ -28,7 +28,14 @@
  * @module
  */
 
-import type { Invariant, tokenBrand } from "../internal/brand.js";
+import type {
+  coreContextOnlyInProbeOrRemove,
+  interruptContextNotCore,
+  Invariant,
+  plainDeviceGrantsNothing,
+  taskContextNotCore,
+  tokenOfOneBindingOnly,
+} from "../internal/brand.js";
 
 /**
  * Where a device is in the driver model.
@@ -50,7 +57,16 @@ export type DeviceState = "no-driver" | "probing" | "bound" | "unbinding" | "zom
 
 /**
  * A plain reference to a device. Anyone may hold one; it grants nothing: no
- * allocation, no devres, no hardware access takes a `Device`.
+ * allocation, no devres, no hardware access takes a `Device`. Only the bus
+ * makes one (`machine.pci.plug`, `machine.pci.devices`).
+ *
+ * A token is not a `Device`, and a `Device` is not a token: each carries a
+ * brand the other lacks, so neither passes for the other even where
+ * TypeScript compares types both ways. A driver reads its device's name and
+ * ids from the token itself (`dev.name`, `dev.vendor`, `dev.device`).
+ *
+ * A type alias, not an interface, so that no declaration merging
+ * (`declare module "boundscope"`) can add to it.
  *
  * @example
  * ```ts
@@ -58,7 +74,9 @@ export type DeviceState = "no-driver" | "probing" | "bound" | "unbinding" | "zom
  * console.log(dev.name, dev.state); // "0000:00:01.0" "no-driver"
  * ```
  */
-export interface Device {
+export type Device = {
+  /** The plain-reference brand (type-level only; see internal/brand.ts). */
+  readonly [plainDeviceGrantsNothing]: "a plain reference";
   /** The bus address, like `0000:00:01.0`, or the name given to `plug`. */
   readonly name: string;
   /** PCI vendor id, 0 to 0xffff. */
@@ -67,7 +85,7 @@ export interface Device {
   readonly device: number;
   /** The device's state now. */
   readonly state: DeviceState;
-}
+};
 
 /**
  * Proof that a device is bound to a driver, valid in the scope `Scope` of one
@@ -78,6 +96,11 @@ export interface Device {
  * types. What leaves it anyway (a closure, `any`) is dead at run time once the
  * binding ends: every use throws `ENXIO`.
  *
+ * The contexts a token is handed in are its subtypes: `ProbeDevice` (probe
+ * and remove), `IrqDevice` (an interrupt handler), `TaskDevice` (a spawned
+ * task). Each takes everything that takes a `BoundDevice`, and none passes
+ * for another.
+ *
  * @example
  * ```ts
  * // Generic helpers take the token and stay in its scope.
@@ -86,10 +109,96 @@ export interface Device {
  * }
  * ```
  */
-export interface BoundDevice<in out Scope> extends Device {
+export type BoundDevice<in out Scope> = {
   /** The scope brand (type-level only; see internal/brand.ts). */
-  readonly [tokenBrand]: Invariant<Scope>;
-}
+  readonly [tokenOfOneBindingOnly]: Invariant<Scope>;
+  /** The bus address, like `0000:00:01.0`. */
+  readonly name: string;
+  /** PCI vendor id. */
+  readonly vendor: number;
+  /** PCI device id. */
+  readonly device: number;
+  /** The device's state now: `probing`, `bound` or `unbinding` while the token lives. */
+  readonly state: DeviceState;
+};
+
+/**
+ * The core context: the token `probe()` and `remove()` receive. The
+ * operations that set the device up take it, and only it:
+ * `setDmaMask(dev, bits)`, `enableBusMaster(dev)`, `iomap(dev, bar)`,
+ * `requestIrq(dev, handler)` and `spawn(dev, work)`. At run time they also
+ * work only while `probe()` or `remove()` runs (`EPERM` otherwise, even while
+ * the device is bound). Rust-for-Linux's `Device<Core>`.
+ *
+ * @example
+ * ```ts
+ * defineDriver({
+ *   name: "demo",
+ *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
+ *   probe(dev) {
+ *     setDmaMask(dev, 64);
+ *     const buf = allocCoherent(dev, 4096);
+ *     return { remove: (d) => void buf.bytes(d) };
+ *   },
+ * });
+ * ```
+ */
+export type ProbeDevice<in out Scope> = {
+  /** The scope brand (type-level only; see internal/brand.ts). */
+  readonly [tokenOfOneBindingOnly]: Invariant<Scope>;
+  /** The core-context brand: only probe() and remove() receive this token type. */
+  readonly [coreContextOnlyInProbeOrRemove]: Invariant<Scope>;
+  /** The bus address, like `0000:00:01.0`. */
+  readonly name: string;
+  /** PCI vendor id. */
+  readonly vendor: number;
+  /** PCI device id. */
+  readonly device: number;
+  /** The device's state now. */
+  readonly state: DeviceState;
+};
+
+/**
+ * The token an interrupt handler receives: bound, but not the core context,
+ * so a handler that claims `ProbeDevice` does not compile.
+ *
+ * @example
+ * ```ts
+ * const onIrq = <Scope>(regs: IoMapping<Scope>) => (dev: IrqDevice<Scope>) => regs.write32(dev, 0x0c, 1);
+ * ```
+ */
+export type IrqDevice<in out Scope> = {
+  /** The scope brand (type-level only; see internal/brand.ts). */
+  readonly [tokenOfOneBindingOnly]: Invariant<Scope>;
+  /** The interrupt-context brand. */
+  readonly [interruptContextNotCore]: Invariant<Scope>;
+  readonly name: string;
+  readonly vendor: number;
+  readonly device: number;
+  readonly state: DeviceState;
+};
+
+/**
+ * The token a spawned task receives: bound, but not the core context, so a
+ * task that claims `ProbeDevice` does not compile.
+ *
+ * @example
+ * ```ts
+ * const poll = async <Scope>(dev: TaskDevice<Scope>, signal: TaskSignal) => {
+ *   while (!signal.aborted) await sleep(dev, 1_000);
+ * };
+ * ```
+ */
+export type TaskDevice<in out Scope> = {
+  /** The scope brand (type-level only; see internal/brand.ts). */
+  readonly [tokenOfOneBindingOnly]: Invariant<Scope>;
+  /** The task-context brand. */
+  readonly [taskContextNotCore]: Invariant<Scope>;
+  readonly name: string;
+  readonly vendor: number;
+  readonly device: number;
+  readonly state: DeviceState;
+};
 
 /** Four hex digits, as PCI ids are written. */
 export function hex4(value: number): string {

@@ -24,7 +24,7 @@
  */
 
 import { fail } from "../internal/error.js";
-import type { devresBrand, Invariant } from "../internal/brand.js";
+import type { devresOfOneBindingOnly, Invariant } from "../internal/brand.js";
 import type { Binding, Resource, ResourceStack } from "./binding.js";
 import { liveBinding } from "./binding.js";
 import type { BoundDevice } from "./device.js";
@@ -78,7 +78,7 @@ export class DevresStack implements ResourceStack {
 // run-time field. See internal/brand.ts for why it must be invariant.
 export interface Devres<in out Scope, Value> {
   /** The scope brand (type-level only; see internal/brand.ts). */
-  readonly [devresBrand]: Invariant<Scope>;
+  readonly [devresOfOneBindingOnly]: Invariant<Scope>;
 }
 
 /**
@@ -109,7 +109,7 @@ export class Devres<in out Scope, Value> {
   #value: Value | undefined;
   #revoked = false;
 
-  private constructor(binding: Binding, value: Value, release: ((value: Value) => void | Promise<void>) | undefined) {
+  private constructor(binding: Binding, value: Value, release: ((value: Value) => void) | undefined) {
     this.#binding = binding;
     this.#value = value;
     this.#revocable = new Revocable(value, release);
@@ -120,14 +120,15 @@ export class Devres<in out Scope, Value> {
   /**
    * Registers `value` with the binding behind `dev`. `release` runs once,
    * after `remove()` (last in first out) or at `release()`; it may be async,
-   * and the unbind waits for it.
+   * and the unbind waits for it. Typed as returning `void`, so any function
+   * fits (`(s) => set.delete(s)` included).
    *
    * Throws `ENXIO` for a dead token, `EPERM` for a forged one.
    */
   static new<Scope, Value>(
     dev: BoundDevice<Scope>,
     value: Value,
-    release?: (value: Value) => void | Promise<void>,
+    release?: (value: Value) => void,
   ): Devres<Scope, Value> {
     const binding = liveBinding(dev, "Devres.new");
     // Covers JavaScript callers: the release is typed as a function or undefined.
@@ -143,7 +144,11 @@ export class Devres<in out Scope, Value> {
    * Throws `ENXIO` for a dead token (checked first), `EINVAL` for a token of
    * another device or binding, `ENXIO` when this entry was released early.
    */
-  access(dev: BoundDevice<Scope>): Value {
+  /**
+   * A property, not a method, so that no declaration merging
+   * (`declare module "boundscope"`) can add a weaker overload.
+   */
+  readonly access = (dev: BoundDevice<Scope>): Value => {
     // Fast path: identity with the binding's one token proves it genuine.
     const owner = this.#binding;
     if (dev === owner.token && owner.live && !this.#revoked) return this.#value as Value;
@@ -160,7 +165,7 @@ export class Devres<in out Scope, Value> {
       throw fail("ENXIO", `Devres.access: ${this.#binding.describe()}: this resource was released. Do not use it after release().`);
     }
     return this.#revocable.tryAccess() as Value;
-  }
+  };
 
   /** The value, or `undefined` once revoked. Needs no token; usable anywhere. */
   tryAccess(): Value | undefined {

@@ -24,30 +24,33 @@
  * @module
  */
 
-import type { allocationBrand, DmaAddressBrand, Invariant } from "../internal/brand.js";
+import type { busAddressOfOneBindingOnly, Invariant, memoryOfOneBindingOnly } from "../internal/brand.js";
 import { describe, fail } from "../internal/error.js";
 import { captureSite } from "../internal/site.js";
 import type { Site } from "../internal/site.js";
 import type { Binding, Resource } from "./binding.js";
-import { liveBinding } from "./binding.js";
-import type { BoundDevice } from "./device.js";
+import { coreBinding, liveBinding } from "./binding.js";
+import type { BoundDevice, ProbeDevice } from "./device.js";
 import type { DmaMemory, DmaRegionFact, FactSubject } from "./ports.js";
 
 export type { DmaDirection } from "./ports.js";
 
 /**
  * A bus address the hardware uses to reach an allocation (the kernel's
- * `dma_addr_t`). Branded: a plain number or bigint is not one, so an address
- * can only come from an allocation.
+ * `dma_addr_t`), valid in the scope of the binding that got it. Branded: a
+ * plain number or bigint is not one, so an address can only come from an
+ * allocation; and one binding's address is not another's, so
+ * `freeCoherent(devB, allocationOfA.dmaHandle)` does not compile. It is
+ * still a bigint: write it into a descriptor as one.
  *
  * @example
  * ```ts
  * const ring = allocCoherent(dev, 4096);
- * const base: DmaAddress = ring.dmaHandle;
+ * const base: DmaAddress<Scope> = ring.dmaHandle;
  * const lo = Number(base & 0xffff_ffffn);   // still a bigint underneath
  * ```
  */
-export type DmaAddress = bigint & DmaAddressBrand;
+export type DmaAddress<Scope> = bigint & { readonly [busAddressOfOneBindingOnly]: Invariant<Scope> };
 
 /**
  * Coherent DMA memory owned by one binding, in the scope `Scope`.
@@ -65,13 +68,13 @@ export type DmaAddress = bigint & DmaAddressBrand;
  * });
  * ```
  */
-export interface CoherentAllocation<in out Scope> {
+export type CoherentAllocation<in out Scope> = {
   /** The scope brand (type-level only; see internal/brand.ts). */
-  readonly [allocationBrand]: Invariant<Scope>;
+  readonly [memoryOfOneBindingOnly]: Invariant<Scope>;
   /** Size in bytes, as asked for. The pool rounds it up to pages. */
   readonly size: number;
   /** The bus address the hardware uses. */
-  readonly dmaHandle: DmaAddress;
+  readonly dmaHandle: DmaAddress<Scope>;
   /** True once freed, early or by devres. */
   readonly freed: boolean;
   /**
@@ -79,26 +82,55 @@ export interface CoherentAllocation<in out Scope> {
    * Throws `ENXIO` for a dead token, `EINVAL` for a token of another binding
    * or a freed allocation. Dead once freed.
    */
-  bytes(dev: BoundDevice<Scope>): Uint8Array;
+  readonly bytes: (dev: BoundDevice<Scope>) => Uint8Array;
   /** The same memory as a `DataView`, for little-endian field access. */
-  view(dev: BoundDevice<Scope>): DataView;
+  readonly view: (dev: BoundDevice<Scope>) => DataView;
   /** Frees the memory now. Throws `EINVAL` if it was already freed. */
   free(): void;
   /** The same as `free()`, for `using`. */
   [Symbol.dispose](): void;
-}
+};
 
 /**
- * Sets the binding's DMA mask (`dma_set_mask_and_coherent`): every later bus
- * address handed to it fits in `bits` bits. Core-only; the caller checked that.
+ * Sets the device's DMA mask (`dma_set_mask_and_coherent`): every later bus
+ * address handed to this binding fits in `bits` bits, or the allocation fails
+ * with `ENOMEM`. `bits` is an integer from 1 to 64. A binding starts with the
+ * PCI default of 32. Core-only: it takes the core context, and at run time
+ * works only while `probe()` or `remove()` runs (`EPERM` otherwise).
+ *
+ * @example
+ * ```ts
+ * defineDriver({ name: "nic", ids: [{ vendor: 0x1af4, device: 0x1000 }], probe(dev) { setDmaMask(dev, 64); return {}; } });
+ * ```
  */
-export function setDmaMask(binding: Binding, bits: unknown): void {
+export const setDmaMask = <Scope>(dev: ProbeDevice<Scope>, bits: number): void => {
+  const binding = coreBinding(dev, "setDmaMask");
   // Covers a mask from `any` or a computed number: the type says `number`, not which ones.
   if (typeof bits !== "number" || !Number.isInteger(bits) || bits < 1 || bits > 64) {
     throw fail("EINVAL", `${binding.describe()}: setDmaMask(${describe(bits)}): the mask is a whole number of bits from 1 to 64.`);
   }
   binding.dmaMaskBits = bits;
-}
+};
+
+/**
+ * Lets the device master the bus (`pci_set_master`): its DMA works from now
+ * on. Device-managed: turned off at unbind, and since a driver takes it
+ * first, released last. Core-only. `EBUSY` if already on.
+ *
+ * @example
+ * ```ts
+ * defineDriver({ name: "nic", ids: [{ vendor: 0x1af4, device: 0x1000 }], probe(dev) { enableBusMaster(dev); return {}; } });
+ * ```
+ */
+export const enableBusMaster = <Scope>(dev: ProbeDevice<Scope>): void => {
+  const binding = coreBinding(dev, "enableBusMaster");
+  const { port } = binding;
+  if (port.busMaster) {
+    throw fail("EBUSY", `enableBusMaster: ${binding.describe()}: bus mastering is already on.`);
+  }
+  port.setBusMaster(true);
+  binding.devres.add({ label: "bus mastering", kind: "bus-master", release: () => port.setBusMaster(false) });
+};
 
 /**
  * Allocates `size` bytes of zero-filled coherent DMA memory for the device
@@ -113,7 +145,7 @@ export function setDmaMask(binding: Binding, bits: unknown): void {
  * const ring = allocCoherent(dev, 16 * 256);  // 256 descriptors of 16 bytes
  * ```
  */
-export function allocCoherent<Scope>(dev: BoundDevice<Scope>, size: number): CoherentAllocation<Scope> {
+export const allocCoherent = <Scope>(dev: BoundDevice<Scope>, size: number): CoherentAllocation<Scope> => {
   // The token first: a dead token is ENXIO whatever else is wrong.
   const binding = liveBinding(dev, "allocCoherent");
   // Covers a size from `any` or arithmetic: `number` admits NaN, fractions and negatives.
@@ -127,7 +159,7 @@ export function allocCoherent<Scope>(dev: BoundDevice<Scope>, size: number): Coh
   const memory = port.allocCoherent(binding, size, binding.dmaMaskBits, port.checking ? captureSite() : undefined);
   // Safe: Coherent implements CoherentAllocation<unknown>; the scope is type-level only, and this binding's scope is `Scope`.
   return new Coherent(binding, memory) as unknown as CoherentAllocation<Scope>;
-}
+};
 
 /**
  * Frees the allocation whose bus address is `handle`, like
@@ -144,7 +176,7 @@ export function allocCoherent<Scope>(dev: BoundDevice<Scope>, size: number): Coh
  * freeCoherent(dev, ring.dmaHandle);
  * ```
  */
-export function freeCoherent<Scope>(dev: BoundDevice<Scope>, handle: DmaAddress): void {
+export const freeCoherent = <Scope>(dev: BoundDevice<Scope>, handle: DmaAddress<Scope>): void => {
   const binding = liveBinding(dev, "freeCoherent");
   // Covers a handle from `any`: the DmaAddress brand refuses plain numbers in the types.
   if (typeof handle !== "bigint") {
@@ -158,7 +190,7 @@ export function freeCoherent<Scope>(dev: BoundDevice<Scope>, handle: DmaAddress)
   // Not a live allocation of this binding: the checker tells an unknown address from a double free.
   const error = binding.port.report({ ...subjectOf(binding), seen: "free-handle", address: handle });
   throw error ?? fail("EINVAL", `freeCoherent(0x${handle.toString(16)}): ${binding.describe()}: no live allocation of this binding has this bus address.`);
-}
+};
 
 /** Who a fact about `binding` is about. */
 export function subjectOf(binding: Binding): FactSubject {
@@ -166,13 +198,13 @@ export function subjectOf(binding: Binding): FactSubject {
 }
 
 /** The run-time allocation. The scope brand is type-level only. */
-export class Coherent implements Resource, Omit<CoherentAllocation<unknown>, typeof allocationBrand> {
+export class Coherent implements Resource, Omit<CoherentAllocation<unknown>, typeof memoryOfOneBindingOnly> {
   readonly kind = "coherent";
   readonly #binding: Binding;
   readonly #memory: DmaMemory;
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
-  readonly dmaHandle: DmaAddress;
+  readonly dmaHandle: DmaAddress<unknown>;
   #freed = false;
   #freeSite: Site | undefined;
 
@@ -182,7 +214,7 @@ export class Coherent implements Resource, Omit<CoherentAllocation<unknown>, typ
     this.#bytes = new Uint8Array(memory.buffer);
     this.#view = new DataView(memory.buffer);
     // Safe: a bus address the platform mapped for this binding is what DmaAddress stands for.
-    this.dmaHandle = BigInt(memory.handle) as DmaAddress;
+    this.dmaHandle = BigInt(memory.handle) as DmaAddress<unknown>;
     binding.devres.add(this);
     binding.allocations.set(memory.handle, this);
   }

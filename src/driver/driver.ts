@@ -1,7 +1,5 @@
 /**
- * Drivers: `struct pci_driver`, with `probe()` generic in its scope, and the
- * core context `probe()` and `remove()` receive (Rust-for-Linux's
- * `Device<Core>`), with the run-time token behind it.
+ * Drivers: `struct pci_driver`, with `probe()` generic in its scope.
  *
  * `probe` is a rank-2 function, `<Scope>(dev: ProbeDevice<Scope>) => …`: the
  * core picks a fresh scope for every binding, so the driver's code can only be
@@ -11,74 +9,15 @@
  * # Invariants
  * - Only `defineDriver` makes a {@link Driver}; its probe is kept in real
  *   private state, out of reach of anyone holding the driver.
- * - Only the driver core mints a token (`mintToken`), one per binding.
  * - A hook (`probe`, `remove`) is read from the object or its own
  *   prototypes, never from `Object.prototype`: pollution grants nothing.
  *
  * @module
  */
 
-import type { DriverBrand, Invariant, tokenBrand } from "../internal/brand.js";
+import type { onlyDefineDriverMakesADriver } from "../internal/brand.js";
 import { describe, fail } from "../internal/error.js";
-import type { Binding } from "./binding.js";
-import { liveBinding, TokenState } from "./binding.js";
-import type { BoundDevice, DeviceState } from "./device.js";
-import { setDmaMask } from "./dma.js";
-import type { IrqHandle, IrqHandler } from "./irq.js";
-import { requestIrq } from "./irq.js";
-import type { IoMapping } from "./mmio.js";
-import { iomap } from "./mmio.js";
-import type { Task, TaskWork } from "./task.js";
-import { spawn } from "./task.js";
-
-/**
- * The core context: the token `probe()` and `remove()` receive. Operations
- * that set the device up, such as {@link ProbeDevice.setDmaMask}, exist only
- * here, and at run time work only while `probe()` or `remove()` runs (`EPERM`
- * otherwise, even while the device is bound).
- *
- * @example
- * ```ts
- * defineDriver({
- *   name: "demo",
- *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
- *   probe(dev) {
- *     dev.setDmaMask(64);
- *     const buf = allocCoherent(dev, 4096);
- *     return { remove: (d) => void buf.bytes(d) };
- *   },
- * });
- * ```
- */
-export interface ProbeDevice<in out Scope> extends BoundDevice<Scope> {
-  /**
-   * Sets the device's DMA mask: every later bus address handed to this device
-   * fits in `bits` bits, or the allocation fails with `ENOMEM`. `bits` is an
-   * integer from 1 to 64. A binding starts with the PCI default of 32.
-   */
-  setDmaMask(bits: number): void;
-  /**
-   * Lets the device master the bus: its DMA works from now on. Device-managed:
-   * turned off at unbind, and since a driver takes it first, released last.
-   * `EBUSY` if already on.
-   */
-  enableBusMaster(): void;
-  /** Maps BAR `bar` for MMIO. Device-managed: revoked at unbind. */
-  iomap(bar: number): IoMapping<Scope>;
-  /**
-   * Requests the device's interrupt. The handler gets the token as a
-   * `BoundDevice` (no core-only calls from interrupt context). Device-managed:
-   * freed at unbind, last in first out; once freed, no handler runs. `EBUSY`
-   * if already requested.
-   */
-  requestIrq(handler: IrqHandler<Scope>): IrqHandle<Scope>;
-  /**
-   * Starts async work bound to the binding. At unbind, after `remove()`
-   * returns, its signal aborts and the core waits for it before devres
-   * release.
-   */
-  spawn(work: TaskWork<Scope>): Task<Scope>;
-}
+import type { ProbeDevice } from "./device.js";
 
 /**
  * The driver's state for one binding: what `probe()` returns. Keep the
@@ -94,13 +33,16 @@ export interface ProbeDevice<in out Scope> extends BoundDevice<Scope> {
  * }
  * ```
  */
-export interface DriverInstance<Scope> {
+export type DriverInstance<Scope> = {
   /**
    * Called when the device is unbound or unplugged, with the binding's token
-   * still live. Stop the hardware here: devres frees memory right after.
+   * still live. Stop the hardware here: devres frees memory right after. It
+   * may be async: the core awaits what it returns. Typed as returning `void`
+   * so that any function fits (`(d) => ring.bytes(d).fill(0)` included), as
+   * TypeScript lets a `void` callback return anything.
    */
-  remove?: (dev: ProbeDevice<Scope>) => void | Promise<void>;
-}
+  readonly remove?: (dev: ProbeDevice<Scope>) => void;
+};
 
 /**
  * A PCI id a driver binds to.
@@ -114,10 +56,10 @@ export interface DriverInstance<Scope> {
  * const e1000 = defineDriver({ name: "e1000", ids, probe: () => ({}) });
  * ```
  */
-export interface DeviceId {
+export type DeviceId = {
   readonly vendor: number;
   readonly device: number;
-}
+};
 
 /**
  * What `defineDriver` takes.
@@ -128,14 +70,14 @@ export interface DeviceId {
  *   name: "nic",
  *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
  *   probe(dev) {                     // dev: ProbeDevice<Scope>
- *     dev.setDmaMask(64);
+ *     setDmaMask(dev, 64);
  *     return {};
  *   },
  * };
  * await machine.pci.register(defineDriver(spec));
  * ```
  */
-export interface DriverSpec {
+export type DriverSpec = {
   /** The driver's name, used in messages. */
   readonly name: string;
   /** The devices it binds to. */
@@ -146,7 +88,7 @@ export interface DriverSpec {
    * `no-driver`.
    */
   readonly probe: <Scope>(dev: ProbeDevice<Scope>) => DriverInstance<Scope> | Promise<DriverInstance<Scope>>;
-}
+};
 
 /**
  * A driver, ready for `bus.register`. Only `defineDriver` makes one.
@@ -157,10 +99,12 @@ export interface DriverSpec {
  * await machine.pci.register(myDriver);
  * ```
  */
-export interface Driver extends DriverBrand {
+export type Driver = {
+  /** The driver brand (type-level only; see internal/brand.ts). */
+  readonly [onlyDefineDriverMakesADriver]: "Driver";
   readonly name: string;
   readonly ids: readonly DeviceId[];
-}
+};
 
 /**
  * Defines a driver. `probe` must be generic in its scope: write it without a
@@ -168,6 +112,9 @@ export interface Driver extends DriverBrand {
  *
  * Throws `EINVAL` for a spec without a name, with malformed ids, or without a
  * probe function.
+ *
+ * A constant, not a function declaration, so that no declaration merging
+ * (`declare module "boundscope"`) can add a weaker overload.
  *
  * @example
  * ```ts
@@ -181,7 +128,7 @@ export interface Driver extends DriverBrand {
  * });
  * ```
  */
-export function defineDriver(spec: DriverSpec): Driver {
+export const defineDriver = (spec: DriverSpec): Driver => {
   // Covers JavaScript callers and casts: DriverSpec is an object type, not a run-time guarantee.
   if (typeof spec !== "object" || spec === null) {
     throw fail("EINVAL", `defineDriver: expected a driver spec object, got ${describe(spec)}.`);
@@ -210,7 +157,7 @@ export function defineDriver(spec: DriverSpec): Driver {
   }
   // Safe: DriverCore has the name and ids of Driver; the brand is type-level only, and only this function makes one.
   return new DriverCore(name, Object.freeze(checked), probe as DriverSpec["probe"]) as unknown as Driver;
-}
+};
 
 /**
  * `value[key]` when the object or a prototype of its own defines it, never
@@ -226,74 +173,6 @@ export function hookOf(value: object, key: "probe" | "remove"): unknown {
 
 export function isId(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0xffff;
-}
-
-/**
- * The run-time token: one per binding, handed to `probe()`, `remove()`,
- * handlers and tasks. Its private state is the binding (`binding.ts`); every
- * operation checks it, so a token that outlived its binding is dead.
- */
-class Token extends TokenState implements Omit<ProbeDevice<unknown>, typeof tokenBrand> {
-  get name(): string {
-    return Token.#of(this).port.name;
-  }
-  get vendor(): number {
-    return Token.#of(this).port.vendor;
-  }
-  get device(): number {
-    return Token.#of(this).port.device;
-  }
-  get state(): DeviceState {
-    return Token.#of(this).state;
-  }
-
-  setDmaMask(bits: number): void {
-    setDmaMask(Token.#core(this, "setDmaMask"), bits);
-  }
-
-  enableBusMaster(): void {
-    const binding = Token.#core(this, "enableBusMaster");
-    const { port } = binding;
-    if (port.busMaster) {
-      throw fail("EBUSY", `enableBusMaster: ${binding.describe()}: bus mastering is already on.`);
-    }
-    port.setBusMaster(true);
-    binding.devres.add({ label: "bus mastering", kind: "bus-master", release: () => port.setBusMaster(false) });
-  }
-
-  iomap(bar: number): IoMapping<unknown> {
-    return iomap(Token.#core(this, "iomap"), bar);
-  }
-
-  requestIrq(handler: IrqHandler<unknown>): IrqHandle<unknown> {
-    return requestIrq(Token.#core(this, "requestIrq"), handler);
-  }
-
-  spawn(work: TaskWork<unknown>): Task<unknown> {
-    return spawn(Token.#core(this, "spawn"), work);
-  }
-
-  /** The binding, live or not: `this` was minted, so it has one. */
-  static #of(token: Token): Binding {
-    return TokenState.peek(token)!;
-  }
-
-  /**
-   * The live binding, in its core context. Covers a method called on a
-   * token (or through `Function.prototype.call` on a look-alike) after its
-   * binding ended (`ENXIO`), or outside `probe()`/`remove()` (`EPERM`).
-   */
-  static #core(token: unknown, operation: string): Binding {
-    const binding = liveBinding(token, operation);
-    binding.requireCore(operation);
-    return binding;
-  }
-}
-
-/** Mints the token of a new binding. Only the driver core calls this. */
-export function mintToken(binding: Binding): ProbeDevice<unknown> {
-  // Safe: Token implements ProbeDevice<unknown> but for the brand, which is type-level only.
-  return new Token(binding) as unknown as ProbeDevice<unknown>;
 }
 
 /** The run-time driver. `#probe` keeps the callback out of reach. */

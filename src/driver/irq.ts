@@ -1,7 +1,7 @@
 /**
  * Interrupts: `devm_request_irq`. The handler gets the binding's token, typed
- * as a `BoundDevice` (not the core context: an interrupt handler may not set
- * the device up). The IRQ is device-managed: freed at unbind, last in first
+ * as an `IrqDevice` (not the core context: an interrupt handler may not set
+ * the device up, and a handler that claims `ProbeDevice` does not compile). The IRQ is device-managed: freed at unbind, last in first
  * out with the binding's other resources, and once freed no handler runs.
  * The line itself is the platform's (`DevicePort.requestIrq`).
  *
@@ -13,10 +13,11 @@
  * @module
  */
 
-import type { Invariant, irqBrand } from "../internal/brand.js";
+import type { Invariant, irqOfOneBindingOnly } from "../internal/brand.js";
 import { fail } from "../internal/error.js";
 import type { Binding, Resource } from "./binding.js";
-import type { BoundDevice } from "./device.js";
+import { coreBinding } from "./binding.js";
+import type { IrqDevice, ProbeDevice } from "./device.js";
 
 /**
  * An interrupt handler. It runs when the device raises its IRQ.
@@ -26,10 +27,10 @@ import type { BoundDevice } from "./device.js";
  * function ackWith<Scope>(regs: IoMapping<Scope>): IrqHandler<Scope> {
  *   return (dev) => regs.write32(dev, 0x0c, 1);   // acknowledge the interrupt
  * }
- * // in probe(dev): dev.requestIrq(ackWith(dev.iomap(0)));
+ * // in probe(dev): requestIrq(dev, ackWith(iomap(dev, 0)));
  * ```
  */
-export type IrqHandler<Scope> = (dev: BoundDevice<Scope>) => void;
+export type IrqHandler<Scope> = (dev: IrqDevice<Scope>) => void;
 
 /**
  * A requested IRQ.
@@ -41,16 +42,16 @@ export type IrqHandler<Scope> = (dev: BoundDevice<Scope>) => void;
  *   name: "nic",
  *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
  *   probe(dev) {
- *     const regs = dev.iomap(0);
- *     const irq = dev.requestIrq((dev) => regs.write32(dev, IRQ_ACK, 1));
+ *     const regs = iomap(dev, 0);
+ *     const irq = requestIrq(dev, (dev) => regs.write32(dev, IRQ_ACK, 1));
  *     return { remove: () => console.log(irq.count, "interrupts") };
  *   },
  * });
  * ```
  */
-export interface IrqHandle<in out Scope> {
+export type IrqHandle<in out Scope> = {
   /** The scope brand (type-level only; see internal/brand.ts). */
-  readonly [irqBrand]: Invariant<Scope>;
+  readonly [irqOfOneBindingOnly]: Invariant<Scope>;
   /** Interrupts the handler has run for. */
   readonly count: number;
   /** True once freed, early or by devres. */
@@ -59,10 +60,29 @@ export interface IrqHandle<in out Scope> {
   free(): void;
   /** The same as `free()`, for `using`. */
   [Symbol.dispose](): void;
-}
+};
 
-/** Registers `handler` as the device's interrupt handler. Core-only; the caller checked that. */
-export function requestIrq(binding: Binding, handler: unknown): IrqHandle<unknown> {
+/**
+ * Requests the device's interrupt (`devm_request_irq`): `handler` runs each
+ * time the device raises it, with the token as an `IrqDevice`.
+ * Device-managed: freed at unbind, last in first out; once freed, no handler
+ * runs. Core-only. `EBUSY` if already requested.
+ *
+ * @example
+ * ```ts
+ * defineDriver({
+ *   name: "nic",
+ *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
+ *   probe(dev) {
+ *     const regs = iomap(dev, 0);
+ *     requestIrq(dev, (irqDev) => regs.write32(irqDev, 0x0c, 1));
+ *     return {};
+ *   },
+ * });
+ * ```
+ */
+export const requestIrq = <Scope>(dev: ProbeDevice<Scope>, handler: IrqHandler<Scope>): IrqHandle<Scope> => {
+  const binding = coreBinding(dev, "requestIrq");
   // Covers a handler from `any` or JavaScript that is not a function.
   if (typeof handler !== "function") {
     throw fail("EINVAL", `requestIrq: ${binding.describe()}: the handler must be a function.`);
@@ -73,11 +93,11 @@ export function requestIrq(binding: Binding, handler: unknown): IrqHandle<unknow
     throw fail("EBUSY", `requestIrq: ${binding.describe()}: the device's IRQ is already requested. Free it first, or handle every cause in one handler.`);
   }
   binding.devres.add(irq);
-  // Safe: Irq implements IrqHandle<unknown> but for the brand, which is type-level only.
-  return irq as unknown as IrqHandle<unknown>;
-}
+  // Safe: Irq implements IrqHandle<unknown> but for the brand, which is type-level only; the binding's scope is `Scope`.
+  return irq as unknown as IrqHandle<Scope>;
+};
 
-class Irq implements Resource, Omit<IrqHandle<unknown>, typeof irqBrand> {
+class Irq implements Resource, Omit<IrqHandle<unknown>, typeof irqOfOneBindingOnly> {
   readonly kind = "irq";
   readonly #binding: Binding;
   readonly #handler: IrqHandler<unknown>;
@@ -113,7 +133,7 @@ class Irq implements Resource, Omit<IrqHandle<unknown>, typeof irqBrand> {
         this.count++;
         this.#binding.emit({ kind: "irq" });
         try {
-          this.#handler(this.#binding.token);
+          this.#handler(this.#binding.irqToken);
         } catch (error) {
           this.#binding.emit({ kind: "irq-failed", detail: error instanceof Error ? error.message : String(error), error });
         }

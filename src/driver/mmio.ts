@@ -16,11 +16,11 @@
  * @module
  */
 
-import type { Invariant, mmioBrand } from "../internal/brand.js";
+import type { Invariant, mappingOfOneBindingOnly } from "../internal/brand.js";
 import { describe, fail } from "../internal/error.js";
 import type { Binding, Resource } from "./binding.js";
-import { liveBinding } from "./binding.js";
-import type { BoundDevice } from "./device.js";
+import { coreBinding, liveBinding } from "./binding.js";
+import type { BoundDevice, ProbeDevice } from "./device.js";
 import type { DevicePort, MmioWidth } from "./ports.js";
 
 export type { MmioWidth } from "./ports.js";
@@ -34,7 +34,7 @@ export type { MmioWidth } from "./ports.js";
  *   name: "nic",
  *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
  *   probe(dev) {
- *     const regs = dev.iomap(0);
+ *     const regs = iomap(dev, 0);
  *     regs.write32(dev, 0x00, 1);               // CTRL = enable
  *     const status = regs.read32(dev, 0x04);
  *     return {};
@@ -42,37 +42,47 @@ export type { MmioWidth } from "./ports.js";
  * });
  * ```
  */
-export interface IoMapping<in out Scope> {
+export type IoMapping<in out Scope> = {
   /** The scope brand (type-level only; see internal/brand.ts). */
-  readonly [mmioBrand]: Invariant<Scope>;
+  readonly [mappingOfOneBindingOnly]: Invariant<Scope>;
   /** The BAR index. */
   readonly bar: number;
   /** The BAR's size in bytes. */
   readonly size: number;
   /** Reads the 8-bit register at byte `offset`; all-ones once the device is unplugged. */
-  read8(dev: BoundDevice<Scope>, offset: number): number;
+  readonly read8: (dev: BoundDevice<Scope>, offset: number) => number;
   /** Reads the 16-bit register at byte `offset`; all-ones once the device is unplugged. */
-  read16(dev: BoundDevice<Scope>, offset: number): number;
+  readonly read16: (dev: BoundDevice<Scope>, offset: number) => number;
   /** Reads the 32-bit register at byte `offset`; all-ones once the device is unplugged. */
-  read32(dev: BoundDevice<Scope>, offset: number): number;
+  readonly read32: (dev: BoundDevice<Scope>, offset: number) => number;
   /** Reads the 64-bit register at byte `offset`; all-ones once the device is unplugged. */
-  read64(dev: BoundDevice<Scope>, offset: number): bigint;
+  readonly read64: (dev: BoundDevice<Scope>, offset: number) => bigint;
   /** Writes the 8-bit register at byte `offset`; dropped once the device is unplugged. */
-  write8(dev: BoundDevice<Scope>, offset: number, value: number): void;
+  readonly write8: (dev: BoundDevice<Scope>, offset: number, value: number) => void;
   /** Writes the 16-bit register at byte `offset`; dropped once the device is unplugged. */
-  write16(dev: BoundDevice<Scope>, offset: number, value: number): void;
+  readonly write16: (dev: BoundDevice<Scope>, offset: number, value: number) => void;
   /** Writes the 32-bit register at byte `offset`; dropped once the device is unplugged. */
-  write32(dev: BoundDevice<Scope>, offset: number, value: number): void;
+  readonly write32: (dev: BoundDevice<Scope>, offset: number, value: number) => void;
   /** Writes the 64-bit register at byte `offset`; dropped once the device is unplugged. */
-  write64(dev: BoundDevice<Scope>, offset: number, value: bigint): void;
+  readonly write64: (dev: BoundDevice<Scope>, offset: number, value: bigint) => void;
   /** Unmaps the BAR now instead of at unbind (`pcim_iounmap`). `EINVAL` if already unmapped. */
   unmap(): void;
   /** The same as `unmap()`, for `using`. */
   [Symbol.dispose](): void;
-}
+};
 
-/** Maps BAR `bar` of the binding's device. Core-only; the caller checked that. */
-export function iomap(binding: Binding, bar: unknown): IoMapping<unknown> {
+/**
+ * Maps BAR `bar` of the device for MMIO (`pcim_iomap`). Device-managed:
+ * revoked at unbind. Core-only: it takes the core context, and at run time
+ * works only while `probe()` or `remove()` runs (`EPERM` otherwise).
+ *
+ * @example
+ * ```ts
+ * defineDriver({ name: "nic", ids: [{ vendor: 0x1af4, device: 0x1000 }], probe(dev) { iomap(dev, 0).write32(dev, 0, 1); return {}; } });
+ * ```
+ */
+export const iomap = <Scope>(dev: ProbeDevice<Scope>, bar: number): IoMapping<Scope> => {
+  const binding: Binding = coreBinding(dev, "iomap");
   const bars = binding.port.bars;
   // Covers a BAR index from arithmetic or `any`: `number` cannot say which BARs exist.
   if (typeof bar !== "number" || !Number.isInteger(bar) || bar < 0 || bar >= bars.length) {
@@ -81,13 +91,13 @@ export function iomap(binding: Binding, bar: unknown): IoMapping<unknown> {
       `iomap(${describe(bar)}): ${binding.describe()}: the device has ${bars.length === 0 ? "no BARs" : `BARs 0 to ${bars.length - 1}`}.`,
     );
   }
-  // Safe: Mmio implements IoMapping<unknown> but for the brand, which is type-level only.
-  return new Mmio(binding, bar, bars[bar]!) as unknown as IoMapping<unknown>;
-}
+  // Safe: Mmio implements IoMapping<unknown> but for the brand, which is type-level only; the binding's scope is `Scope`.
+  return new Mmio(binding, bar, bars[bar]!) as unknown as IoMapping<Scope>;
+};
 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffff_ffff] as const;
 
-class Mmio implements Resource, Omit<IoMapping<unknown>, typeof mmioBrand> {
+class Mmio implements Resource, Omit<IoMapping<unknown>, typeof mappingOfOneBindingOnly> {
   readonly kind = "mmio";
   readonly #binding: Binding;
   readonly bar: number;

@@ -32,7 +32,7 @@ import { describe, fail } from "../internal/error.js";
 export class Revocable<Value> {
   #value: Value | undefined;
   #revoked = false;
-  #release: ((value: Value) => void | Promise<void>) | undefined;
+  #release: ((value: Value) => void) | undefined;
   /** Async accessors now running. */
   #inFlight = 0;
   /** Wakes the revoker once `#inFlight` drops to zero. */
@@ -45,7 +45,7 @@ export class Revocable<Value> {
    * @param release - runs once, after the last in-flight accessor, when the
    *   value is revoked. May be async; the revoke waits for it.
    */
-  constructor(value: Value, release?: (value: Value) => void | Promise<void>) {
+  constructor(value: Value, release?: (value: Value) => void) {
     // Covers JavaScript callers: the release is typed as a function or undefined.
     if (release !== undefined && typeof release !== "function") {
       throw fail("EINVAL", "Revocable: release must be a function or undefined.");
@@ -73,7 +73,7 @@ export class Revocable<Value> {
    *
    * @example
    * ```ts
-   * const regs = new Revocable(dev.iomap(0));
+   * const regs = new Revocable(iomap(dev, 0));
  * const n = await regs.tryAccessWith(async (r) => r.read32(dev, 0x10));   // undefined once revoked
    * ```
    */
@@ -119,6 +119,7 @@ export class Revocable<Value> {
     const release = this.#release;
     this.#value = undefined;
     this.#release = undefined;
-    if (release !== undefined) await release(value);
+    // The release may be async: it is typed `void` so that any function fits, and awaited whatever it returns.
+    if (release !== undefined) await (release(value) as unknown);
   }
 }

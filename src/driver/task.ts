@@ -12,10 +12,11 @@
  * @module
  */
 
-import type { Invariant, taskBrand } from "../internal/brand.js";
+import type { Invariant, taskOfOneBindingOnly } from "../internal/brand.js";
 import { fail } from "../internal/error.js";
 import type { Binding } from "./binding.js";
-import type { BoundDevice } from "./device.js";
+import { coreBinding } from "./binding.js";
+import type { ProbeDevice, TaskDevice } from "./device.js";
 
 /**
  * Tells a task its binding is going away. Check `aborted` between steps, or
@@ -28,7 +29,7 @@ import type { BoundDevice } from "./device.js";
  *   name: "nic",
  *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
  *   probe(dev) {
- *     dev.spawn(async (dev, signal) => {
+ *     spawn(dev, async (dev, signal) => {
  *       while (!signal.aborted) await Promise.race([signal.whenAborted, nextPacket()]);
  *     });
  *     return {};
@@ -59,22 +60,22 @@ export interface TaskSignal {
  *     }
  *   };
  * }
- * // in probe(dev): dev.spawn(watchdog(dev.iomap(0)));
+ * // in probe(dev): spawn(dev, watchdog(iomap(dev, 0)));
  * ```
  */
-export type TaskWork<Scope> = (dev: BoundDevice<Scope>, signal: TaskSignal) => Promise<void>;
+export type TaskWork<Scope> = (dev: TaskDevice<Scope>, signal: TaskSignal) => Promise<void>;
 
 /**
  * A spawned task.
  *
  * @example
  * ```ts
- * declare function pollOnce<Scope>(dev: BoundDevice<Scope>): Promise<void>;
+ * declare function pollOnce<Scope>(dev: TaskDevice<Scope>): Promise<void>;
  * defineDriver({
  *   name: "nic",
  *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
  *   probe(dev) {
- *     dev.spawn(async (dev, signal) => {
+ *     spawn(dev, async (dev, signal) => {
  *       while (!signal.aborted) await pollOnce(dev);
  *     });
  *     return {};
@@ -82,24 +83,43 @@ export type TaskWork<Scope> = (dev: BoundDevice<Scope>, signal: TaskSignal) => P
  * });
  * ```
  */
-export interface Task<in out Scope> {
+export type Task<in out Scope> = {
   /** The scope brand (type-level only; see internal/brand.ts). */
-  readonly [taskBrand]: Invariant<Scope>;
+  readonly [taskOfOneBindingOnly]: Invariant<Scope>;
   /** Settles when the work has finished: resolves, or rejects with its error. */
   readonly done: Promise<void>;
   /** Aborts the signal now; the task still finishes in its own time. */
   cancel(): void;
-}
+};
 
-/** Starts `work` for the binding. Core-only; the caller checked that. */
-export function spawn(binding: Binding, work: unknown): Task<unknown> {
+/**
+ * Starts async work bound to the binding: `work` gets the token as a
+ * `TaskDevice` and a signal. At unbind, after `remove()` returns, the signal
+ * aborts and the core waits for the work before devres release. Core-only.
+ *
+ * @example
+ * ```ts
+ * defineDriver({
+ *   name: "nic",
+ *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
+ *   probe(dev) {
+ *     spawn(dev, async (taskDev, signal) => {
+ *       while (!signal.aborted) await sleep(taskDev, 1_000);
+ *     });
+ *     return {};
+ *   },
+ * });
+ * ```
+ */
+export const spawn = <Scope>(dev: ProbeDevice<Scope>, work: TaskWork<Scope>): Task<Scope> => {
+  const binding: Binding = coreBinding(dev, "spawn");
   // Covers work from `any` or JavaScript that is not a function.
   if (typeof work !== "function") {
     throw fail("EINVAL", `spawn: ${binding.describe()}: the work must be an async function.`);
   }
   // Safe: checked to be a function just above; TaskRun implements Task<unknown> but for the type-level brand.
-  return new TaskRun(binding, work as TaskWork<unknown>) as unknown as Task<unknown>;
-}
+  return new TaskRun(binding, work as TaskWork<unknown>) as unknown as Task<Scope>;
+};
 
 class Signal implements TaskSignal {
   aborted = false;
@@ -123,14 +143,14 @@ class Signal implements TaskSignal {
   }
 }
 
-class TaskRun implements Omit<Task<unknown>, typeof taskBrand> {
+class TaskRun implements Omit<Task<unknown>, typeof taskOfOneBindingOnly> {
   readonly done: Promise<void>;
   readonly #signal: Signal;
 
   constructor(binding: Binding, work: TaskWork<unknown>) {
     const signal = new Signal(binding);
     this.#signal = signal;
-    this.done = (async () => work(binding.token, signal))();
+    this.done = (async () => work(binding.taskToken, signal))();
     binding.tasks.add(this);
     const finish = (): void => void binding.tasks.delete(this);
     this.done.then(finish, (error: unknown) => {

@@ -17,6 +17,13 @@
  * Kernel: Rust-for-Linux's `Device<Bound>` lifetime brands play this role;
  * TypeScript has no lifetimes, so an invariant phantom scope stands in.
  *
+ * Each key is named after the rule it enforces, because TypeScript prints
+ * the key in its errors: passing a plain `Device` where a token is needed
+ * reads "Property '[tokenOfOneBindingOnly]' is missing in type 'Device'",
+ * and mixing two bindings reads "The types returned by
+ * '[memoryOfOneBindingOnly]()' are incompatible", then "Type '"another
+ * binding"' is not assignable to type '"this binding"'".
+ *
  * # Invariants
  * - Every scoped handle's brand is {@link Invariant} in its scope.
  * - No brand key is exported from the package entry point.
@@ -29,44 +36,74 @@
 // modules import them (type-only) to put the brands on their interfaces.
 
 /**
- * Carried by `BoundDevice<Scope>`. Invariant: a token of one binding must not
- * pass for a token of another, nor widen to `BoundDevice<unknown>`, or it
- * could be parked outside its probe and used after unbind.
+ * Carried by `BoundDevice<Scope>` and the context tokens. Invariant: a token
+ * of one binding must not pass for a token of another, nor widen to
+ * `BoundDevice<unknown>`, or it could be parked outside its probe and used
+ * after unbind.
  */
-export declare const tokenBrand: unique symbol;
+export declare const tokenOfOneBindingOnly: unique symbol;
+
+/**
+ * Carried by `ProbeDevice<Scope>`: the core context. Interrupt handlers and
+ * tasks get a token without it, and a context of their own, so a callback
+ * that claims the core context is refused even with `strictFunctionTypes`
+ * off (where parameters are compared both ways).
+ */
+export declare const coreContextOnlyInProbeOrRemove: unique symbol;
+
+/** Carried by `IrqDevice<Scope>`: the token an interrupt handler gets. */
+export declare const interruptContextNotCore: unique symbol;
+
+/** Carried by `TaskDevice<Scope>`: the token a spawned task gets. */
+export declare const taskContextNotCore: unique symbol;
+
+/**
+ * Carried by `Device`, which tokens do not carry: a token is not a plain
+ * reference and a plain reference is not a token, so neither stands for the
+ * other even where TypeScript compares both ways (method parameters, and
+ * every parameter with `strictFunctionTypes` off).
+ */
+export declare const plainDeviceGrantsNothing: unique symbol;
 
 /**
  * Carried by `CoherentAllocation<Scope>`. Invariant: covariance would let an
  * allocation widen to `CoherentAllocation<unknown>` and be read with any token,
  * including one of a device whose binding outlives the allocation's.
  */
-export declare const allocationBrand: unique symbol;
+export declare const memoryOfOneBindingOnly: unique symbol;
 
 /**
  * Carried by `Devres<Scope, Value>`. Invariant for the same reason as the
  * allocation brand: a devres entry is only valid with its own binding's token.
  */
-export declare const devresBrand: unique symbol;
+export declare const devresOfOneBindingOnly: unique symbol;
 
 /**
  * Carried by `IoMapping<Scope>`. Invariant: an MMIO mapping outliving its
  * binding and read with a later binding's token would touch registers of a
  * device the driver no longer owns.
  */
-export declare const mmioBrand: unique symbol;
+export declare const mappingOfOneBindingOnly: unique symbol;
 
 /** Carried by `IrqHandle<Scope>`; invariant like every per-binding handle. */
-export declare const irqBrand: unique symbol;
+export declare const irqOfOneBindingOnly: unique symbol;
 
 /** Carried by `Task<Scope>`; invariant like every per-binding handle. */
-export declare const taskBrand: unique symbol;
+export declare const taskOfOneBindingOnly: unique symbol;
 
-declare const dmaAddressBrand: unique symbol;
-declare const driverBrand: unique symbol;
+/**
+ * Carried by `DmaAddress<Scope>`. Invariant: one binding's bus address must
+ * not be freed or programmed by another, and a plain bigint is not one.
+ */
+export declare const busAddressOfOneBindingOnly: unique symbol;
+
+/** Carried by `Driver`, so only `defineDriver` output registers. */
+export declare const onlyDefineDriverMakesADriver: unique symbol;
 
 /**
  * A function type that is assignable to `Invariant<Other>` only when `Other`
- * is identical to `Scope`.
+ * is identical to `Scope`. Its results are named for the error they cause:
+ * "Type '"another binding"' is not assignable to type '"this binding"'".
  *
  * Why a function and not a plain property: a property of type `Scope` is
  * covariant, so `Token<"a">` would widen to `Token<unknown>` and a token could
@@ -79,14 +116,4 @@ declare const driverBrand: unique symbol;
  * compiled with `strictFunctionTypes: false`, and the `in out` annotations on
  * the interfaces that carry it only make the compiler's fast path agree.
  */
-export type Invariant<Scope> = <Probe>() => Probe extends Scope ? 1 : 0;
-
-/** Carried by `DmaAddress`, so a plain number or bigint cannot pose as one. */
-export interface DmaAddressBrand {
-  readonly [dmaAddressBrand]: "DmaAddress";
-}
-
-/** Carried by `Driver`, so only `defineDriver` output registers. */
-export interface DriverBrand {
-  readonly [driverBrand]: "Driver";
-}
+export type Invariant<Scope> = <Probe>() => Probe extends Scope ? "this binding" : "another binding";

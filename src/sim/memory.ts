@@ -43,7 +43,8 @@ export interface MemoryOptions {
  *
  * @example
  * ```ts
- * await machine.pci.unplug(dev);
+ * const nic: Device = machine.pci.devices[0]!;
+ * await machine.pci.unplug(nic);
  * const { bytesInUse, highWater } = machine.memory.stats();
  * console.log(bytesInUse === 0 ? "nothing leaked" : `${bytesInUse} bytes leaked`, `peak ${highWater}`);
  * ```

@@ -47,7 +47,7 @@
  */
 
 import fc from "fast-check";
-import { allocCoherent, BoundscopeError, Devres } from "../../src/index.js";
+import { allocCoherent, BoundscopeError, Devres, setDmaMask } from "../../src/index.js";
 import type { DmaViolation, MachineEvent } from "../../src/index.js";
 import type { Command, FuzzConfig } from "./commands.js";
 import { commandArbitrary, configArbitrary } from "./commands.js";
@@ -399,7 +399,7 @@ class Checker {
     const before = this.rig.machine.memory.stats();
     expectCode(() => allocCoherent(record.token, 64), "ENXIO", `allocCoherent with the dead token of ${binding.key}`);
     expectCode(() => Devres.new(record.token, 0), "ENXIO", `Devres.new with the dead token of ${binding.key}`);
-    expectCode(() => record.token.setDmaMask(64), "ENXIO", `setDmaMask on the dead token of ${binding.key}`);
+    expectCode(() => setDmaMask(record.token, 64), "ENXIO", `setDmaMask on the dead token of ${binding.key}`);
     for (const a of record.ring === undefined ? record.allocs : [...record.allocs, record.ring]) {
       expectCode(() => a.alloc.bytes(record.token), "ENXIO", `bytes() with the dead token of ${binding.key}`);
       if (!a.alloc.freed) continue;

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { allocCoherent, BoundscopeError, defineDriver, Devres, freeCoherent, Machine, sleep } from "../../src/index.js";
+import { allocCoherent, BoundscopeError, defineDriver, Devres, enableBusMaster, freeCoherent, iomap, Machine, requestIrq, setDmaMask, sleep, spawn } from "../../src/index.js";
 import type {
   BoundDevice,
   CoherentAllocation,
@@ -322,7 +322,7 @@ export class Rig {
       if (driver === "good" && record.regs !== undefined) record.regs.write32(dev, ENGINE_REG.CTRL, 0);
     };
     if (driver === "good" && hardware) {
-      record.regs = dev.iomap(0);
+      record.regs = iomap(dev, 0);
       record.regs.write32(dev, ENGINE_REG.CTRL, 0);
     }
     if (!plan.steps.some((step) => step.t === "await" || step.t === "gate")) {
@@ -368,7 +368,7 @@ export class Rig {
         record.gated = true;
         return new Promise((resolve) => this.gates.set(`${record.key}/probe`, resolve));
       case "mask":
-        dev.setDmaMask(step.bits);
+        setDmaMask(dev, step.bits);
         record.mask = step.bits;
         return undefined;
       case "fail":
@@ -376,14 +376,14 @@ export class Rig {
       case "engine": {
         if (!hardware || record.engineDone) return undefined;
         record.engineDone = true;
-        const regs = (record.regs ??= dev.iomap(0));
+        const regs = (record.regs ??= iomap(dev, 0));
         regs.write32(dev, ENGINE_REG.CTRL, 0);
-        dev.enableBusMaster();
+        enableBusMaster(dev);
         const ring = this.#alloc(record, dev, RING_BYTES, true);
         regs.write64(dev, ENGINE_REG.RING, ring.handle);
         regs.write32(dev, ENGINE_REG.LEN, RING_BYTES);
-        record.irq = dev.requestIrq((token) => this.#interrupt(record, token));
-        if (step.task) dev.spawn((token, signal) => this.#task(record, token, signal));
+        record.irq = requestIrq(dev, (token) => this.#interrupt(record, token));
+        if (step.task) spawn(dev, (token, signal) => this.#task(record, token, signal));
         regs.write32(dev, ENGINE_REG.CTRL, ENGINE_RUN);
         return undefined;
       }
@@ -558,7 +558,7 @@ export class Rig {
         return { result: value === entry.value ? "ok" : "access gave another value" };
       }
       case "mask":
-        b.token.setDmaMask(op.bits);
+        setDmaMask(b.token, op.bits);
         b.mask = op.bits;
         return { result: "ok" };
       case "mmio":

@@ -1,6 +1,6 @@
 // An async probe that awaits between steps, and an async remove. The scope
 // survives the awaits: the token and allocations keep their types.
-import { allocCoherent, defineDriver, Devres } from "boundscope";
+import { allocCoherent, defineDriver, Devres, setDmaMask } from "boundscope";
 import type { BoundDevice, CoherentAllocation } from "boundscope";
 
 async function resetHardware<Scope>(dev: BoundDevice<Scope>): Promise<CoherentAllocation<Scope>> {
@@ -14,7 +14,7 @@ export const gpu = defineDriver({
   name: "gpu",
   ids: [{ vendor: 0x10de, device: 0x1eb8 }],
   async probe(dev) {
-    dev.setDmaMask(40);
+    setDmaMask(dev, 40);
     const scratch = await resetHardware(dev);
     const firmware = allocCoherent(dev, 64 * 1024);
     await new Promise<void>((resolve) => resolve());

@@ -1,6 +1,6 @@
 // A driver written as a class generic in its scope: the class holds the
 // binding's allocations and a Devres, and remove() gets the same scope.
-import { allocCoherent, defineDriver, Devres } from "boundscope";
+import { allocCoherent, defineDriver, Devres, setDmaMask } from "boundscope";
 import type { BoundDevice, CoherentAllocation, DriverInstance, ProbeDevice } from "boundscope";
 
 interface Counters {
@@ -33,7 +33,7 @@ export const nic = defineDriver({
   name: "nic",
   ids: [{ vendor: 0x8086, device: 0x100e }],
   probe(dev) {
-    dev.setDmaMask(64);
+    setDmaMask(dev, 64);
     return new NicDriver(dev);
   },
 });

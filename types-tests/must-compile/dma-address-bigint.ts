@@ -1,6 +1,6 @@
 // A DmaAddress is a bigint underneath: arithmetic, comparison and DataView
 // writes take it as one, and the results are plain bigints.
-import { allocCoherent, defineDriver } from "boundscope";
+import { allocCoherent, defineDriver, setDmaMask } from "boundscope";
 import type { BoundDevice, CoherentAllocation, DmaAddress } from "boundscope";
 
 function program<Scope>(dev: BoundDevice<Scope>, descriptors: CoherentAllocation<Scope>, data: CoherentAllocation<Scope>): void {
@@ -23,7 +23,7 @@ export const dmaEngine = defineDriver({
   name: "dma-engine",
   ids: [{ vendor: 0x8086, device: 0x0b00 }],
   probe(dev) {
-    dev.setDmaMask(64);
+    setDmaMask(dev, 64);
     const descriptors = allocCoherent(dev, 16);
     const data = allocCoherent(dev, 8192);
     program(dev, descriptors, data);

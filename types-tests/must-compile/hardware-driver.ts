@@ -2,7 +2,7 @@
 // MMIO, an interrupt handler, a spawned task and a descriptor ring laid out by
 // defineStruct, all kept in a class of the same scope; plus the device model
 // it drives, using its protected services from inside.
-import { allocCoherent, defineDriver, defineStruct, DeviceModel, Machine } from "boundscope";
+import { allocCoherent, defineDriver, defineStruct, DeviceModel, enableBusMaster, iomap, Machine, requestIrq, setDmaMask, spawn } from "boundscope";
 import type {
   BoundDevice,
   CoherentAllocation,
@@ -37,14 +37,14 @@ class NicDriver<Scope> implements DriverInstance<Scope> {
   completed = 0;
 
   constructor(dev: ProbeDevice<Scope>) {
-    dev.setDmaMask(64);
-    dev.enableBusMaster();
-    this.regs = dev.iomap(0);
+    setDmaMask(dev, 64);
+    enableBusMaster(dev);
+    this.regs = iomap(dev, 0);
     this.tx = allocCoherent(dev, TxDesc.size * RING);
     const onIrq: IrqHandler<Scope> = (dev) => this.interrupt(dev);
-    this.irq = dev.requestIrq(onIrq);
+    this.irq = requestIrq(dev, onIrq);
     const work: TaskWork<Scope> = (dev, signal) => this.poll(dev, signal);
-    this.poller = dev.spawn(work);
+    this.poller = spawn(dev, work);
     this.regs.write32(dev, CTRL, 1);
   }
 
@@ -88,15 +88,15 @@ export const closureNic = defineDriver({
   name: "closure-nic",
   ids: [{ vendor: 0x8086, device: 0x100f }],
   probe(dev) {
-    dev.enableBusMaster();
-    const regs = dev.iomap(0);
+    enableBusMaster(dev);
+    const regs = iomap(dev, 0);
     const rx = allocCoherent(dev, TxDesc.size * RING);
     let seen = 0;
-    const irq = dev.requestIrq((dev) => {
+    const irq = requestIrq(dev, (dev) => {
       seen += TxDesc.read(rx.view(dev), 0).len;
       regs.write8(dev, DOORBELL, 0);
     });
-    const task = dev.spawn(async (dev, signal) => {
+    const task = spawn(dev, async (dev, signal) => {
       await signal.whenAborted;
       regs.read16(dev, CTRL);
     });

@@ -1,6 +1,6 @@
 // The core context is a token too: a ProbeDevice goes wherever a BoundDevice
 // of the same scope is expected, as an argument and by assignment.
-import { allocCoherent, defineDriver, Devres } from "boundscope";
+import { allocCoherent, defineDriver, Devres, setDmaMask } from "boundscope";
 import type { BoundDevice, CoherentAllocation, ProbeDevice } from "boundscope";
 
 function describeDevice<Scope>(dev: BoundDevice<Scope>): string {
@@ -8,7 +8,7 @@ function describeDevice<Scope>(dev: BoundDevice<Scope>): string {
 }
 
 function setUp<Scope>(dev: ProbeDevice<Scope>): CoherentAllocation<Scope> {
-  dev.setDmaMask(32);
+  setDmaMask(dev, 32);
   const bound: BoundDevice<Scope> = dev;
   console.log(describeDevice(bound));
   return allocCoherent(bound, 1024);

@@ -1,9 +1,10 @@
 // Blocks: passing a BoundDevice where the core context (ProbeDevice) is
 // needed, which would give core-only operations to any token holder.
+import { setDmaMask } from "boundscope";
 import type { BoundDevice, ProbeDevice } from "boundscope";
 
 function initHardware<Scope>(dev: ProbeDevice<Scope>): void {
-  dev.setDmaMask(64);
+  setDmaMask(dev, 64);
 }
 
 export function fromHelper<Scope>(dev: BoundDevice<Scope>): void {

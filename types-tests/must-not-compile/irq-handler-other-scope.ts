@@ -2,11 +2,11 @@
 // MMIO with its own token, or its own binding's with the other's token; a
 // handler written for one scope, requested in another; and an IRQ handle
 // passed off as another scope's.
-import { defineDriver } from "boundscope";
+import { defineDriver, iomap, requestIrq } from "boundscope";
 import type { BoundDevice, CoherentAllocation, IoMapping, IrqHandle, IrqHandler, ProbeDevice } from "boundscope";
 
 export function crossed<A, B>(devA: BoundDevice<A>, bufA: CoherentAllocation<A>, regsA: IoMapping<A>, devB: ProbeDevice<B>, bufB: CoherentAllocation<B>): void {
-  devB.requestIrq((dev) => {
+  requestIrq(devB, (dev) => {
     bufB.bytes(dev);
     // @expect-error TS2345 /Argument of type 'BoundDevice<B>' is not assignable to parameter of type 'BoundDevice<A>'/ -- A's allocation with the handler's own token
     bufA.bytes(dev);
@@ -17,25 +17,25 @@ export function crossed<A, B>(devA: BoundDevice<A>, bufA: CoherentAllocation<A>,
   });
   const handlerA: IrqHandler<A> = (dev) => void bufA.bytes(dev);
   // @expect-error TS2345 /Argument of type 'IrqHandler<A>' is not assignable to parameter of type 'IrqHandler<B>'/ -- A's handler requested on B
-  devB.requestIrq(handlerA);
+  requestIrq(devB, handlerA);
 }
 
 export function relabel<A, B>(dev: ProbeDevice<A>): IrqHandle<B> {
   // @expect-error TS2322 /Type 'IrqHandle<A>' is not assignable to type 'IrqHandle<B>'/ -- an IRQ requested in A, passed off as B's
-  return dev.requestIrq(() => {});
+  return requestIrq(dev, () => {});
 }
 
 export const outer = defineDriver({
   name: "outer",
   ids: [{ vendor: 1, device: 1 }],
   probe<Outer>(devA: ProbeDevice<Outer>) {
-    const regsA = devA.iomap(0);
+    const regsA = iomap(devA, 0);
     const inner = defineDriver({
       name: "inner",
       ids: [{ vendor: 1, device: 2 }],
       probe<Inner>(devB: ProbeDevice<Inner>) {
         // @expect-error TS2345 /Argument of type 'BoundDevice<Inner>' is not assignable to parameter of type 'BoundDevice<Outer>'/ -- inner's handler writing outer's registers
-        devB.requestIrq((dev) => regsA.write32(dev, 0, 1));
+        requestIrq(devB, (dev) => regsA.write32(dev, 0, 1));
         return {};
       },
     });

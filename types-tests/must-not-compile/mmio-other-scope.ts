@@ -1,6 +1,6 @@
 // Blocks: using one binding's MMIO mapping with the token of another binding,
 // or passing one scope's mapping off as another's.
-import { defineDriver } from "boundscope";
+import { defineDriver, iomap } from "boundscope";
 import type { BoundDevice, IoMapping, ProbeDevice } from "boundscope";
 
 export function crossed<A, B>(devA: BoundDevice<A>, regsB: IoMapping<B>, devB: BoundDevice<B>): void {
@@ -13,11 +13,11 @@ export function crossed<A, B>(devA: BoundDevice<A>, regsB: IoMapping<B>, devB: B
 
 export function relabel<A, B>(dev: ProbeDevice<A>): IoMapping<B> {
   // @expect-error TS2322 /Type 'IoMapping<A>' is not assignable to type 'IoMapping<B>'/ -- a mapping made in A, passed off as B's
-  return dev.iomap(0);
+  return iomap(dev, 0);
 }
 
 function mapRegs<Scope>(dev: ProbeDevice<Scope>): IoMapping<Scope> {
-  return dev.iomap(0);
+  return iomap(dev, 0);
 }
 
 export const outer = defineDriver({

@@ -1,6 +1,6 @@
 // Blocks: parking an MMIO mapping, an IRQ handle or a task outside probe() in
 // a variable of a concrete scope or of `unknown`, to use it after unbind.
-import { defineDriver } from "boundscope";
+import { defineDriver, iomap, requestIrq, spawn } from "boundscope";
 import type { IoMapping, IrqHandle, Task } from "boundscope";
 
 let regs: IoMapping<unknown> | undefined;
@@ -12,11 +12,11 @@ export const leaky = defineDriver({
   ids: [{ vendor: 1, device: 1 }],
   probe(dev) {
     // @expect-error TS2322 /Type 'IoMapping<Scope>' is not assignable to type 'IoMapping<unknown>'/ -- a mapping widened to unknown
-    regs = dev.iomap(0);
+    regs = iomap(dev, 0);
     // @expect-error TS2322 /Type 'IrqHandle<Scope>' is not assignable to type 'IrqHandle<"x">'/ -- an IRQ handle into a concrete-scope variable
-    irq = dev.requestIrq(() => {});
+    irq = requestIrq(dev, () => {});
     // @expect-error TS2322 /Type 'Task<Scope>' is not assignable to type 'Task<unknown>'/ -- a task widened to unknown
-    task = dev.spawn(async () => {});
+    task = spawn(dev, async () => {});
     return {};
   },
 });

@@ -1,11 +1,11 @@
 // Blocks: calling a core-only operation (setDmaMask) through a BoundDevice,
 // i.e. from code that was not handed the core context by probe()/remove().
-import { defineDriver } from "boundscope";
+import { defineDriver, setDmaMask } from "boundscope";
 import type { BoundDevice, ProbeDevice } from "boundscope";
 
 function tune<Scope>(dev: BoundDevice<Scope>): void {
   // @expect-error TS2339 /Property 'setDmaMask' does not exist on type 'BoundDevice<Scope>'/ -- a helper given only the token
-  dev.setDmaMask(64);
+  setDmaMask(dev, 64);
 }
 
 export const widened = defineDriver({
@@ -14,7 +14,7 @@ export const widened = defineDriver({
   probe<Scope>(dev: ProbeDevice<Scope>) {
     const bound: BoundDevice<Scope> = dev;
     // @expect-error TS2339 /Property 'setDmaMask' does not exist on type 'BoundDevice<Scope>'/ -- the core context viewed as a BoundDevice
-    bound.setDmaMask(32);
+    setDmaMask(bound, 32);
     tune(dev);
     return {};
   },

@@ -1,11 +1,11 @@
 // Blocks: spawned work that uses another binding's allocation or MMIO with its
 // own token, work written for one scope spawned in another, and a task passed
 // off as another scope's.
-import { defineDriver } from "boundscope";
+import { defineDriver, iomap, spawn } from "boundscope";
 import type { CoherentAllocation, IoMapping, ProbeDevice, Task, TaskWork } from "boundscope";
 
 export function crossed<A, B>(bufA: CoherentAllocation<A>, regsA: IoMapping<A>, devB: ProbeDevice<B>, bufB: CoherentAllocation<B>): void {
-  devB.spawn(async (dev, signal) => {
+  spawn(devB, async (dev, signal) => {
     while (!signal.aborted) {
       bufB.bytes(dev);
       // @expect-error TS2345 /Argument of type 'BoundDevice<B>' is not assignable to parameter of type 'BoundDevice<A>'/ -- A's allocation with the task's own token
@@ -17,25 +17,25 @@ export function crossed<A, B>(bufA: CoherentAllocation<A>, regsA: IoMapping<A>, 
   });
   const workA: TaskWork<A> = async (dev) => void bufA.bytes(dev);
   // @expect-error TS2345 /Argument of type 'TaskWork<A>' is not assignable to parameter of type 'TaskWork<B>'/ -- A's work spawned on B
-  devB.spawn(workA);
+  spawn(devB, workA);
 }
 
 export function relabel<A, B>(dev: ProbeDevice<A>): Task<B> {
   // @expect-error TS2322 /Type 'Task<A>' is not assignable to type 'Task<B>'/ -- a task spawned in A, passed off as B's
-  return dev.spawn(async () => {});
+  return spawn(dev, async () => {});
 }
 
 export const outer = defineDriver({
   name: "outer",
   ids: [{ vendor: 1, device: 1 }],
   probe<Outer>(devA: ProbeDevice<Outer>) {
-    const regsA = devA.iomap(0);
+    const regsA = iomap(devA, 0);
     const inner = defineDriver({
       name: "inner",
       ids: [{ vendor: 1, device: 2 }],
       probe<Inner>(devB: ProbeDevice<Inner>) {
         // @expect-error TS2345 /Argument of type 'BoundDevice<Inner>' is not assignable to parameter of type 'BoundDevice<Outer>'/ -- inner's task writing outer's registers
-        devB.spawn(async (dev) => regsA.write32(dev, 0, 1));
+        spawn(devB, async (dev) => regsA.write32(dev, 0, 1));
         return {};
       },
     });

@@ -3,7 +3,7 @@
 // reason for each rejection is pinned by scripts/type-tests.mjs, whose
 // must-not-compile fixtures match the message chain.
 import { expectAssignable, expectError, expectNotAssignable, expectType } from "tsd";
-import { allocCoherent, BoundscopeError, defineDriver, Devres, Machine, Revocable } from "boundscope";
+import { allocCoherent, BoundscopeError, defineDriver, Devres, Machine, Revocable, setDmaMask } from "boundscope";
 import type {
   BoundDevice,
   CoherentAllocation,
@@ -44,8 +44,8 @@ export function inScope<Scope>(core: ProbeDevice<Scope>, token: BoundDevice<Scop
   expectNotAssignable<ProbeDevice<Scope>>(token);
   expectNotAssignable<BoundDevice<unknown>>(token);
   expectNotAssignable<BoundDevice<string>>(token);
-  expectError(token.setDmaMask(64));
-  expectType<void>(core.setDmaMask(64));
+  expectError(setDmaMask(token, 64));
+  expectType<void>(setDmaMask(core, 64));
 
   const buf = allocCoherent(core, 4096);
   expectType<CoherentAllocation<Scope>>(buf);
@@ -91,7 +91,7 @@ expectType<Driver>(
     name: "ok",
     ids,
     probe(dev) {
-      expectType<void>(dev.setDmaMask(64));
+      expectType<void>(setDmaMask(dev, 64));
       const buf = allocCoherent(dev, 64);
       return { remove: (d) => void buf.bytes(d) };
     },

@@ -1,11 +1,12 @@
 // Blocks: nothing. Harness self-test: the error is there, with another code.
-// @harness-must-report wrong-code:9
+// @harness-must-report wrong-code:10
+import { setDmaMask } from "boundscope";
 import type { BoundDevice } from "boundscope";
 
 function tune<Scope>(dev: BoundDevice<Scope>): void {
   dev.name;
-  // The real error is TS2339 (no setDmaMask on a BoundDevice).
+  // The real error is TS2345 (a BoundDevice is not the core context).
   // @expect-error TS2322 /setDmaMask/ -- wrong code on purpose
-  dev.setDmaMask(64);
+  setDmaMask(dev, 64);
 }
 void tune;
