@@ -71,3 +71,37 @@ describe("bad options", () => {
     expect(error.message).toContain("pageSize");
   });
 });
+
+describe("the read-only faces", () => {
+  it("machine.dmaDebug is frozen: a cast finds no check to report through, and can neither add one nor change the mode", () => {
+    const machine = new Machine({ dmaDebug: "throw" });
+    // The cast a user might try: the checker's input is not on the face.
+    const face = machine.dmaDebug as any;
+    expect(Object.isFrozen(machine.dmaDebug)).toBe(true);
+    expect(face.check).toBeUndefined();
+    expect("check" in machine.dmaDebug).toBe(false);
+    // Test files are modules, so strict: a write to a frozen object throws.
+    expect(() => {
+      face.check = () => undefined;
+    }).toThrow(TypeError);
+    expect(() => {
+      face.mode = "off";
+    }).toThrow(TypeError);
+    expect(() => {
+      delete face.mode;
+    }).toThrow(TypeError);
+    expect(face.check).toBeUndefined();
+    expect(machine.dmaDebug.mode).toBe("throw");
+    expect(machine.dmaDebug.enabled).toBe(true);
+  });
+
+  it("machine.iommu and machine.clock are frozen too", () => {
+    const machine = new Machine({ iommu: "strict" });
+    expect(Object.isFrozen(machine.iommu)).toBe(true);
+    expect(Object.isFrozen(machine.clock)).toBe(true);
+    expect(() => {
+      (machine.iommu as any).mode = "passthrough";
+    }).toThrow(TypeError);
+    expect(machine.iommu.mode).toBe("strict");
+  });
+});
