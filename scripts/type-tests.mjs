@@ -1,10 +1,12 @@
 // Compile-time tests: what must compile and what must not, checked with
-// TypeScript 6 and 7, each strict and again with strictFunctionTypes off.
+// TypeScript 5.4, 6 and 7, each strict and again with strictFunctionTypes off.
 //
 // Every fixture in types-tests/must-compile and types-tests/must-not-compile
 // is compiled in one program per configuration, against the emitted
 // declarations (dist/index.d.ts, as users get them), through the tsc command
-// line with `--pretty false`. The output is parsed and held against the
+// line with `--pretty false`. A fixture marked `// @isolated -- reason` (a
+// module or global augmentation, which would reach every other fixture of a
+// shared program) gets a program of its own. The output is parsed and held against the
 // `// @expect-error` markers in the fixtures; see types-tests/README.md.
 //
 //   node scripts/type-tests.mjs             fixtures and harness self-test
@@ -24,13 +26,18 @@ import { parallelism, pool } from "./lib/pool.mjs";
 const testsDir = join(root, "types-tests");
 
 const COMPILERS = {
+  // The oldest TypeScript the package supports (`NoInfer`, `in out` on type
+  // aliases, `const` type parameters and `esnext.disposable` all work there).
+  ts54: { bin: "node_modules/typescript54/bin/tsc", pkg: "node_modules/typescript54/package.json" },
   ts6: { bin: "node_modules/typescript6/bin/tsc", pkg: "node_modules/typescript6/package.json" },
   ts7: { bin: "node_modules/typescript/bin/tsc", pkg: "node_modules/typescript/package.json" },
 };
 
 const CONFIGS = [
+  { id: "ts54-strict", compiler: "ts54", label: "strict", options: {} },
   { id: "ts6-strict", compiler: "ts6", label: "strict", options: {} },
   { id: "ts7-strict", compiler: "ts7", label: "strict", options: {} },
+  { id: "ts54-loose-fn", compiler: "ts54", label: "strict, strictFunctionTypes: false", options: { strictFunctionTypes: false } },
   { id: "ts6-loose-fn", compiler: "ts6", label: "strict, strictFunctionTypes: false", options: { strictFunctionTypes: false } },
   { id: "ts7-loose-fn", compiler: "ts7", label: "strict, strictFunctionTypes: false", options: { strictFunctionTypes: false } },
 ];
@@ -68,6 +75,8 @@ const FAILURE_KINDS = new Set([
 ]);
 
 const MARKER = "@expect-error";
+const ISOLATED = /^\s*\/\/\s*@isolated\b(.*)$/;
+const COMPILER_IDS = Object.keys(COMPILERS);
 
 // ---------------------------------------------------------------------------
 // Fixtures and markers
@@ -94,6 +103,7 @@ function loadFixture(file, kind, suite) {
     kind,
     selftest: suite.selftest,
     expectations: [],
+    isolated: false, // compiled in a program of its own (see ISOLATED_OPTIONS)
     problems: [], // failures found by reading the file; they hold in every configuration
     mustReport: [], // self-test only: the failures the harness must report
   };
@@ -109,12 +119,18 @@ function loadFixture(file, kind, suite) {
       const self = /^\s*\/\/\s*@harness-must-report\s+(.*)$/.exec(text);
       if (self) {
         for (const item of self[1].trim().split(/\s+/)) {
-          const m = /^([a-z-]+)(?::(\d+))?(?:@(ts6|ts7))?$/.exec(item);
+          const m = new RegExp(`^([a-z-]+)(?::(\\d+))?(?:@(${COMPILER_IDS.join("|")}))?$`).exec(item);
           if (!m || !FAILURE_KINDS.has(m[1])) throw new Error(`${fixture.name}:${line}: bad @harness-must-report item "${item}"`);
           fixture.mustReport.push({ kind: m[1], line: m[2] === undefined ? undefined : Number(m[2]), compiler: m[3] });
         }
         return;
       }
+    }
+    const isolated = ISOLATED.exec(text);
+    if (isolated) {
+      if (/^\s+--\s+\S/.test(isolated[1])) fixture.isolated = true;
+      else problem("malformed-marker", line, 'an isolation directive says why: "// @isolated -- <reason>"');
+      return;
     }
     if (!text.includes(MARKER)) {
       if (pending.length > 0) {
@@ -152,7 +168,9 @@ function loadFixture(file, kind, suite) {
 }
 
 /**
- * `// @expect-error TS2345 ts7=TS2741 /regex/flags -- reason`
+ * `// @expect-error TS2345 ts7=TS2741 ts54=none /regex/flags -- reason`
+ * An override names another code for one compiler, or `none`: that compiler
+ * reports nothing on the line (any error it does report there is unexpected).
  * Returns the expectation, or a string saying what is wrong with the marker.
  */
 function parseMarker(text) {
@@ -162,15 +180,19 @@ function parseMarker(text) {
   const codes = {};
   for (;;) {
     rest = rest.replace(/^\s+/, "");
-    const code = /^(?:(ts6|ts7)=)?TS(\d+)(?=\s|$)/.exec(rest);
+    const code = new RegExp(`^(?:(${COMPILER_IDS.join("|")})=)?(?:TS(\\d+)|(none))(?=\\s|$)`).exec(rest);
     if (!code) break;
     const key = code[1] ?? "default";
     if (key in codes) return `the code for ${key === "default" ? "all compilers" : key} is given twice`;
-    if (key !== "default" && !("default" in codes)) return "give the code for all compilers first, then the overrides (ts6=TSxxxx, ts7=TSxxxx)";
-    codes[key] = Number(code[2]);
+    if (key !== "default" && !("default" in codes)) return "give the code for all compilers first, then the overrides (ts54=TSxxxx, ts6=TSxxxx, ts7=none)";
+    if (key === "default" && code[3] !== undefined) return "`none` is only an override (ts54=none): the code for all compilers is a TSxxxx";
+    codes[key] = code[3] ?? Number(code[2]);
     rest = rest.slice(code[0].length);
   }
   if (!("default" in codes)) return "expected an error code such as TS2345 after @expect-error";
+  if (COMPILER_IDS.every((id) => codes[id] === "none")) {
+    return "a marker that is `none` for every compiler expects nothing";
+  }
   if (!rest.startsWith("/")) return `expected /regex/ after the codes, found "${rest.split(/\s/)[0] ?? ""}"`;
   let i = 1;
   let inClass = false;
@@ -204,11 +226,24 @@ function version(compiler) {
   return JSON.parse(readFileSync(join(root, COMPILERS[compiler].pkg), "utf8")).version;
 }
 
-/** `code` is where src/ and dist/ are: the package itself, or a --root copy. */
-function writeConfig(run, config, files, against, code) {
-  const dir = join(code, ".tmp", "type-tests", run, config.id);
+/**
+ * An isolated fixture's program: skipLibCheck, because a duplicate an
+ * augmentation declares is reported on the library's side too (which no
+ * marker can sit on; the shared program checks dist/*.d.ts under every
+ * configuration anyway), and no @types/node, which isolated fixtures do not
+ * use and which would triple each program's time.
+ */
+const ISOLATED_OPTIONS = { skipLibCheck: true, types: [] };
+
+/**
+ * `code` is where src/ and dist/ are: the package itself, or a --root copy.
+ * `program` names the program: "shared", or the isolated fixture's name.
+ */
+function writeConfig(run, config, program, files, against, code) {
+  const isolated = program !== "shared";
+  const dir = join(code, ".tmp", "type-tests", run, config.id, ...(isolated ? ["isolated", program.replace(/[\\/]/g, "__")] : []));
   mkdirSync(dir, { recursive: true });
-  const compilerOptions = { ...BASE_OPTIONS, ...config.options };
+  const compilerOptions = { ...BASE_OPTIONS, ...config.options, ...(isolated ? ISOLATED_OPTIONS : {}) };
   if (against === "src") compilerOptions.paths = { boundscope: [join(code, "src", "index.ts")] };
   // The package's own dist/ is reached by self-reference, as users reach it;
   // a copy's dist/ only through a path mapping.
@@ -265,6 +300,7 @@ function judge(fixture, compiler, diagnostics) {
     const open = [];
     for (const e of expected) {
       const code = e.codes[compiler] ?? e.codes.default;
+      if (code === "none") continue; // this compiler reports nothing here
       const hit = onLine.find((d) => unused.has(d) && d.code === code && e.regex.test(d.message));
       if (hit) unused.delete(hit);
       else open.push({ e, code });
@@ -361,41 +397,64 @@ async function main() {
   }
 
   const suites = SUITES.filter((s) => !onlySelftest || s.selftest);
-  const fixtures = suites.flatMap(listFixtures);
+  const listed = suites.flatMap(listFixtures);
+  // An augmentation merges into declarations: against src/ it would merge
+  // into the library's own source (and report there), which is not what users
+  // get. Isolated fixtures run against dist/ only.
+  const fixtures = against === "src" ? listed.filter((f) => !f.isolated) : listed;
+  if (fixtures.length < listed.length) console.log(`skipping the ${listed.length - fixtures.length} isolated fixtures: they run against dist/ only`);
   const regular = fixtures.filter((f) => !f.selftest);
   const selftests = fixtures.filter((f) => f.selftest);
   const count = (kind) => regular.filter((f) => f.kind === kind).length;
   console.log(
     `type tests against ${relative(root, join(code, against === "dist" ? "dist/index.d.ts" : "src/index.ts"))}: ` +
       (onlySelftest ? "" : `${count("must-compile")} must-compile and ${count("must-not-compile")} must-not-compile fixtures, `) +
-      `${selftests.length} harness self-test fixtures, ${configs.length} configurations`,
+      `${selftests.length} harness self-test fixtures, ${fixtures.filter((f) => f.isolated).length} of them isolated, ${configs.length} configurations`,
   );
   if (fixtures.length === 0) {
     console.log("0 passed, 1 failed");
     return 1;
   }
 
-  const files = fixtures.map((f) => f.file);
+  // The shared program, and one for each isolated fixture.
+  const programs = [
+    { name: "shared", files: fixtures.filter((f) => !f.isolated).map((f) => f.file) },
+    ...fixtures.filter((f) => f.isolated).map((f) => ({ name: f.name, files: [f.file] })),
+  ].filter((p) => p.files.length > 0);
   // One directory per kind of run, so a --selftest run beside a full one
   // does not swap the file list under it.
   const run = `${onlySelftest ? "selftest" : "all"}-against-${against}`;
   const started = performance.now();
-  const runs = await pool(
-    configs.map((config) => () => runTsc(config.compiler, writeConfig(run, config, files, against, code))),
+  const jobs = configs.flatMap((config) => programs.map((program) => ({ config, program })));
+  const results = await pool(
+    jobs.map(({ config, program }) => () => runTsc(config.compiler, writeConfig(run, config, program.name, program.files, against, code))),
     parallelism,
   );
+  const runs = configs.map((config) => jobs.map((job, i) => ({ ...job, result: results[i] })).filter((job) => job.config === config));
 
   let passed = 0;
   let failed = 0;
   const reports = new Map(); // fixture name -> Map(rendered failure -> [config ids])
   const summaries = [];
   configs.forEach((config, i) => {
-    const run = runs[i];
     const title = `TypeScript ${version(config.compiler)}, ${config.label}`;
-    const { diagnostics, unparsed } = parseDiagnostics(run.stdout);
     const byFile = new Map(fixtures.map((f) => [f.file, []]));
-    const outside = [];
-    for (const d of diagnostics) (byFile.get(d.file) ?? outside).push(d);
+    const broken = [];
+    // Anything that is not a fixture's own diagnostic fails the configuration:
+    // errors in dist/*.d.ts, option errors, output we cannot read, a crash.
+    for (const { program, result } of runs[i]) {
+      const where = program.name === "shared" ? "" : ` (the isolated program of ${program.name})`;
+      const { diagnostics, unparsed } = parseDiagnostics(result.stdout);
+      for (const d of diagnostics) {
+        // A fixture's diagnostics count only in the program that compiles it.
+        if (program.files.includes(d.file)) byFile.get(d.file).push(d);
+        else broken.push(`TS${d.code} ${d.file ? `in ${relative(root, d.file)}(${d.line},${d.column})` : "(global)"}${where}\n${indent(d.message)}`);
+      }
+      if (![0, 1, 2].includes(result.status)) {
+        broken.push(`tsc exited with ${result.signal ?? result.status}${where}${result.stderr ? `:\n${indent(result.stderr.trim())}` : ""}`);
+      }
+      for (const text of unparsed) broken.push(`unreadable compiler output${where}: ${text}`);
+    }
 
     let ok = 0;
     let bad = 0;
@@ -415,21 +474,13 @@ async function main() {
       reports.set(fixture.name, byText);
     }
 
-    // Anything that is not a fixture's own diagnostic fails the configuration:
-    // errors in dist/*.d.ts, option errors, output we cannot read, a crash.
-    const broken = [];
-    if (![0, 1, 2].includes(run.status)) {
-      broken.push(`tsc exited with ${run.signal ?? run.status}${run.stderr ? `:\n${indent(run.stderr.trim())}` : ""}`);
-    }
-    for (const d of outside) {
-      broken.push(`TS${d.code} ${d.file ? `in ${relative(root, d.file)}(${d.line},${d.column})` : "(global)"}\n${indent(d.message)}`);
-    }
-    for (const text of unparsed) broken.push(`unreadable compiler output: ${text}`);
     if (broken.length > 0) bad++;
 
     passed += ok;
     failed += bad;
-    summaries.push({ title, config, ok, bad, seconds: run.seconds, broken });
+    // CPU seconds of the configuration's programs (they may run side by side).
+    const seconds = runs[i].reduce((sum, { result }) => sum + result.seconds, 0);
+    summaries.push({ title, config, ok, bad, seconds, broken });
   });
 
   for (const [name, byText] of reports) {

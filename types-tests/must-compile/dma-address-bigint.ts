@@ -1,10 +1,11 @@
 // A DmaAddress is a bigint underneath: arithmetic, comparison and DataView
-// writes take it as one, and the results are plain bigints.
+// writes take it as one, and the results are plain bigints. The scope is
+// spelled out where a driver names it, or taken from the handle with `typeof`.
 import { allocCoherent, defineDriver, setDmaMask } from "boundscope";
-import type { BoundDevice, CoherentAllocation, DmaAddress } from "boundscope";
+import type { BoundDevice, CoherentAllocation, DmaAddress, ProbeDevice } from "boundscope";
 
 function program<Scope>(dev: BoundDevice<Scope>, descriptors: CoherentAllocation<Scope>, data: CoherentAllocation<Scope>): void {
-  const base: DmaAddress = data.dmaHandle;
+  const base: DmaAddress<Scope> = data.dmaHandle;
   const asBigint: bigint = base;
   const next: bigint = base + 4096n;
   const low = Number(base & 0xffff_ffffn);
@@ -22,14 +23,15 @@ function program<Scope>(dev: BoundDevice<Scope>, descriptors: CoherentAllocation
 export const dmaEngine = defineDriver({
   name: "dma-engine",
   ids: [{ vendor: 0x8086, device: 0x0b00 }],
-  probe(dev) {
+  probe<Scope>(dev: ProbeDevice<Scope>) {
     setDmaMask(dev, 64);
     const descriptors = allocCoherent(dev, 16);
     const data = allocCoherent(dev, 8192);
     program(dev, descriptors, data);
-    const handles: DmaAddress[] = [descriptors.dmaHandle, data.dmaHandle];
+    const handles: DmaAddress<Scope>[] = [descriptors.dmaHandle, data.dmaHandle];
     const sorted: bigint[] = [...handles].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    console.log(sorted);
+    const first: typeof data.dmaHandle = data.dmaHandle;
+    console.log(sorted, first);
     return {};
   },
 });

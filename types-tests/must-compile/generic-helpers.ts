@@ -11,7 +11,7 @@ export function rings<Scope>(dev: BoundDevice<Scope>, count: number): CoherentAl
   return Array.from({ length: count }, () => ring(dev, 256));
 }
 
-export function zero<Scope>(dev: BoundDevice<Scope>, buf: CoherentAllocation<Scope>): DmaAddress {
+export function zero<Scope>(dev: BoundDevice<Scope>, buf: CoherentAllocation<Scope>): DmaAddress<Scope> {
   buf.bytes(dev).fill(0);
   return buf.dmaHandle;
 }

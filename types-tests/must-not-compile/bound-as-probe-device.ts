@@ -1,5 +1,6 @@
 // Blocks: passing a BoundDevice where the core context (ProbeDevice) is
-// needed, which would give core-only operations to any token holder.
+// needed, which would give core-only operations to any token holder. Refused
+// by the core-context brand, which only ProbeDevice carries.
 import { setDmaMask } from "boundscope";
 import type { BoundDevice, ProbeDevice } from "boundscope";
 
@@ -8,9 +9,12 @@ function initHardware<Scope>(dev: ProbeDevice<Scope>): void {
 }
 
 export function fromHelper<Scope>(dev: BoundDevice<Scope>): void {
-  // @expect-error TS2345 ts7=TS2739 /Type 'BoundDevice<Scope>' is missing the following properties from type 'ProbeDevice<Scope>': setDmaMask, enableBusMaster, iomap, requestIrq, spawn/ -- a token passed as the core context
+  // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'BoundDevice<Scope>'|Argument of type 'BoundDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<Scope>'/ -- a token passed as the core context
   initHardware(dev);
-  // @expect-error TS2739 /Type 'BoundDevice<Scope>' is missing the following properties from type 'ProbeDevice<Scope>': setDmaMask, enableBusMaster, iomap, requestIrq, spawn/ -- a token assigned as the core context
+}
+
+export function byAssignment<Scope>(dev: BoundDevice<Scope>): void {
+  // @expect-error TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'BoundDevice<Scope>' but required in type 'ProbeDevice<Scope>'/ -- a token assigned as the core context
   const core: ProbeDevice<Scope> = dev;
   void core;
 }

@@ -4,5 +4,5 @@ import { Machine } from "boundscope";
 
 const machine = new Machine();
 
-// @expect-error TS2345 ts7=TS2741 /Property '\[driverBrand\]' is missing in type/ -- a literal with name and ids
+// @expect-error TS2345 ts7=TS2741 /Property '\[onlyDefineDriverMakesADriver\]' is missing in type/ -- a literal with name and ids
 await machine.pci.register({ name: "fake", ids: [{ vendor: 1, device: 1 }] });

@@ -6,7 +6,7 @@
 import { Devres } from "boundscope";
 import type { BoundDevice, CoherentAllocation, DmaAddress, IoMapping, IrqHandle, Task } from "boundscope";
 
-declare const dmaHandle: DmaAddress;
+declare const dmaHandle: DmaAddress<"fake">;
 
 const fakeAllocation = {
   size: 64,
@@ -51,13 +51,13 @@ function count<Scope>(dev: BoundDevice<Scope>, stats: Devres<Scope, number>): nu
 }
 
 export function misuse<Scope>(dev: BoundDevice<Scope>, irq: IrqHandle<Scope>, task: Task<Scope>): void {
-  // @expect-error TS2345 ts7=TS2741 /Property '\[allocationBrand\]' is missing in type/ -- a look-alike allocation
+  // @expect-error TS2345 ts7=TS2741 /Property '\[memoryOfOneBindingOnly\]' is missing in type/ -- a look-alike allocation
   fillRing(dev, fakeAllocation);
-  // @expect-error TS2345 ts7=TS2741 /Property '\[mmioBrand\]' is missing in type/ -- a look-alike MMIO mapping
+  // @expect-error TS2345 ts7=TS2741 /Property '\[mappingOfOneBindingOnly\]' is missing in type/ -- a look-alike MMIO mapping
   resetDevice(dev, fakeMapping);
-  // @expect-error TS2345 ts7=TS2741 /Property '\[irqBrand\]' is missing in type/ -- a look-alike IRQ handle
+  // @expect-error TS2345 ts7=TS2741 /Property '\[irqOfOneBindingOnly\]' is missing in type/ -- a look-alike IRQ handle
   quiesce(fakeIrq, task);
-  // @expect-error TS2345 ts7=TS2741 /Property '\[taskBrand\]' is missing in type/ -- a look-alike task
+  // @expect-error TS2345 ts7=TS2741 /Property '\[taskOfOneBindingOnly\]' is missing in type/ -- a look-alike task
   quiesce(irq, fakeTask);
   // @expect-error TS2345 ts7=TS2739 /missing the following properties from type 'Devres<Scope, number>': .*#(private|binding)/ -- a look-alike Devres
   count(dev, fakeDevres);

@@ -1,5 +1,6 @@
 // Blocks: a core-only operation from an interrupt handler. The handler gets
-// the token as a BoundDevice, so setDmaMask (and other set-up) is not there.
+// the token as an IrqDevice, which lacks the core-context brand, so
+// setDmaMask (and other set-up) does not take it.
 import { defineDriver, requestIrq, setDmaMask } from "boundscope";
 
 export const driver = defineDriver({
@@ -7,7 +8,7 @@ export const driver = defineDriver({
   ids: [{ vendor: 1, device: 1 }],
   probe(dev) {
     requestIrq(dev, (dev) => {
-      // @expect-error TS2339 /Property 'setDmaMask' does not exist on type 'BoundDevice<Scope>'/ -- setDmaMask in interrupt context
+      // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'IrqDevice<Scope>'|Argument of type 'IrqDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- setDmaMask in interrupt context
       setDmaMask(dev, 64);
     });
     return {};

@@ -8,9 +8,9 @@ import type { BoundDevice, CoherentAllocation, IoMapping, IrqHandle, IrqHandler,
 export function crossed<A, B>(devA: BoundDevice<A>, bufA: CoherentAllocation<A>, regsA: IoMapping<A>, devB: ProbeDevice<B>, bufB: CoherentAllocation<B>): void {
   requestIrq(devB, (dev) => {
     bufB.bytes(dev);
-    // @expect-error TS2345 /Argument of type 'BoundDevice<B>' is not assignable to parameter of type 'BoundDevice<A>'/ -- A's allocation with the handler's own token
+    // @expect-error TS2345 /Argument of type 'IrqDevice<B>' is not assignable to parameter of type 'BoundDevice<A>'/ -- A's allocation with the handler's own token
     bufA.bytes(dev);
-    // @expect-error TS2345 /Argument of type 'BoundDevice<B>' is not assignable to parameter of type 'BoundDevice<A>'/ -- A's registers with the handler's own token
+    // @expect-error TS2345 /Argument of type 'IrqDevice<B>' is not assignable to parameter of type 'BoundDevice<A>'/ -- A's registers with the handler's own token
     regsA.read32(dev, 0);
     // @expect-error TS2345 /Argument of type 'BoundDevice<A>' is not assignable to parameter of type 'BoundDevice<B>'/ -- the handler's own allocation with A's token
     bufB.view(devA);
@@ -34,7 +34,7 @@ export const outer = defineDriver({
       name: "inner",
       ids: [{ vendor: 1, device: 2 }],
       probe<Inner>(devB: ProbeDevice<Inner>) {
-        // @expect-error TS2345 /Argument of type 'BoundDevice<Inner>' is not assignable to parameter of type 'BoundDevice<Outer>'/ -- inner's handler writing outer's registers
+        // @expect-error TS2345 /Argument of type 'IrqDevice<Inner>' is not assignable to parameter of type 'BoundDevice<Outer>'/ -- inner's handler writing outer's registers
         requestIrq(devB, (dev) => regsA.write32(dev, 0, 1));
         return {};
       },

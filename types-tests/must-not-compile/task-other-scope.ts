@@ -8,9 +8,9 @@ export function crossed<A, B>(bufA: CoherentAllocation<A>, regsA: IoMapping<A>, 
   spawn(devB, async (dev, signal) => {
     while (!signal.aborted) {
       bufB.bytes(dev);
-      // @expect-error TS2345 /Argument of type 'BoundDevice<B>' is not assignable to parameter of type 'BoundDevice<A>'/ -- A's allocation with the task's own token
+      // @expect-error TS2345 /Argument of type 'TaskDevice<B>' is not assignable to parameter of type 'BoundDevice<A>'/ -- A's allocation with the task's own token
       bufA.bytes(dev);
-      // @expect-error TS2345 /Argument of type 'BoundDevice<B>' is not assignable to parameter of type 'BoundDevice<A>'/ -- A's registers with the task's own token
+      // @expect-error TS2345 /Argument of type 'TaskDevice<B>' is not assignable to parameter of type 'BoundDevice<A>'/ -- A's registers with the task's own token
       regsA.read32(dev, 0);
       await signal.whenAborted;
     }
@@ -34,7 +34,7 @@ export const outer = defineDriver({
       name: "inner",
       ids: [{ vendor: 1, device: 2 }],
       probe<Inner>(devB: ProbeDevice<Inner>) {
-        // @expect-error TS2345 /Argument of type 'BoundDevice<Inner>' is not assignable to parameter of type 'BoundDevice<Outer>'/ -- inner's task writing outer's registers
+        // @expect-error TS2345 /Argument of type 'TaskDevice<Inner>' is not assignable to parameter of type 'BoundDevice<Outer>'/ -- inner's task writing outer's registers
         spawn(devB, async (dev) => regsA.write32(dev, 0, 1));
         return {};
       },

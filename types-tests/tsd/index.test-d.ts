@@ -3,7 +3,7 @@
 // reason for each rejection is pinned by scripts/type-tests.mjs, whose
 // must-not-compile fixtures match the message chain.
 import { expectAssignable, expectError, expectNotAssignable, expectType } from "tsd";
-import { allocCoherent, BoundscopeError, defineDriver, Devres, Machine, Revocable, setDmaMask } from "boundscope";
+import { allocCoherent, BoundscopeError, defineDriver, Devres, enableBusMaster, freeCoherent, iomap, Machine, requestIrq, Revocable, setDmaMask, sleep, spawn } from "boundscope";
 import type {
   BoundDevice,
   CoherentAllocation,
@@ -14,8 +14,14 @@ import type {
   Driver,
   DriverInstance,
   ErrorCode,
+  IoMapping,
+  IrqDevice,
+  IrqHandle,
   MemoryStats,
   ProbeDevice,
+  Task,
+  TaskDevice,
+  TaskSignal,
 } from "boundscope";
 
 // The machine, and the plain Device reference it hands out.
@@ -37,10 +43,12 @@ expectError(allocCoherent(plain, 64));
 expectError(allocCoherent({ name: "fake", vendor: 1, device: 2, state: "bound" }, 64));
 expectError(Devres.new(plain, 1));
 
-// Tokens, allocations and devres carry the scope, invariantly.
+// Tokens, allocations and devres carry the scope, invariantly. A token is not
+// a plain Device, nor a Device a token: each has a brand the other lacks.
 export function inScope<Scope>(core: ProbeDevice<Scope>, token: BoundDevice<Scope>): void {
   expectAssignable<BoundDevice<Scope>>(core);
-  expectAssignable<Device>(token);
+  expectNotAssignable<Device>(token);
+  expectNotAssignable<Device>(core);
   expectNotAssignable<ProbeDevice<Scope>>(token);
   expectNotAssignable<BoundDevice<unknown>>(token);
   expectNotAssignable<BoundDevice<string>>(token);
@@ -53,7 +61,9 @@ export function inScope<Scope>(core: ProbeDevice<Scope>, token: BoundDevice<Scop
   expectNotAssignable<CoherentAllocation<unknown>>(buf);
   expectType<number>(buf.size);
   expectType<boolean>(buf.freed);
-  expectType<DmaAddress>(buf.dmaHandle);
+  expectType<DmaAddress<Scope>>(buf.dmaHandle);
+  expectNotAssignable<DmaAddress<unknown>>(buf.dmaHandle);
+  expectType<void>(freeCoherent(token, buf.dmaHandle));
   expectAssignable<bigint>(buf.dmaHandle);
   expectType<bigint>(buf.dmaHandle + 16n);
   expectType<Uint8Array>(buf.bytes(token));
@@ -69,6 +79,40 @@ export function inScope<Scope>(core: ProbeDevice<Scope>, token: BoundDevice<Scop
   expectType<Promise<number | undefined>>(res.tryAccessWith((value) => value.packets));
   expectType<Promise<void>>(res.release());
   expectType<boolean>(res.revoked);
+  expectType<Promise<void>>(sleep(token, 1_000));
+}
+
+// The core-only operations take the core context; handlers and tasks get
+// contexts of their own, which are tokens but not the core context.
+export function coreOnly<Scope>(core: ProbeDevice<Scope>, token: BoundDevice<Scope>, irqDev: IrqDevice<Scope>, taskDev: TaskDevice<Scope>): void {
+  expectType<void>(enableBusMaster(core));
+  const regs = iomap(core, 0);
+  expectType<IoMapping<Scope>>(regs);
+  expectType<number>(regs.read32(token, 0));
+  expectType<bigint>(regs.read64(irqDev, 0));
+  expectType<void>(regs.write32(taskDev, 0, 1));
+  expectType<IrqHandle<Scope>>(
+    requestIrq(core, (dev) => {
+      expectType<IrqDevice<Scope>>(dev);
+    }),
+  );
+  expectType<Task<Scope>>(
+    spawn(core, async (dev, signal) => {
+      expectType<TaskDevice<Scope>>(dev);
+      expectType<TaskSignal>(signal);
+    }),
+  );
+  expectAssignable<BoundDevice<Scope>>(irqDev);
+  expectAssignable<BoundDevice<Scope>>(taskDev);
+  expectNotAssignable<ProbeDevice<Scope>>(irqDev);
+  expectNotAssignable<ProbeDevice<Scope>>(taskDev);
+  expectNotAssignable<IrqDevice<Scope>>(taskDev);
+  expectNotAssignable<TaskDevice<Scope>>(irqDev);
+  expectNotAssignable<IrqDevice<Scope>>(core);
+  expectError(iomap(token, 0));
+  expectError(enableBusMaster(irqDev));
+  expectError(spawn(taskDev, async () => {}));
+  expectError(requestIrq(irqDev, () => {}));
 }
 
 // Another scope's token is refused.
@@ -81,8 +125,9 @@ export function acrossScopes<A, B>(devA: BoundDevice<A>, bufB: CoherentAllocatio
 }
 
 // DMA addresses come only from allocations.
-expectNotAssignable<DmaAddress>(0x1000);
-expectNotAssignable<DmaAddress>(0x1000n);
+expectNotAssignable<DmaAddress<"x">>(0x1000);
+expectNotAssignable<DmaAddress<"x">>(0x1000n);
+expectNotAssignable<DmaAddress<unknown>>(0x1000n);
 
 // Drivers: probe is generic in its scope and returns a DriverInstance of it.
 const ids = [{ vendor: 0x1af4, device: 0x1000 }];
@@ -101,6 +146,10 @@ expectType<Driver>(defineDriver({ name: "async", ids, probe: async () => ({}) })
 expectAssignable<DriverInstance<"x">>({});
 expectAssignable<DriverInstance<"x">>({ remove: (dev: ProbeDevice<"x">) => void dev });
 expectNotAssignable<DriverInstance<"x">>({ remove: (dev: ProbeDevice<"y">) => void dev });
+// remove may return anything: it is typed as returning void.
+expectAssignable<DriverInstance<"x">>({ remove: (dev: ProbeDevice<"x">) => dev.name.length });
+expectNotAssignable<Device>({} as BoundDevice<"x">);
+expectError(machine.pci.register(defineDriver({ name: "plain", ids, probe: (dev: Device) => ({ dev }) })));
 
 expectError(defineDriver({ name: "token", ids, probe: (dev) => dev }));
 expectError(defineDriver({ name: "alloc", ids, probe: async (dev) => allocCoherent(dev, 64) }));

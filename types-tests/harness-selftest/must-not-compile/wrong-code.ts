@@ -5,7 +5,7 @@ import type { BoundDevice } from "boundscope";
 
 function tune<Scope>(dev: BoundDevice<Scope>): void {
   dev.name;
-  // The real error is TS2345 (a BoundDevice is not the core context).
+  // The real error is TS2345, or TS2741 under TypeScript 7: not the core context.
   // @expect-error TS2322 /setDmaMask/ -- wrong code on purpose
   setDmaMask(dev, 64);
 }
