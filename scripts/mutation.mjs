@@ -43,25 +43,27 @@ const edit = (file, from, to, count = 1) => ({ file, from, to, count });
 const TYPE_MUTANTS = [
   {
     id: "token-brand-empty",
-    what: "drop the brand: TokenBrand has no property",
+    what: "drop the brand: BoundDevice has no token brand",
     edits: [
-      edit("src/driver/device.ts", "  /** The scope brand (type-level only; see internal/brand.ts). */\n  readonly [tokenBrand]: Invariant<Scope>;\n", ""),
+      edit(
+        "src/driver/device.ts",
+        "export type BoundDevice<in out Scope> = {\n  /** The scope brand (type-level only; see internal/brand.ts). */\n  readonly [tokenOfOneBindingOnly]: Invariant<Scope>;\n",
+        "export type BoundDevice<in out Scope> = {\n",
+      ),
     ],
   },
   {
     id: "token-brand-optional",
     what: "drop the brand: the token's brand property is optional",
-    edits: [edit("src/driver/device.ts", "  readonly [tokenBrand]: Invariant<Scope>;", "  readonly [tokenBrand]?: Invariant<Scope>;")],
+    edits: [edit("src/driver/device.ts", "  readonly [tokenOfOneBindingOnly]: Invariant<Scope>;\n  /** The bus address, like `0000:00:01.0`. */", "  readonly [tokenOfOneBindingOnly]?: Invariant<Scope>;\n  /** The bus address, like `0000:00:01.0`. */")],
   },
   {
     id: "scope-covariant",
     what: "the scope is covariant: `out` for `in out`, and a covariant brand",
     configs: [...TS7, "ts6-strict"],
     edits: [
-      edit("src/internal/brand.ts", "export type Invariant<Scope> = <Probe>() => Probe extends Scope ? 1 : 0;", "export type Invariant<Scope> = () => Scope;"),
-      // BoundDevice here; ProbeDevice moved to driver.ts.
-      edit("src/driver/device.ts", "<in out Scope>", "<out Scope>"),
-      edit("src/driver/driver.ts", "<in out Scope>", "<out Scope>"),
+      edit("src/internal/brand.ts", 'export type Invariant<Scope> = <Probe>() => Probe extends Scope ? "this binding" : "another binding";', "export type Invariant<Scope> = () => Scope;"),
+      edit("src/driver/device.ts", "<in out Scope>", "<out Scope>", 4),
       edit("src/driver/dma.ts", "<in out Scope>", "<out Scope>"),
       edit("src/driver/devres.ts", "<in out Scope, Value>", "<out Scope, Value>", 2),
       edit("src/driver/mmio.ts", "<in out Scope>", "<out Scope>"),
@@ -74,7 +76,7 @@ const TYPE_MUTANTS = [
     what: "the brand is a callback parameter: invariant under strictFunctionTypes, covariant without it",
     configs: [...TS7, "ts6-loose-fn"],
     edits: [
-      edit("src/internal/brand.ts", "export type Invariant<Scope> = <Probe>() => Probe extends Scope ? 1 : 0;", "export type Invariant<Scope> = (scope: Scope) => Scope;"),
+      edit("src/internal/brand.ts", 'export type Invariant<Scope> = <Probe>() => Probe extends Scope ? "this binding" : "another binding";', "export type Invariant<Scope> = (scope: Scope) => Scope;"),
     ],
   },
   {
@@ -91,30 +93,54 @@ const TYPE_MUTANTS = [
   {
     id: "remove-any-scope",
     what: "remove() takes a token of any scope",
-    edits: [edit("src/driver/driver.ts", "remove?: (dev: ProbeDevice<Scope>) => void | Promise<void>;", "remove?: (dev: ProbeDevice<any>) => void | Promise<void>;")],
+    edits: [edit("src/driver/driver.ts", "readonly remove?: (dev: ProbeDevice<Scope>) => void;", "readonly remove?: (dev: ProbeDevice<any>) => void;")],
+  },
+  {
+    id: "remove-returns-void-or-promise",
+    what: "remove() is typed `void | Promise<void>`: an arrow remove that returns a value no longer fits",
+    edits: [edit("src/driver/driver.ts", "readonly remove?: (dev: ProbeDevice<Scope>) => void;", "readonly remove?: (dev: ProbeDevice<Scope>) => void | Promise<void>;")],
+  },
+  {
+    id: "release-returns-void-or-promise",
+    what: "a Devres release is typed `void | Promise<void>`: a release that returns a value no longer fits",
+    edits: [edit("src/driver/devres.ts", "    release?: (value: Value) => void,\n  ): Devres<Scope, Value> {", "    release?: (value: Value) => void | Promise<void>,\n  ): Devres<Scope, Value> {")],
   },
   {
     id: "alloc-accepts-device",
     what: "allocCoherent accepts a plain Device",
     edits: [
-      edit("src/driver/dma.ts", 'import type { BoundDevice } from "./device.js";', 'import type { BoundDevice, Device } from "./device.js";'),
-      edit(
-        "src/driver/dma.ts",
-        "export function allocCoherent<Scope>(dev: BoundDevice<Scope>, size: number)",
-        "export function allocCoherent<Scope>(dev: BoundDevice<Scope> | Device, size: number)",
-      ),
+      edit("src/driver/dma.ts", 'import type { BoundDevice, ProbeDevice } from "./device.js";', 'import type { BoundDevice, Device, ProbeDevice } from "./device.js";'),
+      edit("src/driver/dma.ts", "export const allocCoherent = <Scope>(dev: BoundDevice<Scope>, size: number)", "export const allocCoherent = <Scope>(dev: BoundDevice<Scope> | Device, size: number)"),
+    ],
+  },
+  {
+    id: "alloc-a-function-declaration",
+    what: "allocCoherent is a function declaration: module augmentation can add a weaker overload",
+    edits: [
+      edit("src/driver/dma.ts", "export const allocCoherent = <Scope>(dev: BoundDevice<Scope>, size: number): CoherentAllocation<Scope> => {", "export function allocCoherent<Scope>(dev: BoundDevice<Scope>, size: number): CoherentAllocation<Scope> {"),
+      edit("src/driver/dma.ts", "  return new Coherent(binding, memory) as unknown as CoherentAllocation<Scope>;\n};", "  return new Coherent(binding, memory) as unknown as CoherentAllocation<Scope>;\n}"),
+    ],
+  },
+  {
+    id: "allocation-an-interface",
+    what: "CoherentAllocation is an interface with methods: module augmentation can add weaker overloads",
+    edits: [
+      edit("src/driver/dma.ts", "export type CoherentAllocation<in out Scope> = {", "export interface CoherentAllocation<in out Scope> {"),
+      edit("src/driver/dma.ts", "  readonly bytes: (dev: BoundDevice<Scope>) => Uint8Array;", "  bytes(dev: BoundDevice<Scope>): Uint8Array;"),
+      edit("src/driver/dma.ts", "  /** The same as `free()`, for `using`. */\n  [Symbol.dispose](): void;\n};", "  /** The same as `free()`, for `using`. */\n  [Symbol.dispose](): void;\n}"),
     ],
   },
   {
     id: "devres-access-any-scope",
     what: "Devres.access accepts a token of any scope (BoundDevice<any>)",
-    edits: [edit("src/driver/devres.ts", "access(dev: BoundDevice<Scope>): Value {", "access(dev: BoundDevice<any>): Value {")],
+    edits: [edit("src/driver/devres.ts", "readonly access = (dev: BoundDevice<Scope>): Value => {", "readonly access = (dev: BoundDevice<any>): Value => {")],
   },
   {
-    id: "export-mint",
-    what: "the minting function is exported from the package",
+    id: "devres-access-a-method",
+    what: "Devres.access is a method: module augmentation can add a weaker overload",
     edits: [
-      edit("src/index.ts", 'export { defineDriver } from "./driver/driver.js";', 'export { mintToken } from "./driver/driver.js";\nexport { defineDriver } from "./driver/driver.js";'),
+      edit("src/driver/devres.ts", "readonly access = (dev: BoundDevice<Scope>): Value => {", "access(dev: BoundDevice<Scope>): Value {"),
+      edit("src/driver/devres.ts", "    return this.#revocable.tryAccess() as Value;\n  };", "    return this.#revocable.tryAccess() as Value;\n  }"),
     ],
   },
   {
@@ -122,69 +148,78 @@ const TYPE_MUTANTS = [
     what: "the token's brand symbol is exported, so a literal can carry it",
     edits: [
       // internal/brand.ts exports it to the library's own modules; the mutant is the package exporting it.
-      edit("src/index.ts", 'export { defineDriver } from "./driver/driver.js";', 'export { tokenBrand } from "./internal/brand.js";\nexport { defineDriver } from "./driver/driver.js";'),
+      edit("src/index.ts", 'export { defineDriver } from "./driver/driver.js";', 'export { tokenOfOneBindingOnly } from "./internal/brand.js";\nexport { defineDriver } from "./driver/driver.js";'),
     ],
   },
   {
     id: "core-only-on-bound",
-    what: "drop the core-context restriction: setDmaMask and iomap on BoundDevice",
+    what: "drop the core-context restriction: setDmaMask and iomap take a BoundDevice",
     edits: [
-      edit("src/driver/device.ts", 'import type { Invariant, tokenBrand } from "../internal/brand.js";', 'import type { Invariant, tokenBrand } from "../internal/brand.js";\nimport type { IoMapping } from "./mmio.js";'),
-      edit(
-        "src/driver/device.ts",
-        "  readonly [tokenBrand]: Invariant<Scope>;\n}",
-        "  readonly [tokenBrand]: Invariant<Scope>;\n  setDmaMask(bits: number): void;\n  iomap(bar: number): IoMapping<Scope>;\n}",
-      ),
+      edit("src/driver/dma.ts", "export const setDmaMask = <Scope>(dev: ProbeDevice<Scope>, bits: number): void => {", "export const setDmaMask = <Scope>(dev: BoundDevice<Scope>, bits: number): void => {"),
+      edit("src/driver/mmio.ts", "export const iomap = <Scope>(dev: ProbeDevice<Scope>, bar: number): IoMapping<Scope> => {", "export const iomap = <Scope>(dev: BoundDevice<Scope>, bar: number): IoMapping<Scope> => {"),
     ],
+  },
+  {
+    id: "token-is-a-device",
+    what: "drop the plain-reference brand: a token passes for a Device, and method bivariance lets a Device pass for a token",
+    edits: [edit("src/driver/device.ts", '  readonly [plainDeviceGrantsNothing]: "a plain reference";\n', "")],
   },
   {
     id: "irq-handler-core-context",
     what: "the IRQ handler receives the core context (ProbeDevice)",
-    edits: [
-      // ProbeDevice is in driver.ts now, beside probe().
-      edit("src/driver/irq.ts", 'import type { BoundDevice } from "./device.js";', 'import type { BoundDevice } from "./device.js";\nimport type { ProbeDevice } from "./driver.js";'),
-      edit("src/driver/irq.ts", "export type IrqHandler<Scope> = (dev: BoundDevice<Scope>) => void;", "export type IrqHandler<Scope> = (dev: ProbeDevice<Scope>) => void;"),
-      // The binding's token is typed BoundDevice now (it was ProbeDevice); at run time it is the core context.
-      edit("src/driver/irq.ts", "this.#handler(this.#binding.token);", "this.#handler(this.#binding.token as ProbeDevice<unknown>);"),
-    ],
+    edits: [edit("src/driver/irq.ts", "export type IrqHandler<Scope> = (dev: IrqDevice<Scope>) => void;", "export type IrqHandler<Scope> = (dev: ProbeDevice<Scope>) => void;")],
+  },
+  {
+    id: "irq-context-brand-empty",
+    what: "IrqDevice loses its context brand: with strictFunctionTypes off a handler can claim the core context",
+    edits: [edit("src/driver/device.ts", "  /** The interrupt-context brand. */\n  readonly [interruptContextNotCore]: Invariant<Scope>;\n", "")],
+  },
+  {
+    id: "task-context-brand-empty",
+    what: "TaskDevice loses its context brand: with strictFunctionTypes off a task can claim the core context",
+    edits: [edit("src/driver/device.ts", "  /** The task-context brand. */\n  readonly [taskContextNotCore]: Invariant<Scope>;\n", "")],
   },
   {
     id: "dma-address-plain-bigint",
     what: "DmaAddress is a plain bigint",
-    edits: [edit("src/driver/dma.ts", "export type DmaAddress = bigint & DmaAddressBrand;", "export type DmaAddress = bigint;")],
+    edits: [edit("src/driver/dma.ts", "export type DmaAddress<Scope> = bigint & { readonly [busAddressOfOneBindingOnly]: Invariant<Scope> };", "export type DmaAddress<_Scope> = bigint;")],
+  },
+  {
+    id: "dma-address-no-scope",
+    what: "DmaAddress is branded but carries no scope: one binding frees another's handle",
+    edits: [edit("src/driver/dma.ts", "export type DmaAddress<Scope> = bigint & { readonly [busAddressOfOneBindingOnly]: Invariant<Scope> };", 'export type DmaAddress<_Scope> = bigint & { readonly [busAddressOfOneBindingOnly]: "DmaAddress" };')],
   },
   {
     // Not "covariant only": bytes(dev: BoundDevice<Scope>) alone keeps the
     // allocation invariant while the token is, so that mutant is equivalent.
     id: "allocation-brand-empty",
     what: "drop the allocation brand: a look-alike object passes for an allocation",
-    edits: [edit("src/driver/dma.ts", "  readonly [allocationBrand]: Invariant<Scope>;\n", "")],
+    edits: [edit("src/driver/dma.ts", "  readonly [memoryOfOneBindingOnly]: Invariant<Scope>;\n", "")],
   },
   {
     id: "mmio-brand-empty",
     what: "drop the MMIO brand: a look-alike object passes for a mapping",
-    edits: [edit("src/driver/mmio.ts", "  readonly [mmioBrand]: Invariant<Scope>;\n", "")],
+    edits: [edit("src/driver/mmio.ts", "  readonly [mappingOfOneBindingOnly]: Invariant<Scope>;\n", "")],
   },
   {
     id: "irq-brand-empty",
     what: "drop the IRQ brand: a look-alike object passes for an IRQ handle",
-    edits: [edit("src/driver/irq.ts", "  readonly [irqBrand]: Invariant<Scope>;\n", "")],
+    edits: [edit("src/driver/irq.ts", "  readonly [irqOfOneBindingOnly]: Invariant<Scope>;\n", "")],
   },
   {
     id: "task-brand-empty",
     what: "drop the task brand: a look-alike object passes for a task",
-    edits: [edit("src/driver/task.ts", "  readonly [taskBrand]: Invariant<Scope>;\n", "")],
+    edits: [edit("src/driver/task.ts", "  readonly [taskOfOneBindingOnly]: Invariant<Scope>;\n", "")],
   },
   {
     id: "mmio-read32-any-token",
     what: "IoMapping.read32 accepts a token of any scope",
-    edits: [edit("src/driver/mmio.ts", "read32(dev: BoundDevice<Scope>, offset: number): number;", "read32(dev: BoundDevice<any>, offset: number): number;")],
+    edits: [edit("src/driver/mmio.ts", "readonly read32: (dev: BoundDevice<Scope>, offset: number) => number;", "readonly read32: (dev: BoundDevice<any>, offset: number) => number;")],
   },
   {
     id: "spawn-any-scope",
     what: "spawn() takes work written for any scope",
-    // ProbeDevice, and so spawn(), is in driver.ts now.
-    edits: [edit("src/driver/driver.ts", "spawn(work: TaskWork<Scope>): Task<Scope>;", "spawn(work: TaskWork<any>): Task<Scope>;")],
+    edits: [edit("src/driver/task.ts", "export const spawn = <Scope>(dev: ProbeDevice<Scope>, work: TaskWork<Scope>): Task<Scope> => {", "export const spawn = <Scope>(dev: ProbeDevice<Scope>, work: TaskWork<any>): Task<Scope> => {")],
   },
   {
     id: "devres-constructor-public",
@@ -194,7 +229,7 @@ const TYPE_MUTANTS = [
   {
     id: "driver-brand-empty",
     what: "drop the driver brand: any { name, ids } registers",
-    edits: [edit("src/internal/brand.ts", 'export interface DriverBrand {\n  readonly [driverBrand]: "Driver";\n}', "export interface DriverBrand {}")],
+    edits: [edit("src/driver/driver.ts", '  readonly [onlyDefineDriverMakesADriver]: "Driver";\n', "")],
   },
 ];
 
@@ -204,13 +239,13 @@ const TYPE_MUTANTS = [
 const RUNTIME_MUTANTS = [
   {
     id: "token-live-check",
-    what: "TokenState.live skips the liveness check: dead tokens work",
+    what: "Token.live skips the liveness check: dead tokens work",
     tests: ["device", "coherent", "devres"],
     edits: [edit("src/driver/binding.ts", "    if (!binding.live) {", "    if (!binding.live && false) {")],
   },
   {
     id: "token-private-state-check",
-    what: "TokenState.live skips the `#binding in value` check: forged tokens pass it",
+    what: "Token.live skips the `#binding in value` check: forged tokens pass it",
     tests: ["device"],
     edits: [
       edit("src/driver/binding.ts", "    if (!(#binding in value)) {", "    if (!(#binding in value) && false) {"),
@@ -218,7 +253,7 @@ const RUNTIME_MUTANTS = [
       // would not type-check: the cast the code had before the check narrowed
       // it. Type-only; a forged token then reaches `#binding` (a TypeError,
       // not EPERM).
-      edit("src/driver/binding.ts", "    const binding = value.#binding;\n", "    const binding = (value as TokenState).#binding;\n"),
+      edit("src/driver/binding.ts", "    const binding = value.#binding;\n", "    const binding = (value as Token).#binding;\n"),
     ],
   },
   {
