@@ -277,7 +277,7 @@ export interface DevicePort {
    * it for the device, below `2 ** maskBits`. Throws `ENOMEM` (naming the
    * owner) and changes nothing when it cannot.
    */
-  allocCoherent(owner: { describe(): string }, size: number, maskBits: number, site: Site | undefined): DmaMemory;
+  allocCoherent(owner: { describe(): string; readonly driver: string }, size: number, maskBits: number, site: Site | undefined): DmaMemory;
   /**
    * Unmaps and frees `memory`. The platform checks that the device no longer
    * holds it; returns the checker's error in `dmaDebug: "throw"` mode.

@@ -77,6 +77,8 @@ export interface Region {
   readonly memory: DmaMemory;
   readonly block: Block;
   readonly owner: object;
+  /** The owner's driver, for the event log. */
+  readonly driver: string;
 }
 
 /** One simulated PCI function. */
@@ -176,7 +178,7 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget {
     if (this.#irq === handler) this.#irq = undefined;
   }
 
-  allocCoherent(owner: { describe(): string }, size: number, maskBits: number, site: Site | undefined): DmaMemory {
+  allocCoherent(owner: { describe(): string; readonly driver: string }, size: number, maskBits: number, site: Site | undefined): DmaMemory {
     const { pool } = this.hw;
     const strict = this.domain.mode === "strict";
     // Behind a strict IOMMU the mask bounds the IOVA, not the physical page.
@@ -187,21 +189,20 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget {
       throw fail("ENOMEM", `allocCoherent(${size}): ${owner.describe()}: no free IOVA range of ${block.pages} pages lies below its ${maskBits}-bit DMA mask.`);
     }
     const memory: DmaMemory = { handle: iova, buffer: block.buffer, bytes: size, span: block.pages * pool.pageSize, allocSite: block.allocSite, allocTime: block.allocTime };
-    this.#regions.set(iova, { memory, block, owner });
-    this.emit({ kind: "alloc", driver: this.bound(), resource: "coherent", detail: `${size} bytes`, address: BigInt(iova), size });
+    this.#regions.set(iova, { memory, block, owner, driver: owner.driver });
+    this.emit({ kind: "alloc", driver: owner.driver, resource: "coherent", detail: `${size} bytes`, address: BigInt(iova), size });
     return memory;
   }
 
   freeCoherent(memory: DmaMemory, subject: FactSubject, label: string, site: Site | undefined): Error | undefined {
     const region = this.#regions.get(memory.handle);
-    // Safe to assume live: the driver model frees each allocation once (it checks double frees itself).
-    const freeTime = this.now;
-    const fact: DmaRegionFact = { address: BigInt(memory.handle), size: memory.bytes, span: memory.span, label, allocSite: memory.allocSite, allocTime: memory.allocTime, freeSite: site, freeTime };
+    // The facts are built only when someone hears them: the checker is on, or the device holds something.
     const end = memory.handle + memory.span;
-    const held = this.activeHolds().filter((h) => h.address < end && h.address + h.length > memory.handle);
-    const error = held.length > 0 ? this.report({ ...subject, seen: "free-held", region: fact, held }) : undefined;
+    const held = this.#holds.size === 0 ? [] : this.activeHolds().filter((h) => h.address < end && h.address + h.length > memory.handle);
+    const fact = (): DmaRegionFact => ({ address: BigInt(memory.handle), size: memory.bytes, span: memory.span, label, allocSite: memory.allocSite, allocTime: memory.allocTime, freeSite: site, freeTime: this.now });
+    const error = held.length > 0 ? this.report({ ...subject, seen: "free-held", region: fact(), held }) : undefined;
     if (region !== undefined) this.#free(region);
-    if (this.checking) this.report({ ...subject, seen: "freed", region: fact });
+    if (this.checking) this.report({ ...subject, seen: "freed", region: fact() });
     return error;
   }
 
@@ -284,7 +285,7 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget {
     this.#regions.delete(memory.handle);
     this.domain.unmap(memory.handle);
     this.hw.pool.release(block);
-    this.emit({ kind: "free", driver: this.bound(), resource: "coherent", detail: `${block.bytes} bytes`, address: BigInt(memory.handle), size: block.bytes });
+    this.emit({ kind: "free", driver: region.driver, resource: "coherent", detail: `${block.bytes} bytes`, address: BigInt(memory.handle), size: block.bytes });
   }
 
   /**
