@@ -114,7 +114,7 @@ const SIZES: Readonly<Record<FieldType, number>> = { u8: 1, i8: 1, u16: 2, i16: 
  * TxDesc.write(ring.view(dev), 0, { addr: 0x1000n, len: 64 });
  * ```
  */
-export function defineStruct<const Fields extends StructFields>(fields: Fields): Struct<Fields> {
+export const defineStruct = <const Fields extends StructFields>(fields: Fields): Struct<Fields> => {
   // Covers JavaScript callers and `as` casts: StructFields cannot require a non-empty object.
   if (typeof fields !== "object" || fields === null || Object.keys(fields).length === 0) {
     throw fail("EINVAL", `defineStruct: expected an object of fields like { addr: "u64", len: "u32" }, got ${describe(fields)}.`);
@@ -196,7 +196,7 @@ export function defineStruct<const Fields extends StructFields>(fields: Fields):
   };
   // Safe: `struct` has every member of Struct<Fields>; its get/set are typed by field name only at this level.
   return Object.freeze(struct) as unknown as Struct<Fields>;
-}
+};
 
 function readField(view: DataView, at: number, type: FieldType): number | bigint {
   switch (type) {

@@ -28,32 +28,18 @@
  * @module
  */
 
+import type { plainDeviceGrantsNothing } from "../internal/brand.js";
+import type { DeviceState } from "./device-state.js";
 import type {
-  coreContextOnlyInProbeOrRemove,
-  interruptContextNotCore,
-  Invariant,
-  plainDeviceGrantsNothing,
-  taskContextNotCore,
-  tokenOfOneBindingOnly,
-} from "../internal/brand.js";
+  BoundDevice as BoundDeviceShape,
+  IrqDevice as IrqDeviceShape,
+  ProbeDevice as ProbeDeviceShape,
+  TaskDevice as TaskDeviceShape,
+} from "./tokens.js";
 
-/**
- * Where a device is in the driver model.
- *
- * - `no-driver`: present, no driver bound. Nothing may be allocated for it.
- * - `probing`: a driver's `probe()` is running.
- * - `bound`: a driver is attached; its token is live.
- * - `unbinding`: `remove()` and then devres release are running.
- * - `zombie`: unplugged. References remain; nothing works through them.
- *
- * @example
- * ```ts
- * await machine.settled();
- * const state: DeviceState = dev.state;   // "bound" once a driver took it
- * if (state === "zombie") console.log(`${dev.name} was unplugged`);
- * ```
- */
-export type DeviceState = "no-driver" | "probing" | "bound" | "unbinding" | "zombie";
+export type { DeviceState } from "./device-state.js";
+
+
 
 /**
  * A plain reference to a device. Anyone may hold one; it grants nothing: no
@@ -109,18 +95,8 @@ export type Device = {
  * }
  * ```
  */
-export type BoundDevice<in out Scope> = {
-  /** The scope brand (type-level only; see internal/brand.ts). */
-  readonly [tokenOfOneBindingOnly]: Invariant<Scope>;
-  /** The bus address, like `0000:00:01.0`. */
-  readonly name: string;
-  /** PCI vendor id. */
-  readonly vendor: number;
-  /** PCI device id. */
-  readonly device: number;
-  /** The device's state now: `probing`, `bound` or `unbinding` while the token lives. */
-  readonly state: DeviceState;
-};
+export type BoundDevice<Scope> = BoundDeviceShape<Scope>;
+
 
 /**
  * The core context: the token `probe()` and `remove()` receive. The
@@ -143,20 +119,8 @@ export type BoundDevice<in out Scope> = {
  * });
  * ```
  */
-export type ProbeDevice<in out Scope> = {
-  /** The scope brand (type-level only; see internal/brand.ts). */
-  readonly [tokenOfOneBindingOnly]: Invariant<Scope>;
-  /** The core-context brand: only probe() and remove() receive this token type. */
-  readonly [coreContextOnlyInProbeOrRemove]: Invariant<Scope>;
-  /** The bus address, like `0000:00:01.0`. */
-  readonly name: string;
-  /** PCI vendor id. */
-  readonly vendor: number;
-  /** PCI device id. */
-  readonly device: number;
-  /** The device's state now. */
-  readonly state: DeviceState;
-};
+export type ProbeDevice<Scope> = ProbeDeviceShape<Scope>;
+
 
 /**
  * The token an interrupt handler receives: bound, but not the core context,
@@ -167,16 +131,8 @@ export type ProbeDevice<in out Scope> = {
  * const onIrq = <Scope>(regs: IoMapping<Scope>) => (dev: IrqDevice<Scope>) => regs.write32(dev, 0x0c, 1);
  * ```
  */
-export type IrqDevice<in out Scope> = {
-  /** The scope brand (type-level only; see internal/brand.ts). */
-  readonly [tokenOfOneBindingOnly]: Invariant<Scope>;
-  /** The interrupt-context brand. */
-  readonly [interruptContextNotCore]: Invariant<Scope>;
-  readonly name: string;
-  readonly vendor: number;
-  readonly device: number;
-  readonly state: DeviceState;
-};
+export type IrqDevice<Scope> = IrqDeviceShape<Scope>;
+
 
 /**
  * The token a spawned task receives: bound, but not the core context, so a
@@ -189,16 +145,8 @@ export type IrqDevice<in out Scope> = {
  * };
  * ```
  */
-export type TaskDevice<in out Scope> = {
-  /** The scope brand (type-level only; see internal/brand.ts). */
-  readonly [tokenOfOneBindingOnly]: Invariant<Scope>;
-  /** The task-context brand. */
-  readonly [taskContextNotCore]: Invariant<Scope>;
-  readonly name: string;
-  readonly vendor: number;
-  readonly device: number;
-  readonly state: DeviceState;
-};
+export type TaskDevice<Scope> = TaskDeviceShape<Scope>;
+
 
 /** Four hex digits, as PCI ids are written. */
 export function hex4(value: number): string {

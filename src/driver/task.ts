@@ -37,14 +37,14 @@ import type { ProbeDevice, TaskDevice } from "./device.js";
  * });
  * ```
  */
-export interface TaskSignal {
+export type TaskSignal = {
   /** True once the task should stop. */
   readonly aborted: boolean;
   /** Resolves when the task should stop. */
   readonly whenAborted: Promise<void>;
   /** Throws `ENXIO` once aborted: a one-line exit from a loop. */
-  throwIfAborted(): void;
-}
+  readonly throwIfAborted: () => void;
+};
 
 /**
  * The work a task runs: the binding's token, and the signal that says stop.

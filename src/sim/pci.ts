@@ -40,7 +40,9 @@ export interface PlugSpec {
 }
 
 /**
- * A simulated PCI bus: `machine.pci`.
+ * A simulated PCI bus: `machine.pci`. A type alias whose operations are
+ * properties, so declaration merging cannot add a weaker overload (a
+ * `register` for a look-alike driver, say).
  *
  * @example
  * ```ts
@@ -50,7 +52,7 @@ export interface PlugSpec {
  * await machine.pci.unplug(dev);        // remove(), devres release, zombie
  * ```
  */
-export interface Bus {
+export type Bus = {
   /** The devices on the bus now, in plug order. Unplugged ones are gone. */
   readonly devices: readonly Device[];
   /** The registered drivers, in registration order. */
@@ -64,7 +66,7 @@ export interface Bus {
    * Throws `EINVAL` for ids outside 0 to 0xffff or a bad name, `EBUSY` for a
    * name already on the bus or a model already plugged in.
    */
-  plug(spec: PlugSpec | DeviceModel): Device;
+  readonly plug: (spec: PlugSpec | DeviceModel) => Device;
   /**
    * Surprise removal. The hardware is gone at once; then, after whatever was
    * queued for the device, `remove()` runs with the live token, devres is
@@ -72,7 +74,7 @@ export interface Bus {
    *
    * Rejects with `EINVAL` for a device not on this bus or already unplugged.
    */
-  unplug(dev: Device): Promise<void>;
+  readonly unplug: (dev: Device) => Promise<void>;
   /**
    * Orderly unbind: after whatever was queued for the device, `remove()` runs
    * with the live token, devres is released, and the device is `no-driver`.
@@ -81,7 +83,7 @@ export interface Bus {
    * Rejects with `EINVAL` for a device that is not bound (or whose queued
    * probe did not bind it), unplugged, or not on this bus.
    */
-  unbind(dev: Device): Promise<void>;
+  readonly unbind: (dev: Device) => Promise<void>;
   /**
    * Registers a driver and probes every matching device that has no driver.
    * Resolves once every probe it started has settled; a probe that fails
@@ -90,17 +92,17 @@ export interface Bus {
    * Rejects with `EBUSY` if the driver is registered already, `EINVAL` for a
    * value `defineDriver` did not make.
    */
-  register(driver: Driver): Promise<void>;
+  readonly register: (driver: Driver) => Promise<void>;
   /**
    * Unregisters a driver: no new probes by it, and every device bound to it
    * is unbound (after whatever was queued for it). Resolves once they are.
    *
    * Rejects with `EINVAL` for a driver that is not registered.
    */
-  unregister(driver: Driver): Promise<void>;
+  readonly unregister: (driver: Driver) => Promise<void>;
   /** Resolves once no state change is queued or running on any device. */
-  settled(): Promise<void>;
-}
+  readonly settled: () => Promise<void>;
+};
 
 export class PciBus implements Bus {
   readonly #hw: Hardware;
