@@ -46,16 +46,16 @@ const TYPE_MUTANTS = [
     what: "drop the brand: BoundDevice has no token brand",
     edits: [
       edit(
-        "src/driver/device.ts",
-        "export type BoundDevice<in out Scope> = {\n  /** The scope brand (type-level only; see internal/brand.ts). */\n  readonly [tokenOfOneBindingOnly]: Invariant<Scope>;\n",
-        "export type BoundDevice<in out Scope> = {\n",
+        "src/driver/tokens.ts",
+        "  /** The scope brand (type-level only; see internal/brand.ts). */\n  readonly [tokenOfOneBindingOnly]: Invariant<Scope>;\n",
+        "",
       ),
     ],
   },
   {
     id: "token-brand-optional",
     what: "drop the brand: the token's brand property is optional",
-    edits: [edit("src/driver/device.ts", "  readonly [tokenOfOneBindingOnly]: Invariant<Scope>;\n  /** The bus address, like `0000:00:01.0`. */", "  readonly [tokenOfOneBindingOnly]?: Invariant<Scope>;\n  /** The bus address, like `0000:00:01.0`. */")],
+    edits: [edit("src/driver/tokens.ts", "  readonly [tokenOfOneBindingOnly]: Invariant<Scope>;", "  readonly [tokenOfOneBindingOnly]?: Invariant<Scope>;")],
   },
   {
     id: "scope-covariant",
@@ -63,7 +63,7 @@ const TYPE_MUTANTS = [
     configs: [...TS7, "ts6-strict"],
     edits: [
       edit("src/internal/brand.ts", 'export type Invariant<Scope> = <Probe>() => Probe extends Scope ? "this binding" : "another binding";', "export type Invariant<Scope> = () => Scope;"),
-      edit("src/driver/device.ts", "<in out Scope>", "<out Scope>", 4),
+      edit("src/driver/tokens.ts", "<in out Scope>", "<out Scope>", 4),
       edit("src/driver/dma.ts", "<in out Scope>", "<out Scope>"),
       edit("src/driver/devres.ts", "<in out Scope, Value>", "<out Scope, Value>", 2),
       edit("src/driver/mmio.ts", "<in out Scope>", "<out Scope>"),
@@ -160,6 +160,20 @@ const TYPE_MUTANTS = [
     ],
   },
   {
+    id: "token-not-nominal",
+    what: "the token types lose their private member: a literal keyed by the brand, or every object after a global augmentation, passes for a token",
+    edits: [edit("src/driver/tokens.ts", "  /** Only the driver core mints a token. */\n  #onlyTheDriverCoreMintsTokens: true;\n", "")],
+  },
+  {
+    id: "bus-an-interface",
+    what: "Bus is an interface with methods: module augmentation can add a register() for look-alike drivers",
+    edits: [
+      edit("src/sim/pci.ts", "export type Bus = {", "export interface Bus {"),
+      edit("src/sim/pci.ts", "  readonly register: (driver: Driver) => Promise<void>;", "  register(driver: Driver): Promise<void>;"),
+      edit("src/sim/pci.ts", "  readonly settled: () => Promise<void>;\n};", "  readonly settled: () => Promise<void>;\n}"),
+    ],
+  },
+  {
     id: "token-is-a-device",
     what: "drop the plain-reference brand: a token passes for a Device, and method bivariance lets a Device pass for a token",
     edits: [edit("src/driver/device.ts", '  readonly [plainDeviceGrantsNothing]: "a plain reference";\n', "")],
@@ -167,17 +181,21 @@ const TYPE_MUTANTS = [
   {
     id: "irq-handler-core-context",
     what: "the IRQ handler receives the core context (ProbeDevice)",
-    edits: [edit("src/driver/irq.ts", "export type IrqHandler<Scope> = (dev: IrqDevice<Scope>) => void;", "export type IrqHandler<Scope> = (dev: ProbeDevice<Scope>) => void;")],
+    edits: [
+      edit("src/driver/irq.ts", "export type IrqHandler<Scope> = (dev: IrqDevice<Scope>) => void;", "export type IrqHandler<Scope> = (dev: ProbeDevice<Scope>) => void;"),
+      // At run time the handler gets the one token object; only its type changes.
+      edit("src/driver/irq.ts", "this.#handler(this.#binding.irqToken);", "this.#handler(this.#binding.token);"),
+    ],
   },
   {
     id: "irq-context-brand-empty",
     what: "IrqDevice loses its context brand: with strictFunctionTypes off a handler can claim the core context",
-    edits: [edit("src/driver/device.ts", "  /** The interrupt-context brand. */\n  readonly [interruptContextNotCore]: Invariant<Scope>;\n", "")],
+    edits: [edit("src/driver/tokens.ts", "  readonly [interruptContextNotCore]: Invariant<Scope>;\n", "")],
   },
   {
     id: "task-context-brand-empty",
     what: "TaskDevice loses its context brand: with strictFunctionTypes off a task can claim the core context",
-    edits: [edit("src/driver/device.ts", "  /** The task-context brand. */\n  readonly [taskContextNotCore]: Invariant<Scope>;\n", "")],
+    edits: [edit("src/driver/tokens.ts", "  readonly [taskContextNotCore]: Invariant<Scope>;\n", "")],
   },
   {
     id: "dma-address-plain-bigint",

@@ -366,6 +366,9 @@ const USAGE = `usage: node scripts/type-tests.mjs [--selftest] [--against dist|s
                       current build) or src/index.ts (no build needed)
   --root DIR          take src/ and dist/ from DIR, a copy of the package (as
                       made by scripts/mutation.mjs); the fixtures stay these
+  --messages FILE     also write, as JSON, the error each must-not-compile
+                      marker expects, as each compiler reported it (read by
+                      scripts/error-share.mjs)
   --configs ID,ID     only these configurations, of ${CONFIGS.map((c) => c.id).join(", ")}`;
 
 async function main() {
@@ -376,6 +379,7 @@ async function main() {
       against: { type: "string", default: "dist" },
       root: { type: "string" },
       configs: { type: "string" },
+      messages: { type: "string" },
     },
   });
   const onlySelftest = values.selftest === true;
@@ -435,6 +439,8 @@ async function main() {
   let passed = 0;
   let failed = 0;
   const reports = new Map(); // fixture name -> Map(rendered failure -> [config ids])
+  /** With --messages: each must-not-compile marker's error, per configuration. */
+  const messages = values.messages === undefined ? undefined : [];
   const summaries = [];
   configs.forEach((config, i) => {
     const title = `TypeScript ${version(config.compiler)}, ${config.label}`;
@@ -459,6 +465,12 @@ async function main() {
     let ok = 0;
     let bad = 0;
     for (const fixture of fixtures) {
+      if (messages !== undefined && fixture.kind === "must-not-compile" && !fixture.selftest) {
+        for (const e of fixture.expectations) {
+          const d = (byFile.get(fixture.file) ?? []).find((x) => x.line === e.line);
+          messages.push({ fixture: fixture.name, line: e.line, config: config.id, reason: e.reason, code: d?.code, chain: d?.chain ?? [] });
+        }
+      }
       let failures = judge(fixture, config.compiler, byFile.get(fixture.file));
       if (fixture.selftest) failures = judgeSelftest(fixture, config.compiler, failures);
       if (failures.length === 0) {
@@ -506,6 +518,7 @@ async function main() {
     console.log(`harness self-test: ${selfFailed ? "FAILED, the harness does not catch what it must" : `${selftests.length} broken fixtures, each reported for its reason`}`);
   }
   console.log(`wall time ${((performance.now() - started) / 1000).toFixed(1)}s`);
+  if (messages !== undefined) writeFileSync(resolve(values.messages), JSON.stringify(messages, null, 1) + "\n");
   console.log(`${passed} passed, ${failed} failed`);
   return failed > 0 ? 1 : 0;
 }
