@@ -69,7 +69,7 @@ try {
   failures.push("unit tests (no report)");
 }
 
-const types = run("type tests (TypeScript 6 and 7)", node, ["scripts/type-tests.mjs"]);
+const types = run("type tests (TypeScript 5.4, 6 and 7)", node, ["scripts/type-tests.mjs"]);
 const counts = /^(\d+) passed, (\d+) failed$/m.exec(types.stdout);
 if (counts) {
   passed += Number(counts[1]);
