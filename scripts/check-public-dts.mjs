@@ -226,7 +226,9 @@ export function checkPublicDts(entry, { deny = DENY } = {}) {
     } else if (target.flags & ts.SymbolFlags.TypeAlias) {
       const type = checker.getDeclaredTypeOfSymbol(target);
       const params = decl && ts.isTypeAliasDeclaration(decl) && decl.typeParameters ? `<${decl.typeParameters.map((p) => p.getText()).join(", ")}>` : "";
-      const body = decl && ts.isTypeAliasDeclaration(decl) ? decl.type.getText().replace(/\s+/g, " ") : show(type);
+      // An object literal type is listed member by member below; its line says only that it is one.
+      const body =
+        decl && ts.isTypeAliasDeclaration(decl) ? (ts.isTypeLiteralNode(decl.type) ? "{ … }" : decl.type.getText().replace(/\s+/g, " ")) : show(type);
       lines.push(`${name}: type${params} = ${body}`);
       audit(name, undefined, target, type);
       // The members of an object type (an intersection, a mapped type): the properties a value has.
