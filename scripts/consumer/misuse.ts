@@ -8,7 +8,7 @@ import type { BoundDevice } from "boundscope";
 const machine = new Machine();
 const plain = machine.pci.plug({ vendor: 0x1234, device: 0x11e8 });
 
-// @expect-error TS2345 ts7=TS2741 /Property '\[tokenOfOneBindingOnly\]' is missing in type 'Device'|Argument of type 'Device' is not assignable to parameter of type 'BoundDevice<unknown>'/ -- a plain Device is not a token
+// @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'BoundDevice<unknown>': #private, \[tokenOfOneBindingOnly\]|Argument of type 'Device' is not assignable to parameter of type 'BoundDevice<unknown>'/ -- a plain Device is not a token
 allocCoherent(plain, 4096);
 
 export function tune<Scope>(dev: BoundDevice<Scope>): void {

@@ -8,6 +8,6 @@ const dev = machine.pci.plug({ vendor: 0x1af4, device: 0x1000 });
 await machine.settled();
 await machine.pci.unplug(dev);
 
-// @expect-error TS2345 ts7=TS2741 /Property '\[tokenOfOneBindingOnly\]' is missing in type 'Device'|Argument of type 'Device' is not assignable to parameter of type 'BoundDevice<unknown>'/ -- the unplugged device's reference
+// @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'BoundDevice<unknown>': #private, \[tokenOfOneBindingOnly\]|Argument of type 'Device' is not assignable to parameter of type 'BoundDevice<unknown>'/ -- the unplugged device's reference
 const late = allocCoherent(dev, 4096);
 void late;

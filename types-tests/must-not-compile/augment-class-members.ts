@@ -29,7 +29,7 @@ declare module "boundscope" {
 
 const plain = new Machine().pci.plug({ vendor: 1, device: 1 });
 declare const stats: Devres<"stats", number>;
-// @expect-error TS2345 ts7=TS2741 /Property '\[tokenOfOneBindingOnly\]' is missing in type 'Device' but required in type 'BoundDevice<"stats">'|Argument of type 'Device' is not assignable to parameter of type 'BoundDevice<"stats">'/ -- access still takes only the binding's token
+// @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'BoundDevice<"stats">': #private, \[tokenOfOneBindingOnly\]|Argument of type 'Device' is not assignable to parameter of type 'BoundDevice<"stats">'/ -- access still takes only the binding's token
 stats.access(plain);
 
 class Nic extends DeviceModel {

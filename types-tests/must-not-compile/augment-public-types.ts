@@ -28,5 +28,5 @@ declare module "boundscope" {
 
 const machine = new Machine();
 const plain = machine.pci.plug({ vendor: 1, device: 1 });
-// @expect-error TS2345 ts7=TS2741 /Property '\[tokenOfOneBindingOnly\]' is missing in type 'Device'|Argument of type 'Device' is not assignable to parameter of type 'BoundDevice<unknown>'/ -- a plain Device is still no token
+// @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'BoundDevice<unknown>': #private, \[tokenOfOneBindingOnly\]|Argument of type 'Device' is not assignable to parameter of type 'BoundDevice<unknown>'/ -- a plain Device is still no token
 allocCoherent(plain, 64);

@@ -14,7 +14,7 @@ export function fromHelper<Scope>(dev: BoundDevice<Scope>): void {
 }
 
 export function byAssignment<Scope>(dev: BoundDevice<Scope>): void {
-  // @expect-error TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'BoundDevice<Scope>' but required in type 'ProbeDevice<Scope>'/ -- a token assigned as the core context
+  // @expect-error TS2741 ts54=TS2322 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'BoundDevice<Scope>' but required in type 'ProbeDevice<Scope>'|Type 'BoundDevice<Scope>' is not assignable to type 'ProbeDevice<Scope>'/ -- a token assigned as the core context (5.4 reports the pair it reported above with its top line only, as TS2322)
   const core: ProbeDevice<Scope> = dev;
   void core;
 }

@@ -11,9 +11,9 @@ import type { IrqDevice, ProbeDevice, TaskDevice } from "boundscope";
 
 const plain = new Machine().pci.plug({ vendor: 1, device: 1 });
 
-// @expect-error TS2345 ts7=TS2741 /Property '\[tokenOfOneBindingOnly\]' is missing in type 'Device'|Argument of type 'Device' is not assignable to parameter of type 'BoundDevice<unknown>'/ -- allocCoherent.call with a plain Device
+// @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'BoundDevice<unknown>': #private, \[tokenOfOneBindingOnly\]|Argument of type 'Device' is not assignable to parameter of type 'BoundDevice<unknown>'/ -- allocCoherent.call with a plain Device
 allocCoherent.call(undefined, plain, 64);
-// @expect-error TS2322 ts6=TS2741 ts7=TS2741 /Property '\[tokenOfOneBindingOnly\]' is missing in type 'Device'|Type 'Device' is not assignable to type 'BoundDevice<unknown>'/ -- allocCoherent.apply with a plain Device
+// @expect-error TS2322 ts6=TS2739 ts7=TS2739 /Type 'Device' is missing the following properties from type 'BoundDevice<unknown>': #private, \[tokenOfOneBindingOnly\]|Type 'Device' is not assignable to type 'BoundDevice<unknown>'/ -- allocCoherent.apply with a plain Device
 allocCoherent.apply(undefined, [plain, 64]);
 
 export function contexts<S>(irq: IrqDevice<S>, task: TaskDevice<S>): void {

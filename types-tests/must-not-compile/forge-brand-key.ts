@@ -3,9 +3,11 @@
 // named like it, a symbol index signature in place of the brand, the key
 // from the package's internal module (not in its `exports`) or from a type
 // query on the module. A unique symbol is a key only with the declaration it
-// came from, and that declaration is not exported. (With the key's type
-// taken through keyof and a value merely declared, a literal does compile:
-// see must-compile/lets-through-forged-brand-key.ts.)
+// came from, and that declaration is not exported. The symbol index
+// signature lacks the token classes' private member (`#private`) too. (With
+// the key's type taken through keyof and a value merely declared, a literal
+// has the brand, and the private member refuses it:
+// forged-brand-key-nominal.ts.)
 import type { BoundDevice } from "boundscope";
 // @expect-error TS2307 /Cannot find module 'boundscope\/dist\/internal\/brand\.js'/ -- the internal brand module through the package
 import type { tokenOfOneBindingOnly as internalKey } from "boundscope/dist/internal/brand.js";
@@ -26,7 +28,7 @@ export const fromSymbol: BoundDevice<"x"> = { name: "f", vendor: 1, device: 1, s
 export const fromRegistry: BoundDevice<"x"> = { name: "f", vendor: 1, device: 1, state: "bound", [registered]: witness };
 
 declare const indexed: { readonly [key: symbol]: Witness; readonly name: string; readonly vendor: number; readonly device: number; readonly state: "bound" };
-// @expect-error TS2741 /Property '\[tokenOfOneBindingOnly\]' is missing in type '\{ readonly \[key: symbol\]: Witness;/ -- a symbol index signature in place of the brand
+// @expect-error TS2739 /Type '\{ readonly \[key: symbol\]: Witness;[^']*' is missing the following properties from type 'BoundDevice<"x">': #private, \[tokenOfOneBindingOnly\]/ -- a symbol index signature in place of the brand
 export const fromIndex: BoundDevice<"x"> = indexed;
 
 // @expect-error TS2339 /Property 'tokenOfOneBindingOnly' does not exist on type 'typeof import\(/ -- the key from a type query on the module

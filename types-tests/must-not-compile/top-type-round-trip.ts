@@ -23,7 +23,7 @@ export const parking = defineDriver({
 export function later(): void {
   // @expect-error TS2345 /Argument of type 'unknown' is not assignable to parameter of type 'BoundDevice<unknown>'/ -- back from unknown
   allocCoherent(asUnknown, 64);
-  // @expect-error TS2345 ts7=TS2739 /Argument of type '\{\}' is not assignable to parameter of type 'BoundDevice<unknown>'|Type '\{\}' is missing the following properties from type 'BoundDevice<unknown>': \[tokenOfOneBindingOnly\]/ -- back from {}
+  // @expect-error TS2345 ts7=TS2740 /Type '\{\}' is missing the following properties from type 'BoundDevice<unknown>': #private, |Argument of type '\{\}' is not assignable to parameter of type 'BoundDevice<unknown>'/ -- back from {} (5.4 and 6 list #private and the fields, 7 the brand too)
   allocCoherent(asEmpty, 64);
   // @expect-error TS2345 /Argument of type 'object' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- back from object
   iomap(asObject, 0);

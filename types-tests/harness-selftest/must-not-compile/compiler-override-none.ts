@@ -7,5 +7,5 @@ import { Machine, allocCoherent } from "boundscope";
 const machine = new Machine();
 const dev = machine.pci.plug({ vendor: 1, device: 3 });
 
-// @expect-error TS2345 ts7=none /Property '\[tokenOfOneBindingOnly\]' is missing in type 'Device'|Argument of type 'Device' is not assignable to parameter of type 'BoundDevice<unknown>'/ -- a plain Device
+// @expect-error TS2345 ts7=none /Type 'Device' is missing the following properties from type 'BoundDevice<unknown>': #private, \[tokenOfOneBindingOnly\]|Argument of type 'Device' is not assignable to parameter of type 'BoundDevice<unknown>'/ -- a plain Device
 allocCoherent(dev, 4096);

@@ -6,6 +6,6 @@ import { Machine, allocCoherent } from "boundscope";
 const machine = new Machine();
 const dev = machine.pci.plug({ vendor: 1, device: 1 });
 
-// @expect-error TS2345 ts7=TS2741 /\[tokenOfOneBindingOnly\]/ -- a plain Device
+// @expect-error TS2345 ts7=TS2739 /#private, \[tokenOfOneBindingOnly\]/ -- a plain Device
 const size = 4096;
 allocCoherent(dev, size);
