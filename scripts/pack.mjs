@@ -62,7 +62,7 @@ Packs boundscope into .tmp/pack/boundscope.tgz and checks what it holds.
   if (!files.includes(dma)) found.push(`${dma}: missing from the package (allocCoherent is declared there)`);
   else {
     const text = execFileSync("tar", ["-xOzf", tarball, `package/${dma}`], { encoding: "utf8" });
-    if (!/\/\*\*[\s\S]*?@example[\s\S]*?\*\/\s*export declare function allocCoherent/.test(text)) {
+    if (!/\/\*\*[\s\S]*?@example[\s\S]*?\*\/\s*export declare (?:function|const) allocCoherent/.test(text)) {
       found.push(`${dma}: allocCoherent has lost its doc comment`);
     }
   }
