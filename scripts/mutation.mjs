@@ -156,6 +156,11 @@ const TYPE_MUTANTS = [
     ],
   },
   {
+    id: "register-takes-any-address",
+    what: "write64 takes any bigint: another binding's bus address programs this device",
+    edits: [edit("src/driver/mmio.ts", "value: RegisterValue<Scope>) => void;", "value: bigint) => void;")],
+  },
+  {
     id: "token-not-nominal",
     what: "the token types lose their private member: a literal keyed by the brand, or every object after a global augmentation, passes for a token",
     edits: [edit("src/driver/tokens.ts", "  /** Only the driver core mints a token. */\n  #onlyTheDriverCoreMintsTokens: true;\n", "")],

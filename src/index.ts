@@ -26,7 +26,7 @@ export type { CoherentAllocation, DmaAddress, DmaDirection } from "./driver/dma.
 export { Devres } from "./driver/devres.js";
 export { Revocable } from "./driver/revocable.js";
 export { iomap } from "./driver/mmio.js";
-export type { IoMapping, MmioWidth } from "./driver/mmio.js";
+export type { IoMapping, MmioWidth, RegisterValue } from "./driver/mmio.js";
 export { requestIrq } from "./driver/irq.js";
 export type { IrqHandle, IrqHandler } from "./driver/irq.js";
 export { spawn } from "./driver/task.js";

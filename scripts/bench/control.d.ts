@@ -51,6 +51,7 @@ export interface Driver {
 export declare function defineDriver(spec: DriverSpec): Driver;
 
 export type DmaAddress<_Scope = unknown> = bigint;
+export type RegisterValue<_Scope = unknown> = bigint;
 export interface CoherentAllocation<_Scope = unknown> {
   readonly size: number;
   readonly dmaHandle: DmaAddress;
