@@ -31,7 +31,7 @@ import type { Site } from "../internal/site.js";
 import type { Binding, Resource } from "./binding.js";
 import { coreBinding, liveBinding } from "./binding.js";
 import type { BoundDevice, ProbeDevice } from "./device.js";
-import type { DmaMemory, DmaRegionFact, FactSubject } from "./ports.js";
+import type { DmaMemory, DmaRegionFact, FactSource, FactSubject } from "./ports.js";
 
 export type { DmaDirection } from "./ports.js";
 
@@ -198,7 +198,7 @@ export function subjectOf(binding: Binding): FactSubject {
 }
 
 /** The run-time allocation. The scope brand is type-level only. */
-export class Coherent implements Resource, Omit<CoherentAllocation<unknown>, typeof memoryOfOneBindingOnly> {
+export class Coherent implements Resource, FactSource, Omit<CoherentAllocation<unknown>, typeof memoryOfOneBindingOnly> {
   readonly kind = "coherent";
   readonly #binding: Binding;
   readonly #memory: DmaMemory;
@@ -230,6 +230,11 @@ export class Coherent implements Resource, Omit<CoherentAllocation<unknown>, typ
   /** For the event log: which memory a `release` event is about. */
   get extent(): { readonly address: bigint; readonly size: number } {
     return { address: this.dmaHandle, size: this.#memory.bytes };
+  }
+
+  /** Who a fact about this memory is about (built only when a fact is told). */
+  subject(): FactSubject {
+    return subjectOf(this.#binding);
   }
 
   get label(): string {
@@ -283,7 +288,7 @@ export class Coherent implements Resource, Omit<CoherentAllocation<unknown>, typ
     this.#freed = true;
     this.#freeSite = freeSite;
     binding.allocations.delete(this.#memory.handle);
-    return binding.port.freeCoherent(this.#memory, subjectOf(binding), this.label, freeSite);
+    return binding.port.freeCoherent(this.#memory, this, freeSite);
   }
 
   #region(): DmaRegionFact {

@@ -212,6 +212,17 @@ export type DmaFact =
       readonly within: DmaRegionFact | undefined;
     });
 
+/**
+ * What a fact about some memory would name, built only if a fact is told:
+ * describing a binding builds strings, which a free that violates nothing
+ * must not pay for.
+ */
+export interface FactSource {
+  subject(): FactSubject;
+  /** `coherent allocation of 4096 bytes at bus address 0x…`. */
+  readonly label: string;
+}
+
 /** Where facts go: returns the error to throw in `dmaDebug: "throw"` mode. */
 export type Report = (fact: DmaFact) => Error | undefined;
 
@@ -282,7 +293,7 @@ export interface DevicePort {
    * Unmaps and frees `memory`. The platform checks that the device no longer
    * holds it; returns the checker's error in `dmaDebug: "throw"` mode.
    */
-  freeCoherent(memory: DmaMemory, subject: FactSubject, label: string, site: Site | undefined): Error | undefined;
+  freeCoherent(memory: DmaMemory, about: FactSource, site: Site | undefined): Error | undefined;
   /** Virtual time now, ns. */
   readonly now: number;
   /** Resolves once `ns` of virtual time has passed. */

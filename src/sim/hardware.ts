@@ -23,7 +23,7 @@
 import { fail } from "../internal/error.js";
 import type { Site } from "../internal/site.js";
 import { hex4 } from "../driver/device.js";
-import type { DmaDirection, DmaMemory, DmaRegionFact, Emit, EventRecord, FactSubject, Hold, MmioWidth, Report } from "../driver/ports.js";
+import type { DmaDirection, DmaMemory, DmaRegionFact, Emit, EventRecord, FactSource, FactSubject, Hold, MmioWidth, Report } from "../driver/ports.js";
 import type { HostDevice } from "../core/device.js";
 import type { Timer, VirtualClock } from "./clock.js";
 import { deviceDma } from "./device-dma.js";
@@ -194,15 +194,15 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget {
     return memory;
   }
 
-  freeCoherent(memory: DmaMemory, subject: FactSubject, label: string, site: Site | undefined): Error | undefined {
+  freeCoherent(memory: DmaMemory, about: FactSource, site: Site | undefined): Error | undefined {
     const region = this.#regions.get(memory.handle);
     // The facts are built only when someone hears them: the checker is on, or the device holds something.
     const end = memory.handle + memory.span;
     const held = this.#holds.size === 0 ? [] : this.activeHolds().filter((h) => h.address < end && h.address + h.length > memory.handle);
-    const fact = (): DmaRegionFact => ({ address: BigInt(memory.handle), size: memory.bytes, span: memory.span, label, allocSite: memory.allocSite, allocTime: memory.allocTime, freeSite: site, freeTime: this.now });
-    const error = held.length > 0 ? this.report({ ...subject, seen: "free-held", region: fact(), held }) : undefined;
+    const fact = (): DmaRegionFact => ({ address: BigInt(memory.handle), size: memory.bytes, span: memory.span, label: about.label, allocSite: memory.allocSite, allocTime: memory.allocTime, freeSite: site, freeTime: this.now });
+    const error = held.length > 0 ? this.report({ ...about.subject(), seen: "free-held", region: fact(), held }) : undefined;
     if (region !== undefined) this.#free(region);
-    if (this.checking) this.report({ ...subject, seen: "freed", region: fact() });
+    if (this.checking) this.report({ ...about.subject(), seen: "freed", region: fact() });
     return error;
   }
 
