@@ -128,7 +128,7 @@ export class Binding {
 
   /** Logs an event about this binding's device and driver. */
   emit(event: Omit<EventRecord, "device" | "driver">): void {
-    this.port.emit({ ...event, driver: this.driver });
+    this.port.emit(event, this.driver);
   }
 
   /** Ends the binding: every token and resource of it is dead from now on. */

@@ -124,8 +124,11 @@ export interface EventRecord {
   readonly bar?: number | undefined;
 }
 
-/** Where events go. */
-export type Emit = (event: EventRecord) => void;
+/**
+ * Where events go. `device` and `driver`, when given, stand for the record's
+ * own fields: passing them beside the record spares each layer a copy of it.
+ */
+export type Emit = (event: EventRecord, device?: string, driver?: string) => void;
 
 // ---------------------------------------------------------------- facts for the checker
 
@@ -298,8 +301,8 @@ export interface DevicePort {
   readonly now: number;
   /** Resolves once `ns` of virtual time has passed. */
   sleep(ns: number): Promise<void>;
-  /** Logs an event about this device. */
-  emit(event: Omit<EventRecord, "device">): void;
+  /** Logs an event about this device (and `driver`, if given). */
+  emit(event: Omit<EventRecord, "device">, driver?: string): void;
   /** Tells the checker. */
   report: Report;
 }

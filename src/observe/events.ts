@@ -136,9 +136,11 @@ export class EventLog {
   }
 
   /** Logs one event; its fields are copied, the rest are `undefined`. */
-  readonly add = (record: EventRecord & { readonly violation?: DmaViolationKind }): void => {
+  readonly add = (record: EventRecord & { readonly violation?: DmaViolationKind }, device?: string, driver?: string): void => {
     if (this.#events.length >= EVENT_LOG_LIMIT) this.#events.splice(0, EVENT_LOG_LIMIT / 10);
     const event = Object.assign(new LoggedEvent(), record);
+    if (device !== undefined) event.device = device;
+    if (driver !== undefined) event.driver = driver;
     event.seq = ++this.#seq;
     event.time = this.#now();
     event.wall = performance.now() - this.#start;

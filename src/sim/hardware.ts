@@ -142,8 +142,8 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget {
     return `device ${this.name} (${hex4(this.vendor)}:${hex4(this.device)})`;
   }
 
-  emit(event: Omit<EventRecord, "device">): void {
-    this.hw.emit({ ...event, device: this.name });
+  emit(event: Omit<EventRecord, "device">, driver?: string): void {
+    this.hw.emit(event, this.name, driver);
   }
 
   readonly report: Report = (fact) => this.hw.report(fact);
