@@ -161,6 +161,11 @@ const TYPE_MUTANTS = [
     edits: [edit("src/driver/mmio.ts", "value: RegisterValue<Scope>) => void;", "value: bigint) => void;")],
   },
   {
+    id: "descriptor-takes-any-address",
+    what: "a struct's 64-bit fields take any bigint: another binding's bus address lands in this binding's descriptor",
+    edits: [edit("src/driver/descriptor.ts", 'type FieldInput<Type extends FieldType, Scope> = Type extends "u64" | "i64" ? RegisterValue<Scope> : number;', 'type FieldInput<Type extends FieldType, _Scope> = Type extends "u64" | "i64" ? bigint : number;')],
+  },
+  {
     id: "token-not-nominal",
     what: "the token types lose their private member: a literal keyed by the brand, or every object after a global augmentation, passes for a token",
     edits: [edit("src/driver/tokens.ts", "  /** Only the driver core mints a token. */\n  #onlyTheDriverCoreMintsTokens: true;\n", "")],

@@ -22,11 +22,11 @@ export type { BoundDevice, Device, DeviceState, IrqDevice, ProbeDevice, TaskDevi
 export { defineDriver } from "./driver/driver.js";
 export type { DeviceId, Driver, DriverInstance, DriverSpec } from "./driver/driver.js";
 export { allocCoherent, enableBusMaster, freeCoherent, setDmaMask } from "./driver/dma.js";
-export type { CoherentAllocation, DmaAddress, DmaDirection } from "./driver/dma.js";
+export type { CoherentAllocation, DmaAddress, DmaDirection, RegisterValue, ScopedView } from "./driver/dma.js";
 export { Devres } from "./driver/devres.js";
 export { Revocable } from "./driver/revocable.js";
 export { iomap } from "./driver/mmio.js";
-export type { IoMapping, MmioWidth, RegisterValue } from "./driver/mmio.js";
+export type { IoMapping, MmioWidth } from "./driver/mmio.js";
 export { requestIrq } from "./driver/irq.js";
 export type { IrqHandle, IrqHandler } from "./driver/irq.js";
 export { spawn } from "./driver/task.js";

@@ -73,9 +73,9 @@ describe("fields", () => {
       ["i64", -(2n ** 63n), 2n ** 63n - 1n],
     ];
     for (const [field, low, high] of extremes) {
-      All.set(v, 0, field, smuggle(low));
+      All.set(v, 0, field, smuggle<never>(low));
       expect(All.get(v, 0, field)).toBe(low);
-      All.set(v, 0, field, smuggle(high));
+      All.set(v, 0, field, smuggle<never>(high));
       expect(All.get(v, 0, field)).toBe(high);
     }
   });
@@ -125,7 +125,7 @@ describe("read and write", () => {
     const v = view(Desc.size * 2);
     Desc.write(v, 1, { addr: 0x1000n, len: 1500, flags: 3, status: 0 });
     Desc.write(v, 1, { status: 1 });
-    Desc.write(v, 1, smuggle({ len: undefined }));
+    Desc.write(v, 1, smuggle<never>({ len: undefined }));
     expect(Desc.read(v, 1)).toEqual({ addr: 0x1000n, len: 1500, flags: 3, status: 1 });
     expect(Desc.read(v, 0)).toEqual({ addr: 0n, len: 0, flags: 0, status: 0 });
   });
@@ -138,7 +138,7 @@ describe("read and write", () => {
   ])("write is all-or-nothing: %s writes nothing", (_, values) => {
     const v = view(Desc.size);
     Desc.write(v, 0, { addr: 7n, len: 9, flags: 2, status: 4 });
-    expectCode(() => Desc.write(v, 0, smuggle(values)), "EINVAL");
+    expectCode(() => Desc.write(v, 0, smuggle<never>(values)), "EINVAL");
     expect(Desc.read(v, 0)).toEqual({ addr: 7n, len: 9, flags: 2, status: 4 });
   });
 
@@ -146,7 +146,7 @@ describe("read and write", () => {
     ["null", null],
     ["a number", 5],
   ])("write of %s is EINVAL", (_, values) => {
-    expectCode(() => Desc.write(view(Desc.size), 0, smuggle(values)), "EINVAL");
+    expectCode(() => Desc.write(view(Desc.size), 0, smuggle<never>(values)), "EINVAL");
   });
 });
 
@@ -205,7 +205,7 @@ describe("checks", () => {
     const S = defineStruct({ f: type });
     const v = view(S.size);
     new Uint8Array(v.buffer).fill(0x5a);
-    const error = expectCode(() => S.set(v, 0, "f", smuggle(value)), "EINVAL");
+    const error = expectCode(() => S.set(v, 0, "f", smuggle<never>(value)), "EINVAL");
     expect(error.message).toContain(type);
     expect(new Uint8Array(v.buffer).every((b) => b === 0x5a)).toBe(true);
   });

@@ -2,7 +2,9 @@
  * What TypeScript lets through, caught at run time: one test per row of the
  * README's "What TypeScript lets through" table. Each writes the row's escape
  * as a user would (the same code compiles in types-tests/must-compile/
- * lets-through-*.ts), lets it happen, and shows which check stops it.
+ * lets-through-*.ts), lets it happen, and shows which check stops it. The
+ * last block shows the run-time side of a refusal: a bus address of another
+ * binding reaching a device anyway.
  */
 
 import { describe, expect, it } from "vitest";
@@ -167,7 +169,7 @@ describe("escapes TypeScript's inference allows", () => {
   });
 });
 
-describe("bus addresses written as plain bigints", () => {
+describe("behind the types: a device handed another binding's bus address (by a model, or through a cast)", () => {
   it("another binding's bus address programmed into a device: the checker names the DMA into another device's memory", async () => {
     // Passthrough: bus addresses are physical, so the two bindings' addresses differ. (Under a strict
     // IOMMU each device has its own IOVA space, and the same number may be a valid address of its own.)

@@ -52,6 +52,7 @@ export declare function defineDriver(spec: DriverSpec): Driver;
 
 export type DmaAddress<_Scope = unknown> = bigint;
 export type RegisterValue<_Scope = unknown> = bigint;
+export type ScopedView<_Scope = unknown> = DataView;
 export interface CoherentAllocation<_Scope = unknown> {
   readonly size: number;
   readonly dmaHandle: DmaAddress;

@@ -15,7 +15,9 @@
  * @module
  */
 
+import type { Invariant, memoryOfOneBindingOnly } from "../internal/brand.js";
 import { describe, fail } from "../internal/error.js";
+import type { RegisterValue } from "./dma.js";
 
 /**
  * A field's type: unsigned or signed, 8 to 64 bits, little-endian.
@@ -68,6 +70,20 @@ export type StructFields = Readonly<Record<string, FieldType>>;
 export type StructValue<Fields extends StructFields> = { -readonly [Name in keyof Fields]: FieldValue<Fields[Name]> };
 
 /**
+ * A view a struct reads and writes: any `DataView`, or a binding's
+ * `ScopedView` from `allocation.view(dev)`, whose scope the struct learns.
+ */
+type AnyView<Scope> = DataView & { readonly [memoryOfOneBindingOnly]?: Invariant<Scope> };
+
+/**
+ * What a field takes when written through a view of scope `Scope`: a 64-bit
+ * field takes a `RegisterValue<Scope>`, so through a binding's own view it
+ * refuses another binding's bus address. Through a plain `DataView` (a
+ * device model's), `Scope` is `any` and any bigint fits.
+ */
+type FieldInput<Type extends FieldType, Scope> = Type extends "u64" | "i64" ? RegisterValue<Scope> : number;
+
+/**
  * A struct layout over DMA memory.
  *
  * @example
@@ -91,11 +107,11 @@ export interface Struct<Fields extends StructFields> {
   /** Reads one field of struct `index`. */
   get<Name extends keyof Fields & string>(view: DataView, index: number, field: Name): FieldValue<Fields[Name]>;
   /** Writes one field of struct `index`. */
-  set<Name extends keyof Fields & string>(view: DataView, index: number, field: Name, value: FieldValue<Fields[Name]>): void;
+  set<Name extends keyof Fields & string, Scope = any>(view: AnyView<Scope>, index: number, field: Name, value: NoInfer<FieldInput<Fields[Name], Scope>>): void;
   /** Reads every field of struct `index`. */
   read(view: DataView, index: number): StructValue<Fields>;
   /** Writes the given fields of struct `index`; the others keep their bytes. */
-  write(view: DataView, index: number, values: Partial<StructValue<Fields>>): void;
+  write<Scope = any>(view: AnyView<Scope>, index: number, values: NoInfer<{ -readonly [Name in keyof Fields]?: FieldInput<Fields[Name], Scope> }>): void;
 }
 
 const SIZES: Readonly<Record<FieldType, number>> = { u8: 1, i8: 1, u16: 2, i16: 2, u32: 4, i32: 4, u64: 8, i64: 8 };

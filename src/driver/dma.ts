@@ -53,6 +53,49 @@ export type { DmaDirection } from "./ports.js";
 export type DmaAddress<Scope> = bigint & { readonly [busAddressOfOneBindingOnly]: Invariant<Scope> };
 
 /**
+ * What a 64-bit register takes: any bigint, this binding's bus addresses
+ * included, but not another binding's `DmaAddress`. (The optional brand
+ * refuses an address of another scope; `toString` keeps a plain bigint, which
+ * has no brand, from reading as unrelated.)
+ *
+ * @example
+ * ```ts
+ * defineDriver({
+ *   name: "nic",
+ *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
+ *   probe(dev) {
+ *     const regs = iomap(dev, 0);
+ *     const ring = allocCoherent(dev, 4096);
+ *     const base: RegisterValue<typeof dev extends ProbeDevice<infer S> ? S : never> = ring.dmaHandle;
+ *     regs.write64(dev, 0x10, base);      // this binding's address: fine
+ *     regs.write64(dev, 0x18, 0x1000n);   // any plain bigint: fine
+ *     return {};
+ *   },
+ * });
+ * ```
+ */
+export type RegisterValue<Scope> = bigint & {
+  /** Absent on a plain bigint; on a bus address, its binding's scope. */
+  readonly [busAddressOfOneBindingOnly]?: Invariant<Scope>;
+  /** A bigint's own `toString`: shared with every bigint, so a plain one fits. */
+  toString(radix?: number): string;
+};
+
+/**
+ * The CPU's view of one binding's coherent memory: a `DataView` that knows
+ * its binding, so a descriptor struct written through it takes only that
+ * binding's bus addresses (see `descriptor.ts`). Still a `DataView`.
+ *
+ * @example
+ * ```ts
+ * const ring = allocCoherent(dev, 4096);
+ * const view: ScopedView<Scope> = ring.view(dev);
+ * view.setUint32(0, 1, true);
+ * ```
+ */
+export type ScopedView<Scope> = DataView & { readonly [memoryOfOneBindingOnly]: Invariant<Scope> };
+
+/**
  * Coherent DMA memory owned by one binding, in the scope `Scope`.
  *
  * @example
@@ -84,7 +127,7 @@ export type CoherentAllocation<in out Scope> = {
    */
   readonly bytes: (dev: BoundDevice<Scope>) => Uint8Array;
   /** The same memory as a `DataView`, for little-endian field access. */
-  readonly view: (dev: BoundDevice<Scope>) => DataView;
+  readonly view: (dev: BoundDevice<Scope>) => ScopedView<Scope>;
   /** Frees the memory now. Throws `EINVAL` if it was already freed. */
   free(): void;
   /** The same as `free()`, for `using`. */
@@ -203,7 +246,7 @@ export class Coherent implements Resource, FactSource, Omit<CoherentAllocation<u
   readonly #binding: Binding;
   readonly #memory: DmaMemory;
   readonly #bytes: Uint8Array;
-  readonly #view: DataView;
+  readonly #view: ScopedView<unknown>;
   readonly dmaHandle: DmaAddress<unknown>;
   #freed = false;
   #freeSite: Site | undefined;
@@ -212,7 +255,8 @@ export class Coherent implements Resource, FactSource, Omit<CoherentAllocation<u
     this.#binding = binding;
     this.#memory = memory;
     this.#bytes = new Uint8Array(memory.buffer);
-    this.#view = new DataView(memory.buffer);
+    // Safe: the brand is type-level only; this view is of this binding's memory.
+    this.#view = new DataView(memory.buffer) as ScopedView<unknown>;
     // Safe: a bus address the platform mapped for this binding is what DmaAddress stands for.
     this.dmaHandle = BigInt(memory.handle) as DmaAddress<unknown>;
     binding.devres.add(this);
@@ -249,7 +293,7 @@ export class Coherent implements Resource, FactSource, Omit<CoherentAllocation<u
     return this.#bytes;
   }
 
-  view(dev: unknown): DataView {
+  view(dev: unknown): ScopedView<unknown> {
     const owner = this.#binding;
     if (dev !== owner.token || !owner.live || this.#freed) this.#check(dev, "view");
     return this.#view;

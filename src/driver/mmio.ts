@@ -16,43 +16,16 @@
  * @module
  */
 
-import type { busAddressOfOneBindingOnly, Invariant, mappingOfOneBindingOnly } from "../internal/brand.js";
+import type { Invariant, mappingOfOneBindingOnly } from "../internal/brand.js";
 import { describe, fail } from "../internal/error.js";
 import type { Binding, Resource } from "./binding.js";
 import { coreBinding, liveBinding } from "./binding.js";
 import type { BoundDevice, ProbeDevice } from "./device.js";
+import type { RegisterValue } from "./dma.js";
 import type { DevicePort, MmioWidth } from "./ports.js";
 
 export type { MmioWidth } from "./ports.js";
-
-/**
- * What a 64-bit register takes: any bigint, this binding's bus addresses
- * included, but not another binding's `DmaAddress`. (The optional brand
- * refuses an address of another scope; `toString` keeps a plain bigint, which
- * has no brand, from reading as unrelated.)
- *
- * @example
- * ```ts
- * defineDriver({
- *   name: "nic",
- *   ids: [{ vendor: 0x1af4, device: 0x1000 }],
- *   probe(dev) {
- *     const regs = iomap(dev, 0);
- *     const ring = allocCoherent(dev, 4096);
- *     const base: RegisterValue<typeof dev extends ProbeDevice<infer S> ? S : never> = ring.dmaHandle;
- *     regs.write64(dev, 0x10, base);      // this binding's address: fine
- *     regs.write64(dev, 0x18, 0x1000n);   // any plain bigint: fine
- *     return {};
- *   },
- * });
- * ```
- */
-export type RegisterValue<Scope> = bigint & {
-  /** Absent on a plain bigint; on a bus address, its binding's scope. */
-  readonly [busAddressOfOneBindingOnly]?: Invariant<Scope>;
-  /** A bigint's own `toString`: shared with every bigint, so a plain one fits. */
-  toString(radix?: number): string;
-};
+export type { RegisterValue } from "./dma.js";
 
 /**
  * One BAR, mapped for one binding.

@@ -19,6 +19,7 @@ import type {
   IrqHandle,
   MemoryStats,
   ProbeDevice,
+  ScopedView,
   Task,
   TaskDevice,
   TaskSignal,
@@ -67,7 +68,8 @@ export function inScope<Scope>(core: ProbeDevice<Scope>, token: BoundDevice<Scop
   expectAssignable<bigint>(buf.dmaHandle);
   expectType<bigint>(buf.dmaHandle + 16n);
   expectType<Uint8Array>(buf.bytes(token));
-  expectType<DataView>(buf.view(core));
+  expectType<ScopedView<Scope>>(buf.view(core));
+  expectAssignable<DataView>(buf.view(core));
   expectType<void>(buf.free());
   expectType<void>(buf[Symbol.dispose]());
 
