@@ -362,8 +362,8 @@ const RUNTIME_MUTANTS = [
     edits: [
       edit(
         "src/core/dd.ts",
-        "    const returned = driver.probe(token);\n    // A synchronous probe is over once it returns: a continuation it queued\n    // (a spawned task's first step) must not run in the core context.\n    if (!isThenable(returned)) binding.core = false;\n",
-        "    const returned = driver.probe(token);\n",
+        "    const returned = driver.probe(binding.token);\n    // A synchronous probe is over once it returns: a continuation it queued\n    // (a spawned task's first step) must not run in the core context.\n    if (!isThenable(returned)) binding.core = false;\n",
+        "    const returned = driver.probe(binding.token);\n",
       ),
     ],
   },

@@ -68,13 +68,12 @@ export async function probeDevice(record: DeviceRecord, drivers: readonly Driver
 async function probeWith(record: DeviceRecord, driver: DriverCore): Promise<boolean> {
   const devres = new DevresStack();
   const binding = new Binding({ port: record.host, driver: driver.name, devres, state: () => record.state });
-  const token = binding.token;
-  const attachment: Attachment = { binding, driver, devres, token, instance: undefined };
+  const attachment: Attachment = { binding, driver, devres, instance: undefined };
   record.attached = attachment;
   transition(record, "probing");
   binding.emit({ kind: "probe-start" });
   try {
-    const returned = driver.probe(token);
+    const returned = driver.probe(binding.token);
     // A synchronous probe is over once it returns: a continuation it queued
     // (a spawned task's first step) must not run in the core context.
     if (!isThenable(returned)) binding.core = false;
@@ -115,7 +114,7 @@ export async function removeDevice(record: DeviceRecord, reason: EndReason): Pro
   try {
     const instance = attachment.instance;
     const remove = instance === undefined ? undefined : (hookOf(instance, "remove") as DriverInstance<unknown>["remove"]);
-    const returned = remove?.call(instance, attachment.token);
+    const returned = remove?.call(instance, binding.token);
     // As for probe: a synchronous remove() is over once it returns.
     if (!isThenable(returned)) binding.core = false;
     await returned;

@@ -20,7 +20,6 @@ import type { plainDeviceGrantsNothing } from "../internal/brand.js";
 import type { Binding } from "../driver/binding.js";
 import type { DevresStack } from "../driver/devres.js";
 import type { Device, DeviceState } from "../driver/device.js";
-import type { ProbeDevice } from "../driver/device.js";
 import type { DriverCore, DriverInstance } from "../driver/driver.js";
 import type { DevicePort, Hold } from "../driver/ports.js";
 
@@ -51,8 +50,6 @@ export interface Attachment {
   readonly binding: Binding;
   readonly driver: DriverCore;
   readonly devres: DevresStack;
-  /** The token as probe() and remove() receive it. */
-  readonly token: ProbeDevice<unknown>;
   /** What probe() returned, once it has. */
   instance: DriverInstance<unknown> | undefined;
 }

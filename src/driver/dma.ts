@@ -241,7 +241,7 @@ export function subjectOf(binding: Binding): FactSubject {
 }
 
 /** The run-time allocation. The scope brand is type-level only. */
-export class Coherent implements Resource, FactSource, Omit<CoherentAllocation<unknown>, typeof memoryOfOneBindingOnly> {
+class Coherent implements Resource, FactSource, Omit<CoherentAllocation<unknown>, typeof memoryOfOneBindingOnly> {
   readonly kind = "coherent";
   readonly #binding: Binding;
   readonly #memory: DmaMemory;

@@ -132,14 +132,6 @@ export type Emit = (event: EventRecord, device?: string, driver?: string) => voi
 
 // ---------------------------------------------------------------- facts for the checker
 
-/** When and where some DMA memory was allocated and freed. */
-export interface DmaSites {
-  readonly allocSite: Site | undefined;
-  readonly allocTime: number;
-  readonly freeSite?: Site | undefined;
-  readonly freeTime?: number | undefined;
-}
-
 /**
  * An address range the device holds, e.g. a ring base in a running engine.
  * A model declares one with its protected `hold()`; the DMA checker reports
@@ -170,8 +162,12 @@ export interface FactSubject {
   readonly who: string;
 }
 
-/** A coherent allocation as facts name it. */
-export interface DmaRegionFact extends DmaSites {
+/** A coherent allocation as facts name it, with when and where it was allocated and freed. */
+export interface DmaRegionFact {
+  readonly allocSite: Site | undefined;
+  readonly allocTime: number;
+  readonly freeSite?: Site | undefined;
+  readonly freeTime?: number | undefined;
   /** Its bus address. */
   readonly address: bigint;
   /** The bytes asked for. */
