@@ -22,7 +22,25 @@ export type { BoundDevice, Device, DeviceState, IrqDevice, ProbeDevice, TaskDevi
 export { defineDriver } from "./driver/driver.js";
 export type { DeviceId, Driver, DriverInstance, DriverSpec } from "./driver/driver.js";
 export { allocCoherent, enableBusMaster, freeCoherent, setDmaMask } from "./driver/dma.js";
-export type { CoherentAllocation, DmaAddress, DmaDirection, RegisterValue, ScopedView } from "./driver/dma.js";
+export type { CoherentAllocation, DataDirection, DmaAddress, DmaDirection, DmaMappingKind, RegisterValue, ScopedView } from "./driver/dma.js";
+export { kmalloc, vmalloc } from "./driver/kmalloc.js";
+export type { KernelBuffer } from "./driver/kmalloc.js";
+export { mapSingle, syncSingleForCpu, syncSingleForDevice, unmapSingle } from "./driver/streaming.js";
+export type {
+  CpuOwned,
+  CpuOwnedBidirectional,
+  CpuOwnedFromDevice,
+  DeviceOwned,
+  DeviceOwnedBidirectional,
+  DeviceOwnedFromDevice,
+  DeviceOwnedToDevice,
+  ReadonlyBytes,
+  StreamingAddress,
+} from "./driver/streaming.js";
+export { mapSg, setMaxSegmentSize, setSegmentBoundary, syncSgForCpu, syncSgForDevice, unmapSg } from "./driver/scatterlist.js";
+export type { CpuOwnedSgTable, SgPiece, SgSegment, SgTable } from "./driver/scatterlist.js";
+export { createDmaPool } from "./driver/dma-pool.js";
+export type { DmaPool, PoolBlock } from "./driver/dma-pool.js";
 export { Devres } from "./driver/devres.js";
 export { Revocable } from "./driver/revocable.js";
 export { iomap } from "./driver/mmio.js";
@@ -42,7 +60,7 @@ export type { Clock, Timer } from "./sim/clock.js";
 export { DeviceModel } from "./sim/model.js";
 export type { DeviceModelSpec } from "./sim/model.js";
 export type { Iommu, IommuFault, IommuMode } from "./sim/iommu.js";
-export type { Memory, MemoryOptions, MemoryStats } from "./sim/memory.js";
+export type { Memory, MemoryOptions, MemoryStats, ZoneStats } from "./sim/memory.js";
 
 // Layer 5: checking and observing
 export type { DmaDebug, DmaDebugMode, DmaViolation, DmaViolationKind } from "./observe/dma-debug.js";

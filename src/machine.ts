@@ -23,7 +23,10 @@ import type { Clock } from "./sim/clock.js";
 import { Hardware } from "./sim/hardware.js";
 import { IommuUnit } from "./sim/iommu.js";
 import type { Iommu, IommuMode } from "./sim/iommu.js";
+import { DEFAULT_HEAP_BYTES, KernelHeap } from "./sim/heap.js";
 import { CoherentPool } from "./sim/memory.js";
+import { PhysicalMemory } from "./sim/phys.js";
+import { DEFAULT_SWIOTLB_BYTES, SLOT, Swiotlb } from "./sim/swiotlb.js";
 import type { Memory, MemoryOptions } from "./sim/memory.js";
 import { PciBus } from "./sim/pci.js";
 import type { Bus } from "./sim/pci.js";
@@ -50,6 +53,15 @@ export interface MachineOptions {
   readonly iommu?: IommuMode;
   /** Default `"report"`: violations are recorded, not thrown. */
   readonly dmaDebug?: DmaDebugMode;
+  /**
+   * Default `true`: devices snoop the CPU's caches, so a missing sync changes
+   * nothing you can see (the checker still names it). `false`: a machine
+   * whose DMA is not cache-coherent, as many Arm and RISC-V systems: the
+   * device sees the CPU's writes only after sync-for-device, and the CPU sees
+   * the device's only after sync-for-cpu. A device model may say otherwise
+   * for itself (`DeviceModelSpec.dmaCoherent`).
+   */
+  readonly dmaCoherent?: boolean;
 }
 
 /**
@@ -82,7 +94,7 @@ export class Machine {
     if (typeof options !== "object" || options === null) {
       throw fail("EINVAL", `Machine: options must be an object, got ${describe(options)}.`);
     }
-    const { memory = {}, iommu = "passthrough", dmaDebug = "report" } = options;
+    const { memory = {}, iommu = "passthrough", dmaDebug = "report", dmaCoherent = true } = options;
     if (iommu !== "strict" && iommu !== "passthrough") {
       throw fail("EINVAL", `Machine: iommu must be "strict" or "passthrough", got ${describe(iommu)}.`);
     }
@@ -93,7 +105,21 @@ export class Machine {
     if (typeof memory !== "object" || memory === null) {
       throw fail("EINVAL", `Machine: memory must be an object, got ${describe(memory)}.`);
     }
-    const pool = new CoherentPool(memory);
+    if (typeof dmaCoherent !== "boolean") {
+      throw fail("EINVAL", `Machine: dmaCoherent must be true or false, got ${describe(dmaCoherent)}.`);
+    }
+    const phys = new PhysicalMemory();
+    const pool = new CoherentPool(memory, phys);
+    const { heapBytes = Math.ceil(DEFAULT_HEAP_BYTES / pool.pageSize) * pool.pageSize, swiotlbBytes = DEFAULT_SWIOTLB_BYTES } = memory;
+    // Covers sizes from JavaScript or arithmetic: `number` cannot say "whole pages".
+    if (typeof heapBytes !== "number" || !Number.isSafeInteger(heapBytes) || heapBytes <= 0 || heapBytes % pool.pageSize !== 0 || heapBytes > 2 ** 40) {
+      throw fail("EINVAL", `Machine: memory.heapBytes must be a positive whole number of ${pool.pageSize}-byte pages, at most 1 TiB, got ${describe(heapBytes)}.`);
+    }
+    if (typeof swiotlbBytes !== "number" || !Number.isSafeInteger(swiotlbBytes) || swiotlbBytes <= 0 || swiotlbBytes % SLOT !== 0 || swiotlbBytes > 0x3800_0000) {
+      throw fail("EINVAL", `Machine: memory.swiotlbBytes must be a positive whole number of ${SLOT}-byte slots, below 896 MiB, got ${describe(swiotlbBytes)}.`);
+    }
+    const heap = new KernelHeap(heapBytes, pool.pageSize, phys, pool.base + pool.capacity);
+    const swiotlb = new Swiotlb(swiotlbBytes, phys);
     // A read-only face: the pool's allocate and release stay with the core.
     this.memory = Object.freeze({
       capacity: pool.capacity,
@@ -101,6 +127,8 @@ export class Machine {
       base: pool.base,
       stats: () => pool.stats(),
       fragmentation: () => pool.fragmentation(),
+      heap: () => heap.stats(),
+      swiotlb: () => swiotlb.stats(),
     });
     const clock = this.#clock;
     // A read-only face: running the clock is the machine's (`run`), stopping it the hardware's.
@@ -134,7 +162,7 @@ export class Machine {
       },
     });
     const report: Report = checker.check;
-    this.#hw = new Hardware(clock, pool, unit, this.#log.add, report, checker.enabled);
+    this.#hw = new Hardware(clock, phys, pool, heap, swiotlb, unit, this.#log.add, report, checker.enabled, dmaCoherent);
     this.pci = new PciBus(this.#hw);
   }
 

@@ -706,6 +706,6 @@ describe("the leak check's reclaim", () => {
     await machine.pci.unbind(dev);
     expect(machine.dmaDebug.violations.map((v) => v.kind)).toEqual(["leak"]);
     expect(machine.memory.stats()).toMatchObject({ bytesInUse: 0, allocations: 0 });
-    expect(hardware!.domain.lookup(Number(handle))).toBeUndefined();
+    expect(hardware!.domain.translate(Number(handle), 1, false)).toBeUndefined();
   });
 });

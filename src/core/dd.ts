@@ -35,7 +35,6 @@ import { describe, fail } from "../internal/error.js";
 import { Binding } from "../driver/binding.js";
 import type { DeviceState } from "../driver/device.js";
 import { DevresStack } from "../driver/devres.js";
-import { subjectOf } from "../driver/dma.js";
 import type { DriverCore, DriverInstance } from "../driver/driver.js";
 import { hookOf } from "../driver/driver.js";
 import type { EndReason } from "../driver/ports.js";
@@ -127,7 +126,7 @@ export async function removeDevice(record: DeviceRecord, reason: EndReason): Pro
   // dma-debug cannot see the device; the simulator can. The driver must have
   // halted it by the time remove() returns.
   const active = record.host.activeHolds();
-  if (active.length > 0) binding.keep(record.host.report({ ...subjectOf(binding), seen: "remove-returned-holding", held: active }));
+  if (active.length > 0) binding.keep(record.host.report({ ...binding.subject(), seen: "remove-returned-holding", held: active }));
   const kept = await teardown(record, attachment, reason);
   transition(record, final);
   record.attached = undefined;
@@ -156,7 +155,9 @@ async function teardown(record: DeviceRecord, { binding, devres }: Attachment, r
     const [own] = device.takeErrors();
     if (own !== undefined) binding.keep(own instanceof Error ? own : new Error(String(own)));
   });
-  const subject = subjectOf(binding);
+  const subject = binding.subject();
+  // dma-debug's bus notifier: mappings still live at unbind, all in one report.
+  if (binding.pending.length > 0) binding.keep(device.report({ ...subject, seen: "pending-at-unbind", regions: [...binding.pending] }));
   const held = device.holds();
   if (held.length > 0) binding.keep(device.report({ ...subject, seen: "held-after-release", held }));
   // Never lose track of memory: what the pool still holds for the binding

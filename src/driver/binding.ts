@@ -23,7 +23,7 @@
 import type { coreContextOnlyInProbeOrRemove, interruptContextNotCore, taskContextNotCore, tokenOfOneBindingOnly } from "../internal/brand.js";
 import type { DeviceState, IrqDevice, ProbeDevice, TaskDevice } from "./device.js";
 import { describe, fail } from "../internal/error.js";
-import type { DevicePort, EndReason, EventRecord, ResourceKind } from "./ports.js";
+import type { DevicePort, DmaRegionFact, EndReason, EventRecord, FactSubject, ResourceKind } from "./ports.js";
 
 /** Something released at unbind, last in first out (see `devres.ts`). */
 export interface Resource {
@@ -84,6 +84,14 @@ export class Binding {
   readonly devres: ResourceStack;
   /** Live coherent allocations by bus address, for `freeCoherent(dev, handle)` (`dma.ts`). */
   readonly allocations = new Map<number, { readonly dmaHandle: bigint; free(): void }>();
+  /** Live streaming mappings by the bus address of their first segment, for the handle-taking calls (`streaming.ts`, `scatterlist.ts`). */
+  readonly streams = new Map<number, object[]>();
+  /** The longest sg segment the device takes (`dma_set_max_seg_size`); the kernel's default, 64 KiB. */
+  maxSegment = 65536;
+  /** The segment boundary mask (`dma_set_seg_boundary`); the kernel's default, 4 GiB. */
+  segmentBoundary = 0xffff_ffffn;
+  /** Mappings devres had to unmap at unbind, told to the checker at once afterwards (`core/dd.ts`). */
+  readonly pending: DmaRegionFact[] = [];
   /** Spawned tasks not yet finished. */
   readonly tasks = new Set<BindingTask>();
   /**
@@ -125,6 +133,9 @@ export class Binding {
   describe(): string {
     return `${this.port.describe()}, driver "${this.driver}" (binding #${this.serial})`;
   }
+
+  /** Who a fact about this binding is about. */
+  readonly subject = (): FactSubject => ({ device: this.port.name, instance: this.port, driver: this.driver, who: this.describe() });
 
   /** Logs an event about this binding's device and driver. */
   emit(event: Omit<EventRecord, "device" | "driver">): void {

@@ -24,16 +24,16 @@
  * @module
  */
 
-import type { busAddressOfOneBindingOnly, Invariant, memoryOfOneBindingOnly } from "../internal/brand.js";
+import type { busAddressOfOneBindingOnly, givenBackOnlyByTheCallThatMadeIt, Invariant, memoryOfOneBindingOnly } from "../internal/brand.js";
 import { describe, fail } from "../internal/error.js";
 import { captureSite } from "../internal/site.js";
 import type { Site } from "../internal/site.js";
 import type { Binding, Resource } from "./binding.js";
 import { coreBinding, liveBinding } from "./binding.js";
 import type { BoundDevice, ProbeDevice } from "./device.js";
-import type { DmaMemory, DmaRegionFact, FactSource, FactSubject } from "./ports.js";
+import type { DmaMappingKind, DmaMemory, DmaRegionFact, FactSource, FactSubject } from "./ports.js";
 
-export type { DmaDirection } from "./ports.js";
+export type { DataDirection, DmaDirection, DmaMappingKind } from "./ports.js";
 
 /**
  * A bus address the hardware uses to reach an allocation (the kernel's
@@ -43,14 +43,24 @@ export type { DmaDirection } from "./ports.js";
  * `freeCoherent(devB, allocationOfA.dmaHandle)` does not compile. It is
  * still a bigint: write it into a descriptor as one.
  *
+ * `Kind` says which calls made it (`coherent`, `single`, `sg`, `pool`), so
+ * only the matching call gives it back: `freeCoherent` takes a
+ * `DmaAddress<Scope, "coherent">`, and a streaming address passed to it does
+ * not compile (dma-debug's "frees DMA memory with wrong function"). The
+ * default, every kind, is what a descriptor or a register takes.
+ *
  * @example
  * ```ts
  * const ring = allocCoherent(dev, 4096);
- * const base: DmaAddress<Scope> = ring.dmaHandle;
+ * const base: DmaAddress<Scope> = ring.dmaHandle;              // any kind
+ * const own: DmaAddress<Scope, "coherent"> = ring.dmaHandle;   // what freeCoherent takes
  * const lo = Number(base & 0xffff_ffffn);   // still a bigint underneath
  * ```
  */
-export type DmaAddress<Scope> = bigint & { readonly [busAddressOfOneBindingOnly]: Invariant<Scope> };
+export type DmaAddress<Scope, Kind extends DmaMappingKind = DmaMappingKind> = bigint & {
+  readonly [busAddressOfOneBindingOnly]: Invariant<Scope>;
+  readonly [givenBackOnlyByTheCallThatMadeIt]: Kind;
+};
 
 /**
  * What a 64-bit register takes: any bigint, this binding's bus addresses
@@ -117,7 +127,7 @@ export type CoherentAllocation<in out Scope> = {
   /** Size in bytes, as asked for. The pool rounds it up to pages. */
   readonly size: number;
   /** The bus address the hardware uses. */
-  readonly dmaHandle: DmaAddress<Scope>;
+  readonly dmaHandle: DmaAddress<Scope, "coherent">;
   /** True once freed, early or by devres. */
   readonly freed: boolean;
   /**
@@ -207,38 +217,63 @@ export const allocCoherent = <Scope>(dev: BoundDevice<Scope>, size: number): Coh
 /**
  * Frees the allocation whose bus address is `handle`, like
  * `dma_free_coherent(dev, size, cpu_addr, handle)`. For drivers that keep
- * handles rather than allocation objects.
+ * handles rather than allocation objects. `size` and `cpu` (the view
+ * `bytes(dev)` gave), when passed, must be the allocation's.
  *
  * Throws `ENXIO` for a dead token; `EINVAL`, and a checker violation, for an
  * address this binding never had (`free-unknown`) or already freed
- * (`double-free`).
+ * (`double-free`), or one that is not a coherent allocation's
+ * (`wrong-function`). A wrong `size` (`wrong-size`) or `cpu`
+ * (`wrong-cpu-address`) is reported, and the allocation freed all the same,
+ * as the kernel does; in `dmaDebug: "throw"` mode the violation is thrown
+ * after the free.
  *
  * @example
  * ```ts
  * const ring = allocCoherent(dev, 4096);
- * freeCoherent(dev, ring.dmaHandle);
+ * freeCoherent(dev, ring.dmaHandle, 4096, ring.bytes(dev));
  * ```
  */
-export const freeCoherent = <Scope>(dev: BoundDevice<Scope>, handle: DmaAddress<Scope>): void => {
+export const freeCoherent = <Scope>(dev: BoundDevice<Scope>, handle: DmaAddress<Scope, "coherent">, size?: number, cpu?: Uint8Array): void => {
   const binding = liveBinding(dev, "freeCoherent");
   // Covers a handle from `any`: the DmaAddress brand refuses plain numbers in the types.
   if (typeof handle !== "bigint") {
     throw fail("EINVAL", `freeCoherent(${describe(handle)}): ${binding.describe()}: the handle is a DmaAddress (a bigint) from allocCoherent.`);
   }
+  const site = binding.port.checking ? captureSite() : undefined;
   const allocation = binding.allocations.get(Number(handle));
   if (allocation !== undefined && handle === allocation.dmaHandle) {
-    allocation.free();
+    // Covers a size or view from `any` or from another allocation: `number` and `Uint8Array` cannot say which.
+    const coherent = allocation as Coherent;
+    const otherCpuAddress = cpu !== undefined && !coherent.owns(cpu);
+    const error =
+      (size !== undefined && size !== coherent.size) || otherCpuAddress
+        ? binding.port.report({
+            ...binding.subject(),
+            seen: "unmap-mismatch",
+            region: coherent.region(),
+            call: { call: "freeCoherent", kind: "coherent", address: handle, size, otherCpuAddress, site },
+          })
+        : undefined;
+    coherent.free();
+    if (error !== undefined) throw error;
     return;
   }
+  // A streaming mapping or pool block of this binding at that address: the wrong function.
+  const other = binding.streams.get(Number(handle))?.[0] as { region(): DmaRegionFact } | undefined;
+  if (other !== undefined) {
+    const error = binding.port.report({
+      ...binding.subject(),
+      seen: "unmap-mismatch",
+      region: other.region(),
+      call: { call: "freeCoherent", kind: "coherent", address: handle, size, site },
+    });
+    throw error ?? fail("EINVAL", `freeCoherent(0x${handle.toString(16)}): ${binding.describe()}: this bus address is a streaming mapping's, not a coherent allocation's. Give it back with the call that made it.`);
+  }
   // Not a live allocation of this binding: the checker tells an unknown address from a double free.
-  const error = binding.port.report({ ...subjectOf(binding), seen: "free-handle", address: handle });
+  const error = binding.port.report({ ...binding.subject(), seen: "free-handle", address: handle });
   throw error ?? fail("EINVAL", `freeCoherent(0x${handle.toString(16)}): ${binding.describe()}: no live allocation of this binding has this bus address.`);
 };
-
-/** Who a fact about `binding` is about. */
-export function subjectOf(binding: Binding): FactSubject {
-  return { device: binding.port.name, instance: binding.port, driver: binding.driver, who: binding.describe() };
-}
 
 /** The run-time allocation. The scope brand is type-level only. */
 class Coherent implements Resource, FactSource, Omit<CoherentAllocation<unknown>, typeof memoryOfOneBindingOnly> {
@@ -247,18 +282,18 @@ class Coherent implements Resource, FactSource, Omit<CoherentAllocation<unknown>
   readonly #memory: DmaMemory;
   readonly #bytes: Uint8Array;
   readonly #view: ScopedView<unknown>;
-  readonly dmaHandle: DmaAddress<unknown>;
+  readonly dmaHandle: DmaAddress<unknown, "coherent">;
   #freed = false;
   #freeSite: Site | undefined;
 
   constructor(binding: Binding, memory: DmaMemory) {
     this.#binding = binding;
     this.#memory = memory;
-    this.#bytes = new Uint8Array(memory.buffer);
+    this.#bytes = new Uint8Array(memory.buffer, 0, memory.bytes);
     // Safe: the brand is type-level only; this view is of this binding's memory.
-    this.#view = new DataView(memory.buffer) as ScopedView<unknown>;
+    this.#view = new DataView(memory.buffer, 0, memory.bytes) as ScopedView<unknown>;
     // Safe: a bus address the platform mapped for this binding is what DmaAddress stands for.
-    this.dmaHandle = BigInt(memory.handle) as DmaAddress<unknown>;
+    this.dmaHandle = BigInt(memory.handle) as DmaAddress<unknown, "coherent">;
     binding.devres.add(this);
     binding.allocations.set(memory.handle, this);
   }
@@ -278,7 +313,7 @@ class Coherent implements Resource, FactSource, Omit<CoherentAllocation<unknown>
 
   /** Who a fact about this memory is about (built only when a fact is told). */
   subject(): FactSubject {
-    return subjectOf(this.#binding);
+    return this.#binding.subject();
   }
 
   get label(): string {
@@ -303,7 +338,7 @@ class Coherent implements Resource, FactSource, Omit<CoherentAllocation<unknown>
     const binding = this.#binding;
     if (this.#freed) {
       // Covers what no type can: a second free() of the same object.
-      const error = binding.port.report({ ...subjectOf(binding), seen: "free-again", region: this.#region(), byDevres: !binding.live });
+      const error = binding.port.report({ ...binding.subject(), seen: "free-again", region: this.#region(), byDevres: !binding.live });
       throw error ?? fail("EINVAL", `free: ${this.label} of ${binding.describe()}: double free.`);
     }
     binding.devres.forget(this);
@@ -333,6 +368,15 @@ class Coherent implements Resource, FactSource, Omit<CoherentAllocation<unknown>
     this.#freeSite = freeSite;
     binding.allocations.delete(this.#memory.handle);
     return binding.port.freeCoherent(this.#memory, this, freeSite);
+  }
+
+  /** True if `cpu` is the CPU view this allocation handed out (`dma_free_coherent`'s `cpu_addr`). */
+  owns(cpu: unknown): boolean {
+    return cpu === this.#bytes || (cpu instanceof Uint8Array && cpu.buffer === this.#memory.buffer && cpu.byteOffset === 0);
+  }
+
+  region(): DmaRegionFact {
+    return this.#region();
   }
 
   #region(): DmaRegionFact {

@@ -85,6 +85,33 @@ export type EndReason = "probe failed" | "unbound" | "unplugged" | "driver unreg
 export type DmaDirection = "read" | "write";
 
 /**
+ * Which way the data of a streaming mapping flows, seen from the driver: the
+ * kernel's `enum dma_data_direction` (`DMA_TO_DEVICE`, `DMA_FROM_DEVICE`,
+ * `DMA_BIDIRECTIONAL`), Rust-for-Linux's `DataDirection`. It decides which
+ * syncs a mapping has, what the CPU may do with it, and what the device may
+ * do: it reads a `to-device` mapping and writes a `from-device` one.
+ *
+ * @example
+ * ```ts
+ * const tx: DataDirection = "to-device";     // the device reads it: a packet to send
+ * const rx: DataDirection = "from-device";   // the device writes it: a packet received
+ * ```
+ */
+export type DataDirection = "to-device" | "from-device" | "bidirectional";
+
+/**
+ * How a bus address was obtained, and so which call gives it back:
+ * `coherent` (`allocCoherent`/`freeCoherent`), `single` (`mapSingle`/
+ * `unmapSingle`), `sg` (`mapSg`/`unmapSg`) or `pool` (`DmaPool.alloc`/`free`).
+ *
+ * @example
+ * ```ts
+ * const wrong = machine.dmaDebug.violations.filter((v) => v.kind === "wrong-function");
+ * ```
+ */
+export type DmaMappingKind = "coherent" | "single" | "sg" | "pool";
+
+/**
  * What kind of device-managed resource a `release`, `release-failed` or
  * `revoke` event is about; `alloc` and `free` events are always `coherent`.
  *
@@ -93,7 +120,7 @@ export type DmaDirection = "read" | "write";
  * const unmapped = machine.events.filter((e) => e.kind === "release" && e.resource === "mmio").length;
  * ```
  */
-export type ResourceKind = "coherent" | "devres" | "mmio" | "irq" | "bus-master";
+export type ResourceKind = "coherent" | "devres" | "mmio" | "irq" | "bus-master" | "streaming" | "dma-pool";
 
 /** The fields an event may carry, as its emitter gives them. */
 export interface EventRecord {
@@ -145,7 +172,8 @@ export type Emit = (event: EventRecord, device?: string, driver?: string) => voi
  * ```
  */
 export interface Hold {
-  readonly address: number;
+  /** The bus address of the first byte, as the model gave it to `hold()`. */
+  readonly address: bigint;
   readonly length: number;
   readonly what: string;
 }
@@ -162,8 +190,16 @@ export interface FactSubject {
   readonly who: string;
 }
 
-/** A coherent allocation as facts name it, with when and where it was allocated and freed. */
+/** A mapping (coherent, streaming, sg entry or pool block) as facts name it, with when and where it was made and ended. */
 export interface DmaRegionFact {
+  /** How it was obtained; coherent when absent. */
+  readonly kind?: DmaMappingKind | undefined;
+  /** For a streaming mapping: its direction. */
+  readonly direction?: DataDirection | undefined;
+  /** For a streaming mapping: true when it went through swiotlb bounce slots. */
+  readonly bounced?: boolean | undefined;
+  /** For an sg mapping: the entry count it was mapped with. */
+  readonly entries?: number | undefined;
   readonly allocSite: Site | undefined;
   readonly allocTime: number;
   readonly freeSite?: Site | undefined;
@@ -209,7 +245,73 @@ export type DmaFact =
       readonly length: number;
       readonly direction: DmaDirection;
       readonly within: DmaRegionFact | undefined;
-    });
+      /** Whether a hold the device declared covers the address (it kept it), or it came from elsewhere (a descriptor). */
+      readonly held: boolean;
+    })
+  /**
+   * A device transfer wholly inside one of its live streaming mappings, which
+   * the mapping's state forbids: the CPU owns it now (`owner: "cpu"`, since
+   * `ownerSite`), or its direction does not allow the transfer.
+   */
+  | (FactSubject & {
+      readonly seen: "device-dma-state";
+      readonly address: bigint;
+      readonly length: number;
+      readonly direction: DmaDirection;
+      readonly within: DmaRegionFact;
+      readonly owner: "cpu" | "device";
+      readonly ownerSite: Site | undefined;
+    })
+  /** The CPU asked for a view of memory the device owns (a missing sync-for-cpu or unmap). */
+  | (FactSubject & { readonly seen: "cpu-access"; readonly region: DmaRegionFact; readonly ownerSite: Site | undefined; readonly site: Site | undefined })
+  /**
+   * An unmap or free (`call`) whose address matched a live mapping (`region`)
+   * but not in every argument: what it passed is in `call`.
+   */
+  | (FactSubject & {
+      readonly seen: "unmap-mismatch";
+      readonly region: DmaRegionFact;
+      readonly call: DmaCallFact;
+    })
+  /** An unmap, free or sync of a bus address with no live mapping of this binding. */
+  | (FactSubject & { readonly seen: "unmap-unknown"; readonly call: DmaCallFact })
+  /** A sync of a live mapping: `call` says what was asked, which the checker compares with `region`. */
+  | (FactSubject & { readonly seen: "sync"; readonly region: DmaRegionFact; readonly call: DmaCallFact; readonly forCpu: boolean })
+  /** A new mapping shares a cache line with a live one, and at least one of them lets the device write. */
+  | (FactSubject & { readonly seen: "cacheline-overlap"; readonly region: DmaRegionFact; readonly other: DmaRegionFact; readonly line: number })
+  /** An sg segment the device cannot take: longer than its maximum, or across its boundary. */
+  | (FactSubject & {
+      readonly seen: "sg-segment";
+      readonly address: bigint;
+      readonly length: number;
+      readonly maxSegment: number;
+      readonly boundary: bigint;
+      readonly site: Site | undefined;
+    })
+  /** At unbind, mappings were still live; devres unmapped them. */
+  | (FactSubject & { readonly seen: "pending-at-unbind"; readonly regions: readonly DmaRegionFact[] });
+
+/** What an unmap, free or sync call passed, for the checker to compare with the mapping. */
+export interface DmaCallFact {
+  /** The call, as a driver author wrote it: `unmapSingle`, `freeCoherent`, `syncSingleForCpu`, … */
+  readonly call: string;
+  /** The function family it belongs to. */
+  readonly kind: DmaMappingKind;
+  readonly address: bigint;
+  /** The size passed, if the call takes one. */
+  readonly size?: number | undefined;
+  /** The offset into the mapping, for a sync. */
+  readonly offset?: number | undefined;
+  /** The direction passed, if the call takes one. */
+  readonly direction?: DataDirection | undefined;
+  /** For `unmapSg`: the entry count passed. */
+  readonly entries?: number | undefined;
+  /** For an sg mapping: the entry count it was mapped with. */
+  readonly mappedEntries?: number | undefined;
+  /** True when a CPU address was passed and it is not the mapping's. */
+  readonly otherCpuAddress?: boolean | undefined;
+  readonly site: Site | undefined;
+}
 
 /**
  * What a fact about some memory would name, built only if a fact is told:
@@ -255,6 +357,87 @@ export interface DmaMemory {
   readonly allocTime: number;
 }
 
+/** A physically contiguous run of a heap buffer: its physical address, where it starts in the buffer, and its length. */
+export interface PhysRun {
+  readonly phys: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * CPU memory from the machine's kernel heap (`kmalloc`, `vmalloc`). Not
+ * device-managed: it lives until freed, whatever binds or unbinds.
+ */
+export interface HeapMemory {
+  /** The bytes asked for. */
+  readonly bytes: number;
+  /** Its physically contiguous runs, in CPU order: one for kmalloc, one per scattered page for vmalloc. */
+  readonly runs: readonly PhysRun[];
+  /** `kmalloc` or `vmalloc`. */
+  readonly allocator: "kmalloc" | "vmalloc";
+  readonly allocSite: Site | undefined;
+  readonly allocTime: number;
+  /** False once freed. */
+  readonly live: boolean;
+  /** Live streaming mappings of it, in any device's domain. */
+  readonly mappings: ReadonlySet<StreamMapping>;
+  /**
+   * The CPU's view, for the CPU to touch now. If a device owns any part of
+   * the memory, that is a fact for the checker (a missing sync-for-cpu):
+   * reported, and in `dmaDebug: "throw"` mode thrown. `site` captures the
+   * access, called only for a report.
+   */
+  access(site: () => Site | undefined): ArrayBuffer;
+  /** `kmalloc buffer of 60 bytes at 0x…`. */
+  readonly label: string;
+}
+
+/** A piece of a heap buffer to map. */
+export interface MapPiece {
+  readonly memory: HeapMemory;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** What bounds the segments of a device's sg mappings (`dma_set_max_seg_size`, `dma_set_seg_boundary`). */
+export interface SegmentLimits {
+  readonly maxSegment: number;
+  /** A segment must not cross a multiple of `boundary + 1`: the kernel's boundary mask. */
+  readonly boundary: bigint;
+}
+
+/** One DMA segment of a mapping: what the device is given. */
+export interface DmaSegment {
+  readonly address: bigint;
+  readonly length: number;
+}
+
+/** A streaming (single or sg) mapping, as the platform made it for one binding. */
+export interface StreamMapping {
+  readonly kind: "single" | "sg";
+  readonly direction: DataDirection;
+  /** The pieces of CPU memory mapped, in order. */
+  readonly pieces: readonly MapPiece[];
+  /** The DMA segments the device is given, in order. */
+  readonly segments: readonly DmaSegment[];
+  /** All bytes mapped. */
+  readonly size: number;
+  /** True when the data goes through swiotlb bounce slots. */
+  readonly bounced: boolean;
+  readonly mapSite: Site | undefined;
+  readonly mapTime: number;
+  /** Who may touch the memory now. */
+  readonly owner: "cpu" | "device";
+  /** Where ownership last moved: the map, or the last sync. */
+  readonly ownerSite: Site | undefined;
+  /** False once unmapped. */
+  readonly live: boolean;
+  /** `streaming mapping (to-device) of 60 bytes at bus address 0x…`. */
+  readonly label: string;
+  /** The mapping as facts name it. */
+  region(): DmaRegionFact;
+}
+
 /**
  * One device as the driver model reaches it. The simulated machine's
  * per-device hardware (`sim/hardware.ts`) implements it.
@@ -293,6 +476,38 @@ export interface DevicePort {
    * holds it; returns the checker's error in `dmaDebug: "throw"` mode.
    */
   freeCoherent(memory: DmaMemory, about: FactSource, site: Site | undefined): Error | undefined;
+  /**
+   * Allocates `size` bytes of zero-filled CPU memory from the kernel heap:
+   * physically contiguous (`kmalloc`), or page by page (`vmalloc`). Throws
+   * `ENOMEM` and changes nothing when it cannot.
+   */
+  heapAlloc(owner: { describe(): string }, size: number, allocator: "kmalloc" | "vmalloc", site: Site | undefined): HeapMemory;
+  /** Frees heap memory. `EBUSY`, and nothing changes, while a device has it mapped. */
+  heapFree(memory: HeapMemory): void;
+  /**
+   * Maps `pieces` for the device: an IOVA range under a strict IOMMU (one
+   * segment for an sg table where the limits allow), the physical address in
+   * passthrough, or swiotlb bounce slots when a piece lies beyond the mask.
+   * The device owns the memory from now on. Throws `ENOMEM` (naming the
+   * owner) and changes nothing when it cannot.
+   */
+  mapStreaming(
+    owner: { describe(): string; readonly driver: string; readonly subject: () => FactSubject },
+    kind: "single" | "sg",
+    pieces: readonly MapPiece[],
+    direction: DataDirection,
+    maskBits: number,
+    limits: SegmentLimits,
+    site: Site | undefined,
+  ): StreamMapping;
+  /**
+   * Hands `[offset, offset + length)` of the mapping to the CPU (`forCpu`) or
+   * back to the device: bounce copies and cache maintenance as the direction
+   * asks, widened to cache lines. The mapping's owner becomes the side named.
+   */
+  syncStreaming(mapping: StreamMapping, forCpu: boolean, offset: number, length: number, site: Site | undefined): void;
+  /** Unmaps: the last copy out of a bounce slot, the last invalidate; the CPU owns the memory again. */
+  unmapStreaming(mapping: StreamMapping, site: Site | undefined): void;
   /** Virtual time now, ns. */
   readonly now: number;
   /** Resolves once `ns` of virtual time has passed. */

@@ -101,6 +101,22 @@ export declare const busAddressOfOneBindingOnly: unique symbol;
 export declare const onlyDefineDriverMakesADriver: unique symbol;
 
 /**
+ * Carried by `DmaAddress<Scope, Kind>`: which family of calls made the
+ * address, so only the matching call gives it back (`freeCoherent` takes a
+ * coherent address, `unmapSingle` a streaming one). dma-debug's "frees DMA
+ * memory with wrong function", refused in the types.
+ */
+export declare const givenBackOnlyByTheCallThatMadeIt: unique symbol;
+
+/**
+ * Carried by a streaming address: the direction it was mapped with,
+ * invariant, so an unmap or sync must name the same one. dma-debug's "frees
+ * DMA memory with different direction" and "syncs DMA memory with different
+ * direction", refused in the types.
+ */
+export declare const syncedAndUnmappedInItsOwnDirection: unique symbol;
+
+/**
  * A function type that is assignable to `Invariant<Other>` only when `Other`
  * is identical to `Scope`. Its results are named for the error they cause:
  * "Type '"another binding"' is not assignable to type '"this binding"'".

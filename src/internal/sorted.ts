@@ -1,5 +1,5 @@
 /**
- * Items kept in order of a numeric key, with floor lookup: the pool's live
+ * Items kept in order of a numeric key, with floor and ceiling lookup: the pool's live
  * blocks by physical address, a domain's mappings by IOVA.
  *
  * A treap (a binary search tree balanced by random priorities): insert,
@@ -73,6 +73,21 @@ export class OrderedMap<Item> {
         node = node.right;
       } else {
         node = node.left;
+      }
+    }
+    return best?.item;
+  }
+
+  /** The item with the least key at or above `key`. */
+  ceiling(key: number): Item | undefined {
+    let node = this.#root;
+    let best: Node<Item> | undefined;
+    while (node !== undefined) {
+      if (node.key >= key) {
+        best = node;
+        node = node.left;
+      } else {
+        node = node.right;
       }
     }
     return best?.item;

@@ -16,6 +16,11 @@
  * | `double-free`         | a free of memory already freed                                   |
  * | `held-after-unbind`   | the device still held addresses after devres release             |
  * | `leak`                | the pool still held memory for the binding after devres release  |
+ * | `wrong-size` …        | the rest of dma-debug's checks: see the README's parity table    |
+ * | `dma-after-unmap`     | a device DMA hit a streaming mapping (or bounce slot) unmapped    |
+ * | `dma-into-cpu-owned`  | a device DMA hit a streaming mapping the CPU owns now             |
+ * | `dma-wrong-direction` | a device wrote a to-device mapping, or read a from-device one     |
+ * | `cpu-access-device-owned` | the CPU took a view of memory the device owns (no sync-for-cpu) |
  *
  * The rest of the library tells it facts (`driver/ports.ts`: what was seen,
  * by whom, with the sites); the checker alone decides which kind a fact is,
@@ -33,7 +38,7 @@
 import { BoundscopeError } from "../internal/error.js";
 import type { Site } from "../internal/site.js";
 import { formatSite } from "../internal/site.js";
-import type { DmaDirection, DmaFact, DmaRegionFact, EventRecord, Hold } from "../driver/ports.js";
+import type { DmaDirection, DmaFact, DmaMappingKind, DmaRegionFact, EventRecord, Hold } from "../driver/ports.js";
 
 /** Where the checker logs each violation it records. */
 export type ViolationEmit = (event: EventRecord & { readonly violation: DmaViolationKind }) => void;
@@ -65,7 +70,27 @@ export type DmaViolationKind =
   | "free-unknown"
   | "double-free"
   | "held-after-unbind"
-  | "leak";
+  | "leak"
+  // The rest of the kernel's dma-debug checks (kernel/dma/debug.c).
+  | "wrong-size"
+  | "wrong-function"
+  | "wrong-cpu-address"
+  | "wrong-sg-count"
+  | "wrong-direction"
+  | "sync-unmapped"
+  | "sync-outside-mapping"
+  | "sync-wrong-direction"
+  | "sync-read-only-for-cpu"
+  | "sync-write-only-for-device"
+  | "overlapping-cacheline"
+  | "sg-segment-too-long"
+  | "sg-segment-boundary"
+  | "pending-at-unbind"
+  // What only a simulator sees: the device and the CPU against the mapping's owner and direction.
+  | "dma-after-unmap"
+  | "dma-into-cpu-owned"
+  | "dma-wrong-direction"
+  | "cpu-access-device-owned";
 
 /**
  * One misuse the checker saw. Fields that do not apply are `undefined`.
@@ -99,6 +124,11 @@ export interface DmaViolation {
   readonly allocTime: number | undefined;
   /** Virtual time of the free, ns. */
   readonly freeTime: number | undefined;
+  /**
+   * Where the call that broke the rule was made (an unmap, a sync, the CPU
+   * taking a view), or where ownership last moved for a device transfer.
+   */
+  readonly callSite: string | undefined;
   /** One paragraph: what happened, where, and what to do. */
   readonly message: string;
 }
@@ -249,8 +279,169 @@ export class DmaChecker implements DmaDebug {
         });
       case "device-dma":
         return this.#deviceDma(fact);
+      case "device-dma-state":
+        return this.#deviceDmaState(fact);
+      case "cpu-access": {
+        const at = sites(fact.region);
+        const stale = fact.region.bounced ? "the buffer is bounced, so the CPU reads what it held before the device wrote" : "on a machine whose DMA is not cache-coherent the CPU reads stale lines";
+        return this.#record(
+          {
+            ...base,
+            kind: "cpu-access-device-owned",
+            address: fact.region.address,
+            size: fact.region.size,
+            ...at,
+            callSite: formatSite(fact.site),
+            message: `${fact.who}: the CPU took a view of a buffer at ${formatSite(fact.site)} while the device owns it: ${fact.region.label}, handed to the device at ${formatSite(fact.ownerSite)}. A sync-for-cpu is missing: call syncForCpu (dma_sync_single_for_cpu) or unmap before the CPU reads it; ${stale}.`,
+          },
+          `cpu-access:${fact.device}:${fact.region.address}:${fact.region.allocTime}:${fact.site === undefined ? "" : formatSite(fact.site)}`,
+        );
+      }
+      case "unmap-unknown":
+        return this.#unknown(fact);
+      case "unmap-mismatch":
+        return this.#mismatch(fact);
+      case "sync":
+        return this.#sync(fact);
+      case "cacheline-overlap": {
+        const at = sites(fact.region);
+        return this.#record({
+          ...base,
+          kind: "overlapping-cacheline",
+          address: fact.region.address,
+          size: fact.region.size,
+          ...at,
+          message: `${fact.who}: ${fact.region.label}, mapped at ${at.allocSite}, shares the cache line at physical 0x${fact.line.toString(16)} with ${fact.other.label}, mapped at ${formatSite(fact.other.allocSite)}, and the device may write one of them (dma-debug: "cacheline tracking EEXIST, overlapping mappings aren't supported"). On a machine whose DMA is not cache-coherent, a sync of one corrupts the other: give each buffer the device writes its own cache lines.`,
+        });
+      }
+      case "sg-segment": {
+        const hex = `0x${fact.address.toString(16)}`;
+        const tooLong = fact.length > fact.maxSegment;
+        return this.#record({
+          ...base,
+          kind: tooLong ? "sg-segment-too-long" : "sg-segment-boundary",
+          address: fact.address,
+          size: fact.length,
+          callSite: formatSite(fact.site),
+          message: tooLong
+            ? `${fact.who}: mapSg at ${formatSite(fact.site)} made a segment of ${fact.length} bytes at ${hex}, longer than the device's maximum segment of ${fact.maxSegment} bytes (dma-debug: "mapping sg segment longer than device claims to support"). Split the buffers, or raise it with setMaxSegmentSize() if the device takes more.`
+            : `${fact.who}: mapSg at ${formatSite(fact.site)} made a segment of ${fact.length} bytes at ${hex} that crosses the device's segment boundary (mask 0x${fact.boundary.toString(16)}) (dma-debug: "mapping sg segment across boundary"). Keep each buffer within one boundary window.`,
+        });
+      }
+      case "pending-at-unbind": {
+        const first = fact.regions[0]!;
+        const at = sites(first);
+        return this.#record({
+          ...base,
+          kind: "pending-at-unbind",
+          address: first.address,
+          size: first.size,
+          ...at,
+          message: `${fact.who}: ${fact.regions.length} DMA mapping${fact.regions.length === 1 ? " was" : "s were"} still live when the binding ended (dma-debug: "device driver has pending DMA allocations while released from device"); devres unmapped ${fact.regions.length === 1 ? "it" : "them"}. One of them: ${first.label}, made at ${at.allocSite}. Unmap what the device is done with in remove(), after halting the device.`,
+        });
+      }
     }
   };
+
+  /** A device transfer inside one of its streaming mappings, in a state or direction that forbids it. */
+  #deviceDmaState(fact: Extract<DmaFact, { seen: "device-dma-state" }>): Error | undefined {
+    const { address, length, direction, within } = fact;
+    const at = sites(within);
+    const what = `${fact.who} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}, inside ${within.label} (mapped at ${at.allocSite})`;
+    const base = { device: fact.device, driver: fact.driver, address, size: length, direction, ...at, callSite: formatSite(fact.ownerSite) };
+    if (fact.owner === "cpu") {
+      return this.#record(
+        {
+          ...base,
+          kind: "dma-into-cpu-owned",
+          message: `${what}, which the CPU owns since ${formatSite(fact.ownerSite)}. Hand it back to the device with syncForDevice (dma_sync_single_for_device) before the device may use it again.`,
+        },
+        `dma-into-cpu-owned:${fact.device}:${within.address}:${within.allocTime}:${direction}`,
+      );
+    }
+    const allowed = within.direction === "to-device" ? "only read it" : "only write it";
+    return this.#record(
+      {
+        ...base,
+        kind: "dma-wrong-direction",
+        message: `${what}: a ${within.direction} mapping, which the device may ${allowed}. Map it ${direction === "write" ? '"from-device" or "bidirectional"' : '"to-device" or "bidirectional"'}, or fix the device's descriptor.`,
+      },
+      `dma-wrong-direction:${fact.device}:${within.address}:${within.allocTime}:${direction}`,
+    );
+  }
+
+  /** An unmap, free or sync of an address with no live mapping of the binding. */
+  #unknown(fact: Extract<DmaFact, { seen: "unmap-unknown" }>): Error | undefined {
+    const { call } = fact;
+    const hex = `0x${call.address.toString(16)}`;
+    const base = { device: fact.device, driver: fact.driver, address: call.address, size: call.size, callSite: formatSite(call.site) };
+    const freed = this.#freedAt(fact.instance, Number(call.address));
+    const sync = call.call.startsWith("sync");
+    if (freed !== undefined) {
+      const at = sites(freed.region);
+      const ended = freed.region.kind === undefined || freed.region.kind === "coherent" || freed.region.kind === "pool" ? "freed" : "unmapped";
+      return this.#record({
+        ...base,
+        kind: sync ? "sync-unmapped" : "double-free",
+        size: freed.region.size,
+        ...at,
+        message: `${fact.who}: ${call.call}(${hex}) at ${formatSite(call.site)}: ${freed.region.label}, made at ${at.allocSite}, was already ${ended} at ${at.freeSite}.${sync ? " Sync only a live mapping (dma-debug: \"device driver tries to sync DMA memory it has not allocated\")." : " Unmap or free each mapping once."}`,
+      });
+    }
+    return this.#record({
+      ...base,
+      kind: sync ? "sync-unmapped" : "free-unknown",
+      message: sync
+        ? `${fact.who}: ${call.call}(${hex}) at ${formatSite(call.site)}: the device has no mapping at this bus address (dma-debug: "device driver tries to sync DMA memory it has not allocated").`
+        : `${fact.who}: ${call.call}(${hex}) at ${formatSite(call.site)}: the device has no ${call.kind === "coherent" ? "allocation" : "mapping"} at this bus address (dma-debug: "device driver tries to free DMA memory it has not allocated"). Pass an address this binding got from ${call.kind === "coherent" ? "allocCoherent" : call.kind === "pool" ? "DmaPool.alloc" : call.kind === "sg" ? "mapSg" : "mapSingle"}.`,
+    });
+  }
+
+  /** An unmap or free that found its mapping but disagrees with it: each disagreement is its own violation, as in dma-debug. */
+  #mismatch(fact: Extract<DmaFact, { seen: "unmap-mismatch" }>): Error | undefined {
+    const { region, call } = fact;
+    const at = sites(region);
+    const hex = `0x${call.address.toString(16)}`;
+    const base = { device: fact.device, driver: fact.driver, address: call.address, size: region.size, ...at, callSite: formatSite(call.site) };
+    const head = `${fact.who}: ${call.call}(${hex}) at ${formatSite(call.site)} of ${region.label}, made at ${at.allocSite}`;
+    const kindOf = region.kind ?? "coherent";
+    let first: Error | undefined;
+    const add = (kind: DmaViolationKind, message: string): void => {
+      const error = this.#record({ ...base, kind, message: `${head}: ${message}` });
+      first ??= error;
+    };
+    if (call.kind !== kindOf) add("wrong-function", `it was made by ${MAKER[kindOf]} and must be given back by ${UNMAKER[kindOf]}, not ${call.call} (dma-debug: "frees DMA memory with wrong function").`);
+    if (call.size !== undefined && call.size !== region.size) add("wrong-size", `it is ${region.size} bytes, and the call says ${call.size} (dma-debug: "frees DMA memory with different size").`);
+    if (call.otherCpuAddress === true) add("wrong-cpu-address", `the CPU address passed is not this memory's (dma-debug: "frees DMA memory with different CPU address"). Pass the view this allocation gave.`);
+    if (call.entries !== undefined && region.entries !== undefined && call.entries !== region.entries) add("wrong-sg-count", `it was mapped with ${region.entries} entries, and the call says ${call.entries} (dma-debug: "frees DMA sg list with different entry count"). Pass the count given to mapSg, not the segments it returned.`);
+    if (call.direction !== undefined && region.direction !== undefined && call.direction !== region.direction) add("wrong-direction", `it was mapped ${region.direction}, and the call says ${call.direction} (dma-debug: "frees DMA memory with different direction").`);
+    return first;
+  }
+
+  /** A sync of a live mapping: the range and the direction against the mapping's. */
+  #sync(fact: Extract<DmaFact, { seen: "sync" }>): Error | undefined {
+    const { region, call, forCpu } = fact;
+    const at = sites(region);
+    const hex = `0x${call.address.toString(16)}`;
+    const base = { device: fact.device, driver: fact.driver, address: call.address, size: call.size, ...at, callSite: formatSite(call.site) };
+    const head = `${fact.who}: ${call.call}(${hex}) at ${formatSite(call.site)} of ${region.label}, mapped at ${at.allocSite}`;
+    let first: Error | undefined;
+    const add = (kind: DmaViolationKind, message: string): void => {
+      const error = this.#record({ ...base, kind, message: `${head}: ${message}` });
+      first ??= error;
+    };
+    const offset = call.offset ?? 0;
+    const size = call.size ?? 0;
+    if (offset + size > region.size) add("sync-outside-mapping", `bytes ${offset} to ${offset + size} lie outside the ${region.size} bytes mapped (dma-debug: "syncs DMA memory outside allocated range").`);
+    const mapped = region.direction;
+    const asked = call.direction;
+    if (mapped !== undefined && asked !== undefined && mapped !== "bidirectional") {
+      if (asked !== mapped) add("sync-wrong-direction", `it was mapped ${mapped}, and the sync says ${asked} (dma-debug: "syncs DMA memory with different direction").`);
+      if (forCpu && mapped !== "from-device" && asked !== "to-device") add("sync-read-only-for-cpu", `the device only reads this memory, so there is nothing to sync for the CPU (dma-debug: "syncs device read-only DMA memory for cpu").`);
+      if (!forCpu && mapped !== "to-device" && asked !== "from-device") add("sync-write-only-for-device", `the device only writes this memory (dma-debug: "syncs device write-only DMA memory to device").`);
+    }
+    return first;
+  }
 
   /** A device transfer outside its live mappings: decide what it hit. */
   #deviceDma(fact: Extract<DmaFact, { seen: "device-dma" }>): Error | undefined {
@@ -277,12 +468,29 @@ export class DmaChecker implements DmaDebug {
     const freed = this.#freedAt(fact.instance, bus);
     if (freed !== undefined) {
       const at = sites(freed.region);
+      const streaming = freed.region.kind === "single" || freed.region.kind === "sg";
+      // Word it from what was seen: a hold the device declared, or an address it had from elsewhere.
+      const how = fact.held
+        ? "The device still held the address (it declared the hold and never released it)"
+        : "The device had not declared it held this address: it used one it had been given before (from a descriptor or a register)";
+      if (streaming) {
+        const where = freed.region.bounced ? `a swiotlb bounce slot of ${freed.region.label}, which was unmapped` : `${freed.region.label}, which was unmapped`;
+        return this.#record(
+          {
+            ...base,
+            kind: "dma-after-unmap",
+            ...at,
+            message: `${what}, inside ${where}: mapped at ${at.allocSite} (t=${freed.region.allocTime} ns), unmapped at ${at.freeSite} (t=${freed.region.freeTime} ns).${freed.region.bounced ? " What the device writes there never reaches the buffer, and the slot may be another mapping's now." : ""} ${how}. Unmap only once the device is done with the buffer.`,
+          },
+          key("dma-after-unmap", `${freed.address}:${freed.region.freeTime}`),
+        );
+      }
       return this.#record(
         {
           ...base,
           kind: "dma-after-free",
           ...at,
-          message: `${what}, inside memory it had been given and that was freed: ${freed.region.size} bytes at 0x${freed.address.toString(16)}, allocated at ${at.allocSite} (t=${freed.region.allocTime} ns), freed at ${at.freeSite} (t=${freed.region.freeTime} ns). The device still held the address: halt it in remove() (stop its engine, wait for it to go idle) before the memory is freed.`,
+          message: `${what}, inside memory it had been given and that was freed: ${freed.region.size} bytes at 0x${freed.address.toString(16)}, allocated at ${at.allocSite} (t=${freed.region.allocTime} ns), freed at ${at.freeSite} (t=${freed.region.freeTime} ns). ${how}. ${fact.held ? "Halt it in remove() (stop its engine, wait for it to go idle) before the memory is freed." : "Take the address out of every descriptor and register the device reads, and stop the device, before the memory is freed."}`,
         },
         key("dma-after-free", `${freed.address}:${freed.region.freeTime}`),
       );
@@ -318,6 +526,7 @@ export class DmaChecker implements DmaDebug {
       freeSite: undefined,
       allocTime: undefined,
       freeTime: undefined,
+      callSite: undefined,
       ...report,
       time: this.#now(),
     });
@@ -354,6 +563,10 @@ export class DmaChecker implements DmaDebug {
     return undefined;
   }
 }
+
+/** Which call makes each kind of mapping, and which gives it back. */
+const MAKER: Record<DmaMappingKind, string> = { coherent: "allocCoherent", single: "mapSingle", sg: "mapSg", pool: "DmaPool.alloc" };
+const UNMAKER: Record<DmaMappingKind, string> = { coherent: "freeCoherent", single: "unmapSingle", sg: "unmapSg", pool: "DmaPool.free" };
 
 function holdList(held: readonly Hold[]): string {
   return held.map((h) => `${h.what} (0x${h.address.toString(16)}, ${h.length} bytes)`).join(", ");

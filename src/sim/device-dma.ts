@@ -2,29 +2,37 @@
  * Device DMA: a model's transfer to or from machine memory by bus address.
  *
  * The path a real transfer takes: the device must be present and bus
- * mastering on; the address goes through the device's IOMMU domain; in
- * `strict` mode anything not mapped for this device faults, in `passthrough`
- * it lands in whatever the physical address holds now. The DMA checker sees
- * every transfer and names what it hit: a freed mapping of the device's own
- * (with the allocation and free sites), another device's memory, or the
- * bytes past the end of an allocation.
+ * mastering on; the address goes through the device's IOMMU domain page by
+ * page; under `strict` a transfer that touches a page not mapped for this
+ * device, or one that forbids the access (a write to a to-device mapping),
+ * faults and moves nothing; in `passthrough` it lands in whatever the
+ * physical addresses hold now, across allocations, as on hardware. A device
+ * that does not snoop the CPU's caches reads and writes memory, not the
+ * CPU's copy.
+ *
+ * The DMA checker sees every transfer against the device's windows (what
+ * was allocated or mapped for it) and names what it hit: a freed or unmapped
+ * mapping of its own (with the sites), another device's memory, the bytes
+ * past the end of an allocation, a mapping the CPU owns now, or a mapping of
+ * the other direction.
  *
  * Kernel: none (dma-debug cannot see the device); QEMU's `pci_dma_rw`
  * through `address_space_rw` is the closest model.
  *
  * # Invariants
- * - A transfer wholly inside one of the device's live mappings moves its
- *   bytes; anything else is a fact for the checker, and under strict a fault.
+ * - A transfer wholly inside one of the device's windows, in a state and
+ *   direction that allow it, tells the checker nothing.
  * - A blocked read returns all-ones; a blocked write lands nowhere.
  *
  * @module
  */
 
 import { describe, fail } from "../internal/error.js";
-import type { DmaDirection, DmaRegionFact, EventRecord, FactSubject, Report } from "../driver/ports.js";
+import type { DmaDirection, EventRecord, FactSubject, Report } from "../driver/ports.js";
 import type { VirtualClock } from "./clock.js";
-import type { Domain, IommuUnit, Mapping } from "./iommu.js";
-import type { CoherentPool } from "./memory.js";
+import type { Window } from "./dma-map.js";
+import type { Domain, IommuUnit } from "./iommu.js";
+import type { PhysicalMemory } from "./phys.js";
 
 /** What a transfer needs of the device that makes it (`hardware.ts` implements it). */
 export interface DmaTarget {
@@ -32,7 +40,9 @@ export interface DmaTarget {
   readonly present: boolean;
   readonly busMaster: boolean;
   readonly domain: Domain;
-  readonly hw: { readonly clock: VirtualClock; readonly pool: CoherentPool; readonly iommu: IommuUnit };
+  /** True when the device snoops the CPU's caches. */
+  readonly coherent: boolean;
+  readonly hw: { readonly clock: VirtualClock; readonly phys: PhysicalMemory; readonly iommu: IommuUnit };
   readonly now: number;
   /** When and which way the last logged DMA went. */
   lastDmaTime: number;
@@ -45,21 +55,23 @@ export interface DmaTarget {
   subject(): FactSubject;
   emit(event: Omit<EventRecord, "device">): void;
   readonly report: Report;
+  /** The window holding bus address `address` (the whole transfer, if one does). */
+  windowAt(address: number, length: number): Window | undefined;
+  /** True if a hold the device declared covers `address`. */
+  holdsAddress(address: bigint): boolean;
 }
 
 /** What a blocked read returns, as a PCIe master abort does. */
 const ALL_ONES = 0xff;
-/** What a read of freed, unbacked memory returns (the kernel's slab poison). */
-const POISON = 0x6b;
 
 /** The largest single transfer a model may ask for. */
 export const MAX_TRANSFER = 1 << 30;
 
 /**
  * Moves `length` bytes at bus address `address`. A read returns the bytes,
- * in `into` when given (no allocation on the device's own mappings, the path
- * bulk transfers take); a write returns `data` if it landed (wholly or in
- * part), or an empty array if nothing was written.
+ * in `into` when given (no allocation: the path bulk transfers take); a
+ * write returns `data` if it landed (wholly or in part), or an empty array
+ * if nothing was written.
  */
 export function deviceDma(
   core: DmaTarget,
@@ -69,70 +81,47 @@ export function deviceDma(
   data: Uint8Array | undefined,
   into?: Uint8Array,
 ): Uint8Array {
-  const out = move(core, address, length, direction, data, into);
-  if (into === undefined || out === into) return out;
-  into.set(out);
-  return into;
-}
-
-function move(
-  core: DmaTarget,
-  address: bigint,
-  length: number,
-  direction: DmaDirection,
-  data: Uint8Array | undefined,
-  into: Uint8Array | undefined,
-): Uint8Array {
+  const name = direction === "read" ? "dmaRead" : "dmaWrite";
   // Covers a model in JavaScript, or addresses computed as numbers: the parameter type says bigint.
   if (typeof address !== "bigint" || address < 0n || address >= 1n << 64n) {
-    throw fail("EINVAL", `dma${direction === "read" ? "Read" : "Write"}: ${core.describe()}: the bus address must be a bigint from 0 to 2**64-1, got ${describe(address)}.`);
+    throw fail("EINVAL", `${name}: ${core.describe()}: the bus address must be a bigint from 0 to 2**64-1, got ${describe(address)}.`);
   }
   // Covers lengths from arithmetic: `number` admits fractions, negatives and NaN.
   if (!Number.isSafeInteger(length) || length <= 0 || length > MAX_TRANSFER) {
-    throw fail("EINVAL", `dma${direction === "read" ? "Read" : "Write"}: ${core.describe()}: the length must be a whole number from 1 to ${MAX_TRANSFER}, got ${describe(length)}.`);
+    throw fail("EINVAL", `${name}: ${core.describe()}: the length must be a whole number from 1 to ${MAX_TRANSFER}, got ${describe(length)}.`);
   }
-  const blocked = (): Uint8Array => (direction === "read" ? new Uint8Array(length).fill(ALL_ONES) : new Uint8Array(0));
+  const write = direction === "write";
+  const blocked = (): Uint8Array => (write ? new Uint8Array(0) : fillInto(into, length, ALL_ONES));
   if (!core.present) return blocked();
-  const { hw } = core;
   if (!core.busMaster) {
     core.emit({ kind: "dma-blocked", driver: core.bound(), direction, address, size: length, detail: `${direction} of ${length} bytes at 0x${address.toString(16)}: bus mastering is off` });
     return blocked();
   }
   const bus = Number(address);
-  const domain = core.domain;
-  const mapping = domain.lookup(bus);
-  // Only what the checker may need to word: the mapping the transfer started in.
-  const report = (within: Mapping | undefined): Error | undefined =>
-    core.report({ ...core.subject(), seen: "device-dma", address, length, direction, within: within === undefined ? undefined : regionOf(within, domain.end(within) - within.iova) });
-
-  if (mapping !== undefined && bus + length <= domain.end(mapping)) {
-    // The device's own mapping. Bytes past the allocation's size but inside
-    // its last page reach no buffer: the IOMMU maps pages, dma-debug sizes.
-    const offset = bus - mapping.iova;
-    const { block } = mapping;
-    const error = offset + length > block.bytes ? report(mapping) : undefined;
-    const out = transfer(block.buffer, offset, length, direction, data, into);
-    record(core, address, direction, length);
-    if (error !== undefined) throw error;
-    return out;
-  }
-
-  // Not wholly inside one of the device's mappings: the checker names what it hit.
-  const error = report(mapping);
+  const error = check(core, address, bus, length, direction);
+  const { hw } = core;
+  const ranges = core.domain.translate(bus, length, write);
   let out: Uint8Array;
-  if (hw.iommu.mode === "strict") {
+  if (ranges === undefined) {
+    // Strict, and some page is unmapped or forbids the access: the IOMMU blocks all of it.
     hw.iommu.fault({ device: core.name, address, length, direction, time: hw.clock.now });
     core.emit({ kind: "iommu-fault", driver: core.driver(), direction, address, size: length, detail: `${direction} of ${length} bytes at 0x${address.toString(16)} blocked` });
     out = blocked();
+  } else if (write) {
+    let landed = 0;
+    let done = 0;
+    for (const range of ranges) {
+      landed += hw.phys.write(range.phys, data!.subarray(done, done + range.length), core.coherent);
+      done += range.length;
+    }
+    out = landed > 0 ? data! : new Uint8Array(0);
+    record(core, address, direction, length);
   } else {
-    // Passthrough: the bus address is physical, and lands where it lands.
-    const block = hw.pool.blockAt(bus);
-    if (block === undefined) {
-      out = direction === "read" ? new Uint8Array(length).fill(POISON) : new Uint8Array(0);
-    } else {
-      const offset = bus - block.phys;
-      out = transfer(block.buffer, offset, Math.min(length, block.pages * hw.pool.pageSize - offset), direction, data);
-      if (direction === "read" && out.length < length) out = padded(out, length);
+    out = into ?? new Uint8Array(length);
+    let done = 0;
+    for (const range of ranges) {
+      hw.phys.read(range.phys, out.subarray(done, done + range.length), core.coherent);
+      done += range.length;
     }
     record(core, address, direction, length);
   }
@@ -140,36 +129,21 @@ function move(
   return out;
 }
 
-/** A mapping as a fact names it. */
-function regionOf(mapping: Mapping, span: number): DmaRegionFact {
-  const { block } = mapping;
-  return {
-    address: BigInt(mapping.iova),
-    size: block.bytes,
-    span,
-    label: `coherent allocation of ${block.bytes} bytes at bus address 0x${mapping.iova.toString(16)}`,
-    allocSite: block.allocSite,
-    allocTime: block.allocTime,
-  };
-}
-
-/** Copies between the device and a block's buffer; bytes past the buffer read as zero and write nowhere. */
-function transfer(buffer: ArrayBuffer, offset: number, length: number, direction: DmaDirection, data: Uint8Array | undefined, into?: Uint8Array): Uint8Array {
-  const backed = Math.max(0, Math.min(length, buffer.byteLength - offset));
-  if (direction === "read") {
-    const out = into ?? new Uint8Array(length);
-    if (backed > 0) out.set(new Uint8Array(buffer, offset, backed));
-    if (into !== undefined && backed < length) into.fill(0, backed);
-    return out;
+/** Tells the checker what the transfer hit, if it is not simply inside a window that allows it. */
+function check(core: DmaTarget, address: bigint, bus: number, length: number, direction: DmaDirection): Error | undefined {
+  const window = core.windowAt(bus, length);
+  if (window !== undefined && bus + length <= window.address + window.length) {
+    const stream = window.stream;
+    if (stream === undefined) return undefined;
+    const allowed = direction === "read" ? stream.direction !== "from-device" : stream.direction !== "to-device";
+    if (stream.owner === "device" && allowed) return undefined;
+    return core.report({ ...core.subject(), seen: "device-dma-state", address, length, direction, within: window.region(), owner: stream.owner, ownerSite: stream.ownerSite });
   }
-  if (backed > 0) new Uint8Array(buffer, offset, backed).set(data!.subarray(0, backed));
-  return data!;
+  return core.report({ ...core.subject(), seen: "device-dma", address, length, direction, within: window?.region(), held: core.holdsAddress(address) });
 }
 
-function padded(bytes: Uint8Array, length: number): Uint8Array {
-  const out = new Uint8Array(length).fill(POISON);
-  out.set(bytes);
-  return out;
+function fillInto(into: Uint8Array | undefined, length: number, value: number): Uint8Array {
+  return into === undefined ? new Uint8Array(length).fill(value) : into.fill(value);
 }
 
 function record(core: DmaTarget, address: bigint, direction: DmaDirection, length: number): void {

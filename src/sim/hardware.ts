@@ -15,37 +15,70 @@
  * - A device's DMA works only with bus mastering on.
  * - Every live coherent allocation of the device is in `#regions` with its
  *   owner, until freed or reclaimed; its pages are mapped in `domain`.
- * - Holds are kept only while present.
+ * - Holds are kept only while present, counted per range: with two in-flight
+ *   uses of one buffer, the first unhold leaves the other.
+ * - Every live coherent allocation and streaming segment of the device is a
+ *   window: what the checker compares each device transfer with.
  *
  * @module
  */
 
 import { fail } from "../internal/error.js";
 import type { Site } from "../internal/site.js";
+import { OrderedMap } from "../internal/sorted.js";
 import { hex4 } from "../driver/device.js";
-import type { DmaDirection, DmaMemory, DmaRegionFact, Emit, EventRecord, FactSource, FactSubject, Hold, MmioWidth, Report } from "../driver/ports.js";
+import type {
+  DataDirection,
+  DmaDirection,
+  DmaMemory,
+  DmaRegionFact,
+  Emit,
+  EventRecord,
+  FactSource,
+  FactSubject,
+  HeapMemory,
+  Hold,
+  MapPiece,
+  MmioWidth,
+  Report,
+  SegmentLimits,
+  StreamMapping,
+} from "../driver/ports.js";
 import type { HostDevice } from "../core/device.js";
 import type { Timer, VirtualClock } from "./clock.js";
 import { deviceDma } from "./device-dma.js";
 import type { DmaTarget } from "./device-dma.js";
+import { mapStreaming, StreamMap } from "./dma-map.js";
+import type { MapHost, Window } from "./dma-map.js";
+import type { HeapObject, KernelHeap } from "./heap.js";
 import type { Domain, IommuUnit } from "./iommu.js";
 import type { Block, CoherentPool } from "./memory.js";
 import type { DeviceModel, ModelControl, ModelHost } from "./model.js";
 import { connectModel } from "./model.js";
+import type { PhysicalMemory } from "./phys.js";
+import type { Swiotlb } from "./swiotlb.js";
 
 /** What one machine's parts share. */
 export class Hardware {
   /** Errors device models raised in clock events, not yet handed to anyone. */
   readonly #deviceErrors: { device: object; error: unknown }[] = [];
 
+  /** The machine-wide cache-line table of dma-debug: live mappings a device may write, by line. */
+  readonly lines = new Map<number, StreamMap>();
+
   constructor(
     readonly clock: VirtualClock,
+    readonly phys: PhysicalMemory,
     readonly pool: CoherentPool,
+    readonly heap: KernelHeap,
+    readonly swiotlb: Swiotlb,
     readonly iommu: IommuUnit,
     readonly emit: Emit,
     readonly report: Report,
     /** True unless the checker is off. */
     readonly checking: boolean,
+    /** Whether devices snoop the CPU's caches unless their model says otherwise. */
+    readonly dmaCoherent: boolean,
   ) {}
 
   /**
@@ -79,15 +112,27 @@ export interface Region {
   readonly owner: object;
   /** The owner's driver, for the event log. */
   readonly driver: string;
+  /** What the device may reach of it. */
+  readonly window: Window;
+}
+
+/** A range the device holds, and how many times it was declared. */
+interface HoldEntry {
+  readonly hold: Hold;
+  count: number;
 }
 
 /** One simulated PCI function. */
-export class DeviceHardware implements HostDevice, ModelHost, DmaTarget {
+export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost {
   present = true;
   busMaster = false;
   readonly domain: Domain;
-  /** Address ranges the device holds, by start address, declared by its model. */
-  readonly #holds = new Map<number, Hold>();
+  /** True when the device snoops the CPU's caches (`dev->dma_coherent`). */
+  readonly coherent: boolean;
+  /** Address ranges the device holds, by start address and length, declared by its model, with a count of in-flight uses. */
+  readonly #holds = new Map<string, HoldEntry>();
+  /** What the device may reach, by bus address: coherent allocations and streaming segments. */
+  readonly #windows = new OrderedMap<Window[]>();
   /** The handler connected to the interrupt line, if any. */
   #irq: (() => void) | undefined;
   /** Live coherent allocations by bus address. */
@@ -105,7 +150,49 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget {
     readonly drivers: { readonly bound: () => string | undefined; readonly last: () => string | undefined },
   ) {
     this.domain = hw.iommu.domain(hw.pool.pageSize);
+    this.coherent = model.dmaCoherent ?? hw.dmaCoherent;
     this.#control = connectModel(model, this);
+  }
+
+  get swiotlb(): Swiotlb {
+    return this.hw.swiotlb;
+  }
+
+  get lines(): Map<number, StreamMap> {
+    return this.hw.lines;
+  }
+
+  addWindow(window: Window): void {
+    const list = this.#windows.get(window.address);
+    if (list === undefined) this.#windows.set(window.address, [window]);
+    else list.push(window);
+  }
+
+  removeWindow(window: Window): void {
+    const list = this.#windows.get(window.address);
+    if (list === undefined) return;
+    const i = list.indexOf(window);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.#windows.delete(window.address);
+  }
+
+  /** The window that holds bus address `address`, preferring one that holds the whole transfer, and the newest. */
+  windowAt(address: number, length: number): Window | undefined {
+    const list = this.#windows.floor(address);
+    if (list === undefined) return undefined;
+    let partial: Window | undefined;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const w = list[i]!;
+      if (address + length <= w.address + w.span) return w;
+      if (address < w.address + w.span) partial ??= w;
+    }
+    return partial;
+  }
+
+  /** True if a hold the device declared covers `address`. */
+  holdsAddress(address: bigint): boolean {
+    for (const { hold } of this.#holds.values()) if (address >= hold.address && address < hold.address + BigInt(hold.length)) return true;
+    return false;
   }
 
   /** The driver bound now, if any. */
@@ -183,13 +270,23 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget {
     const strict = this.domain.mode === "strict";
     // Behind a strict IOMMU the mask bounds the IOVA, not the physical page.
     const block = pool.allocate(owner, size, strict ? 64 : maskBits, site, this.now);
-    const iova = this.domain.map(block, maskBits);
+    const span = block.pages * pool.pageSize;
+    const iova = this.domain.map([{ phys: block.phys, length: span }], maskBits, { read: true, write: true })?.[0];
     if (iova === undefined) {
       pool.release(block);
       throw fail("ENOMEM", `allocCoherent(${size}): ${owner.describe()}: no free IOVA range of ${block.pages} pages lies below its ${maskBits}-bit DMA mask.`);
     }
-    const memory: DmaMemory = { handle: iova, buffer: block.buffer, bytes: size, span: block.pages * pool.pageSize, allocSite: block.allocSite, allocTime: block.allocTime };
-    this.#regions.set(iova, { memory, block, owner, driver: owner.driver });
+    const memory: DmaMemory = { handle: iova, buffer: block.buffer, bytes: size, span, allocSite: block.allocSite, allocTime: block.allocTime };
+    const label = `coherent allocation of ${size} bytes at bus address 0x${iova.toString(16)}`;
+    const window: Window = {
+      address: iova,
+      length: size,
+      span,
+      stream: undefined,
+      region: () => ({ address: BigInt(iova), size, span, label, allocSite: block.allocSite, allocTime: block.allocTime }),
+    };
+    this.addWindow(window);
+    this.#regions.set(iova, { memory, block, owner, driver: owner.driver, window });
     this.emit({ kind: "alloc", driver: owner.driver, resource: "coherent", detail: `${size} bytes`, address: BigInt(iova), size });
     return memory;
   }
@@ -197,13 +294,49 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget {
   freeCoherent(memory: DmaMemory, about: FactSource, site: Site | undefined): Error | undefined {
     const region = this.#regions.get(memory.handle);
     // The facts are built only when someone hears them: the checker is on, or the device holds something.
-    const end = memory.handle + memory.span;
-    const held = this.#holds.size === 0 ? [] : this.activeHolds().filter((h) => h.address < end && h.address + h.length > memory.handle);
+    const start = BigInt(memory.handle);
+    const end = start + BigInt(memory.span);
+    const held = this.#holds.size === 0 ? [] : this.activeHolds().filter((h) => h.address < end && h.address + BigInt(h.length) > start);
     const fact = (): DmaRegionFact => ({ address: BigInt(memory.handle), size: memory.bytes, span: memory.span, label: about.label, allocSite: memory.allocSite, allocTime: memory.allocTime, freeSite: site, freeTime: this.now });
     const error = held.length > 0 ? this.report({ ...about.subject(), seen: "free-held", region: fact(), held }) : undefined;
     if (region !== undefined) this.#free(region);
     if (this.checking) this.report({ ...about.subject(), seen: "freed", region: fact() });
     return error;
+  }
+
+  heapAlloc(owner: { describe(): string }, size: number, allocator: "kmalloc" | "vmalloc", site: Site | undefined): HeapMemory {
+    const { hw } = this;
+    return hw.heap.allocate(owner, size, allocator, site, this.now, (object, mapping, at) => {
+      const stream = mapping as StreamMap;
+      return hw.report({ ...stream.subject(), seen: "cpu-access", region: stream.region(), ownerSite: stream.ownerSite, site: at });
+    });
+  }
+
+  heapFree(memory: HeapMemory): void {
+    // Safe: the platform made every HeapMemory the driver model holds (heapAlloc above).
+    this.hw.heap.release(memory as HeapObject, memory.allocator === "kmalloc" ? "kfree" : "vfree");
+  }
+
+  mapStreaming(
+    owner: { describe(): string; readonly driver: string; readonly subject: () => FactSubject },
+    kind: "single" | "sg",
+    pieces: readonly MapPiece[],
+    direction: DataDirection,
+    maskBits: number,
+    limits: SegmentLimits,
+    site: Site | undefined,
+  ): StreamMapping {
+    return mapStreaming(this, owner, kind, pieces, direction, maskBits, limits, site);
+  }
+
+  syncStreaming(mapping: StreamMapping, forCpu: boolean, offset: number, length: number, site: Site | undefined): void {
+    // Safe: the platform made every StreamMapping the driver model holds (mapStreaming above).
+    (mapping as StreamMap).sync(forCpu, offset, length, site);
+  }
+
+  unmapStreaming(mapping: StreamMapping, site: Site | undefined): void {
+    // Safe: as above.
+    (mapping as StreamMap).unmap(site);
   }
 
   sleep(ns: number): Promise<void> {
@@ -213,11 +346,11 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget {
   // ------------------------------------------------------------ the driver core's side
 
   holds(): readonly Hold[] {
-    return this.present ? [...this.#holds.values()] : [];
+    return this.present ? [...this.#holds.values()].map((e) => e.hold) : [];
   }
 
   activeHolds(): readonly Hold[] {
-    return this.present && this.busMaster ? [...this.#holds.values()] : [];
+    return this.present && this.busMaster ? this.holds() : [];
   }
 
   reclaim(owner: object): readonly { readonly address: bigint; readonly size: number }[] {
@@ -271,19 +404,29 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget {
     this.#irq();
   }
 
-  hold(address: number, length: number, what: string): void {
-    this.#holds.set(address, { address, length, what });
+  /** Declares one more in-flight use of `[address, address + length)`: each needs its own unhold. */
+  hold(address: bigint, length: number, what: string): void {
+    const key = `${address}:${length}`;
+    const entry = this.#holds.get(key);
+    if (entry !== undefined) entry.count++;
+    else this.#holds.set(key, { hold: Object.freeze({ address, length, what }), count: 1 });
   }
 
-  unhold(address: number): void {
-    this.#holds.delete(address);
+  /** Ends one in-flight use of the range at `address` (of `length`, or the oldest there); the hold goes with its last use. */
+  unhold(address: bigint, length?: number): void {
+    for (const [key, entry] of this.#holds) {
+      if (entry.hold.address !== address || (length !== undefined && entry.hold.length !== length)) continue;
+      if (--entry.count === 0) this.#holds.delete(key);
+      return;
+    }
   }
 
   /** Unmaps and frees a region. */
   #free(region: Region): void {
     const { memory, block } = region;
     this.#regions.delete(memory.handle);
-    this.domain.unmap(memory.handle);
+    this.removeWindow(region.window);
+    this.domain.unmap(memory.handle, block.pages);
     this.hw.pool.release(block);
     this.emit({ kind: "free", driver: region.driver, resource: "coherent", detail: `${block.bytes} bytes`, address: BigInt(memory.handle), size: block.bytes });
   }

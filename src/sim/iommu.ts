@@ -2,10 +2,13 @@
  * The IOMMU: one translation domain per device.
  *
  * In `strict` mode a device sees only what was mapped for it: each coherent
- * allocation maps its pages into the owning device's domain at an IOVA below
- * the device's DMA mask, and that IOVA is the allocation's `dmaHandle`. A
- * device access to anything else (freed memory, another device's memory, past
- * the end of a mapping) is blocked and recorded as a fault.
+ * allocation and each streaming mapping maps its pages into the device's
+ * domain at an IOVA below the device's DMA mask, and that IOVA is the bus
+ * address the driver gets. Translation is page by page, with permissions: a
+ * to-device mapping is read-only for the device, a from-device one
+ * write-only (`dma_info_to_prot`). A device access to anything else (freed
+ * memory, another device's memory, past the end of a mapping's pages, the
+ * wrong way) is blocked and recorded as a fault.
  *
  * In `passthrough` mode the bus address is the physical address, as with no
  * IOMMU at all: a stray DMA lands in whatever occupies that memory now. The
@@ -18,14 +21,14 @@
  * - Under strict, a device reaches only what is mapped in its own domain, and
  *   every access outside is blocked and recorded as a fault.
  * - A mapping's IOVA range is free for reuse only once unmapped.
+ * - Under strict, an access goes through only if every page it touches is
+ *   mapped and permits it; then it goes through whole.
  *
  * @module
  */
 
 import { Extents } from "../internal/extents.js";
-import { OrderedMap } from "../internal/sorted.js";
 import type { DmaDirection } from "../driver/ports.js";
-import type { Block } from "./memory.js";
 
 /**
  * How the IOMMU translates device addresses.
@@ -101,11 +104,22 @@ export class IommuUnit implements Iommu {
   }
 }
 
-/** One allocation as a device sees it. */
-export interface Mapping {
-  /** The bus address the device uses: an IOVA, or the physical address. */
-  readonly iova: number;
-  readonly block: Block;
+/** A physical range to map. */
+export interface PhysRange {
+  readonly phys: number;
+  readonly length: number;
+}
+
+/** What the device may do through a page: the kernel's `IOMMU_READ`/`IOMMU_WRITE` (`dma_info_to_prot`). */
+export interface Prot {
+  readonly read: boolean;
+  readonly write: boolean;
+}
+
+/** One IOMMU page table entry. */
+interface Pte extends Prot {
+  /** The physical page number. */
+  readonly page: number;
 }
 
 /** IOVAs start at 1 MiB, so a zero or small bogus address never hits a mapping. */
@@ -113,14 +127,19 @@ export const IOVA_BASE = 0x10_0000;
 /** A 48-bit IOVA space, as on x86 IOMMUs. */
 const IOVA_BITS = 48;
 
-/** One device's translation domain. */
+/**
+ * One device's translation domain. Under strict it is a page table:
+ * translation is page by page, so a transfer across two pages both mapped
+ * for the device goes through, and each page says whether the device may
+ * read it, write it, or both. In passthrough a bus address is physical.
+ */
 export class Domain {
   readonly mode: IommuMode;
   readonly #pageSize: number;
   /** Free IOVA pages (strict only). */
   readonly #space: Extents | undefined;
-  /** Live mappings sorted by IOVA. */
-  readonly #mappings = new OrderedMap<Mapping>();
+  /** IOVA page number to entry (strict only). */
+  readonly #ptes = new Map<number, Pte>();
 
   constructor(mode: IommuMode, pageSize: number) {
     this.mode = mode;
@@ -129,40 +148,67 @@ export class Domain {
       mode === "strict" ? new Extents(IOVA_BASE / pageSize, 2 ** IOVA_BITS / pageSize - IOVA_BASE / pageSize) : undefined;
   }
 
+  /** The pages `range` touches. */
+  pagesOf(range: PhysRange): number {
+    const page = this.#pageSize;
+    return Math.ceil((range.phys + range.length) / page) - Math.floor(range.phys / page);
+  }
+
   /**
-   * Maps `block` and returns its bus address, below `2 ** maskBits`, or
-   * `undefined` when no IOVA range that fits is free. In passthrough the
-   * address is the physical one, which the pool already placed below the mask.
+   * Maps `ranges` one after another in one IOVA range below `2 ** maskBits`,
+   * each over whole pages, and returns the bus address of each range's first
+   * byte; or `undefined`, mapping nothing, when no IOVA range fits. In
+   * passthrough the bus addresses are the physical ones, whatever the mask.
    */
-  map(block: Block, maskBits: number): number | undefined {
-    let iova = block.phys;
-    if (this.#space !== undefined) {
-      const limit = Math.floor(Math.min(2 ** maskBits, 2 ** IOVA_BITS) / this.#pageSize);
-      const page = this.#space.take(block.pages, limit);
-      if (page === undefined) return undefined;
-      iova = page * this.#pageSize;
+  map(ranges: readonly PhysRange[], maskBits: number, prot: Prot): number[] | undefined {
+    if (this.#space === undefined) return ranges.map((r) => r.phys);
+    const page = this.#pageSize;
+    const total = ranges.reduce((n, r) => n + this.pagesOf(r), 0);
+    const limit = Math.floor(Math.min(2 ** maskBits, 2 ** IOVA_BITS) / page);
+    const first = this.#space.take(total, limit);
+    if (first === undefined) return undefined;
+    const addresses: number[] = [];
+    let next = first;
+    for (const range of ranges) {
+      const physPage = Math.floor(range.phys / page);
+      const count = this.pagesOf(range);
+      for (let i = 0; i < count; i++) this.#ptes.set(next + i, { page: physPage + i, read: prot.read, write: prot.write });
+      addresses.push(next * page + (range.phys - physPage * page));
+      next += count;
     }
-    this.#mappings.set(iova, { iova, block });
-    return iova;
+    return addresses;
   }
 
-  /** Removes the mapping at `iova`; its IOVA range is free for reuse. */
-  unmap(iova: number): void {
-    const mapping = this.#mappings.get(iova);
-    if (mapping === undefined) return;
-    this.#mappings.delete(iova);
-    this.#space?.give(iova / this.#pageSize, mapping.block.pages);
+  /** Unmaps the `pages` pages from the one holding `address`; their IOVAs are free for reuse. No-op in passthrough. */
+  unmap(address: number, pages: number): void {
+    if (this.#space === undefined) return;
+    const first = Math.floor(address / this.#pageSize);
+    for (let i = 0; i < pages; i++) this.#ptes.delete(first + i);
+    this.#space.give(first, pages);
   }
 
-  /** The mapping whose pages hold bus address `address`, if any. */
-  lookup(address: number): Mapping | undefined {
-    const mapping = this.#mappings.floor(address);
-    return mapping !== undefined && address < mapping.iova + mapping.block.pages * this.#pageSize ? mapping : undefined;
-  }
-
-  /** The end of `mapping`'s pages, as a bus address. */
-  end(mapping: Mapping): number {
-    return mapping.iova + mapping.block.pages * this.#pageSize;
+  /**
+   * The physical ranges behind `[address, address + length)` for a device
+   * read or write, or `undefined` if any page of it is unmapped or forbids
+   * the access (strict only: in passthrough the address is physical).
+   */
+  translate(address: number, length: number, write: boolean): PhysRange[] | undefined {
+    if (this.#space === undefined) return [{ phys: address, length }];
+    const page = this.#pageSize;
+    const out: { phys: number; length: number }[] = [];
+    let done = 0;
+    while (done < length) {
+      const at = address + done;
+      const iovaPage = Math.floor(at / page);
+      const pte = this.#ptes.get(iovaPage);
+      if (pte === undefined || !(write ? pte.write : pte.read)) return undefined;
+      const size = Math.min(length - done, (iovaPage + 1) * page - at);
+      const phys = pte.page * page + (at - iovaPage * page);
+      const last = out[out.length - 1];
+      if (last !== undefined && last.phys + last.length === phys) last.length += size;
+      else out.push({ phys, length: size });
+      done += size;
+    }
+    return out;
   }
 }
-

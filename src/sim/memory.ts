@@ -22,6 +22,8 @@ import { fail } from "../internal/error.js";
 import { Extents } from "../internal/extents.js";
 import type { Site } from "../internal/site.js";
 import { OrderedMap } from "../internal/sorted.js";
+import { detach } from "./phys.js";
+import type { Backing, PhysicalMemory } from "./phys.js";
 
 /**
  * Options for the simulated pool (`new Machine({ memory })`).
@@ -36,6 +38,17 @@ export interface MemoryOptions {
   readonly bytes?: number;
   /** Page size in bytes, a power of two from 512 to 1 GiB. Default 4096. */
   readonly pageSize?: number;
+  /**
+   * The kernel heap that `kmalloc` and `vmalloc` take CPU memory from, in
+   * bytes, a whole number of pages. It lies at 4 GiB, above a 32-bit DMA
+   * mask, as most of a large machine's memory does. Default 64 MiB.
+   */
+  readonly heapBytes?: number;
+  /**
+   * The swiotlb bounce pool, in bytes, a whole number of 2 KiB slots. It lies
+   * at 8 MiB, below any usual DMA mask. Default 4 MiB.
+   */
+  readonly swiotlbBytes?: number;
 }
 
 /**
@@ -53,6 +66,28 @@ export interface MemoryStats {
   /** Capacity in bytes. */
   readonly capacity: number;
   /** Bytes held by live allocations, each rounded up to whole pages. */
+  readonly bytesInUse: number;
+  /** Live allocations. */
+  readonly allocations: number;
+  /** The largest `bytesInUse` seen since the machine started. */
+  readonly highWater: number;
+}
+
+/**
+ * What the kernel heap or the bounce pool holds now (`machine.memory.heap()`,
+ * `machine.memory.swiotlb()`). Exact, not sampled.
+ *
+ * @example
+ * ```ts
+ * const { bytesInUse, allocations } = machine.memory.heap();
+ * const bounce = machine.memory.swiotlb();
+ * console.log(`${allocations} kmalloc buffers, ${bounce.bytesInUse} bytes bouncing`);
+ * ```
+ */
+export interface ZoneStats {
+  /** Capacity in bytes. */
+  readonly capacity: number;
+  /** Bytes held by live allocations, rounded up to the zone's unit (a slab size class, whole pages, or 2 KiB slots). */
   readonly bytesInUse: number;
   /** Live allocations. */
   readonly allocations: number;
@@ -82,6 +117,10 @@ export interface Memory {
    * bytes. `largestFree / free` is 1 for an unfragmented pool.
    */
   fragmentation(): { readonly largestFree: number; readonly free: number };
+  /** The kernel heap (`kmalloc`, `vmalloc`): not device-managed, so unbinding does not free it. */
+  heap(): ZoneStats;
+  /** The swiotlb bounce pool. */
+  swiotlb(): ZoneStats;
 }
 
 export const DEFAULT_POOL_BYTES = 64 * 1024 * 1024;
@@ -101,15 +140,18 @@ export interface Block {
   readonly bytes: number;
   /** Size in pages. */
   readonly pages: number;
-  /** The CPU's view of the memory; detached when the block is freed. */
+  /** The CPU's view of the memory, all its pages; detached when the block is freed. */
   readonly buffer: ArrayBuffer;
+  /** The same, as physical memory holds it (one copy: coherent memory is uncached). */
+  readonly backing: Backing;
   /** Where the driver allocated it (when the checker is on). */
   readonly allocSite: Site | undefined;
   /** Virtual time of the allocation, ns. */
   readonly allocTime: number;
 }
 
-export class CoherentPool implements Memory {
+/** The coherent zone: page-granular, device-managed allocations (`allocCoherent`). */
+export class CoherentPool {
   readonly capacity: number;
   readonly pageSize: number;
   readonly base = POOL_BASE;
@@ -121,7 +163,10 @@ export class CoherentPool implements Memory {
   #allocations = 0;
   #highWaterPages = 0;
 
-  constructor(options: MemoryOptions = {}) {
+  readonly #phys: PhysicalMemory;
+
+  constructor(options: MemoryOptions, phys: PhysicalMemory) {
+    this.#phys = phys;
     const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
     // Covers options from JavaScript or arithmetic: `number` cannot say power of two.
     if (typeof pageSize !== "number" || !Number.isInteger(pageSize) || pageSize < 512 || pageSize > 2 ** 30 || (pageSize & (pageSize - 1)) !== 0) {
@@ -178,7 +223,8 @@ export class CoherentPool implements Memory {
     }
     let buffer: ArrayBuffer;
     try {
-      buffer = new ArrayBuffer(bytes);
+      // Whole pages: a device write past the allocation lands in its page's tail, as on hardware.
+      buffer = new ArrayBuffer(pages * this.pageSize);
     } catch (error) {
       this.#extents.give(first, pages);
       throw fail("ENOMEM", `${where()}: the host could not back ${bytes} bytes.`, error);
@@ -186,8 +232,10 @@ export class CoherentPool implements Memory {
     this.#usedPages += pages;
     this.#allocations++;
     if (this.#usedPages > this.#highWaterPages) this.#highWaterPages = this.#usedPages;
-    const block = { phys: this.base + first * this.pageSize, bytes, pages, buffer, allocSite, allocTime };
+    const backing: Backing = { cpu: buffer, ram: undefined };
+    const block = { phys: this.base + first * this.pageSize, bytes, pages, buffer, backing, allocSite, allocTime };
     this.#live.set(block.phys, block);
+    this.#phys.add({ phys: block.phys, length: pages * this.pageSize, backing, offset: 0 });
     return block;
   }
 
@@ -201,6 +249,7 @@ export class CoherentPool implements Memory {
     this.#usedPages -= block.pages;
     this.#allocations--;
     this.#live.delete(block.phys);
+    this.#phys.remove(block.phys);
     detach(block.buffer);
   }
 
@@ -209,16 +258,4 @@ export class CoherentPool implements Memory {
     const block = this.#live.floor(phys);
     return block !== undefined && phys < block.phys + block.pages * this.pageSize ? block : undefined;
   }
-}
-
-declare function structuredClone<T>(value: T, options: { transfer: ArrayBuffer[] }): T;
-
-/**
- * Detaches `buffer`: its length becomes 0, and every typed array and DataView
- * on it goes dead. Transferring moves the backing store without copying, so
- * this costs the same for any size, and reads and writes through live views
- * pay nothing for the guarantee.
- */
-function detach(buffer: ArrayBuffer): void {
-  structuredClone(buffer, { transfer: [buffer] });
 }

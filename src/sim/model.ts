@@ -40,8 +40,8 @@ export interface ModelHost {
   /** A device transfer (see `device-dma.ts`). */
   dma(address: bigint, length: number, direction: DmaDirection, data: Uint8Array | undefined, into?: Uint8Array): Uint8Array;
   raiseIrq(): void;
-  hold(address: number, length: number, what: string): void;
-  unhold(address: number): void;
+  hold(address: bigint, length: number, what: string): void;
+  unhold(address: bigint, length?: number): void;
 }
 
 /** What the machine can do to a connected model. */
@@ -75,6 +75,13 @@ export interface DeviceModelSpec {
   readonly name?: string;
   /** BAR sizes in bytes (powers of two, at least 16); `bars[i]` is BAR i. Default none. */
   readonly bars?: readonly number[];
+  /**
+   * Whether the device snoops the CPU's caches (`dev->dma_coherent`).
+   * Default: the machine's `dmaCoherent`. A non-coherent device sees the
+   * CPU's writes only after sync-for-device, and the CPU sees its writes
+   * only after sync-for-cpu.
+   */
+  readonly dmaCoherent?: boolean;
 }
 
 /** A power of two of at least 16 bytes; tested on bigints, since `&` truncates numbers to 32 bits. */
@@ -105,6 +112,8 @@ export class DeviceModel {
   readonly device: number;
   readonly name: string | undefined;
   readonly bars: readonly number[];
+  /** Whether it snoops the CPU's caches; `undefined`: as the machine says. */
+  readonly dmaCoherent: boolean | undefined;
   #host: ModelHost | undefined;
   readonly #timers = new Set<Timer>();
 
@@ -128,7 +137,7 @@ export class DeviceModel {
     if (typeof spec !== "object" || spec === null) {
       throw fail("EINVAL", `DeviceModel: expected { vendor, device, name?, bars? }, got ${describe(spec)}.`);
     }
-    const { vendor, device, name, bars = [] } = spec;
+    const { vendor, device, name, bars = [], dmaCoherent } = spec;
     if (!isId(vendor) || !isId(device)) {
       throw fail("EINVAL", `DeviceModel: vendor and device must be whole numbers from 0 to 0xffff, got ${describe(vendor)} and ${describe(device)}.`);
     }
@@ -140,9 +149,14 @@ export class DeviceModel {
     if (!Array.isArray(bars) || sizes.length > 6 || !sizes.every(isBarSize)) {
       throw fail("EINVAL", `DeviceModel: bars must be at most 6 sizes, each a power of two of at least 16 bytes.`);
     }
+    // Covers a spec from JavaScript: the type says boolean.
+    if (dmaCoherent !== undefined && typeof dmaCoherent !== "boolean") {
+      throw fail("EINVAL", `DeviceModel: dmaCoherent must be true or false, got ${describe(dmaCoherent)}.`);
+    }
     this.vendor = vendor;
     this.device = device;
     this.name = name;
+    this.dmaCoherent = dmaCoherent;
     this.bars = Object.freeze(sizes as number[]);
   }
 
@@ -242,12 +256,16 @@ export class DeviceModel {
     if (typeof what !== "string") {
       throw fail("EINVAL", `hold: ${host.describe()}: what the device holds is named by a string, got ${describe(what)}.`);
     }
-    host.hold(Number(address), length, what);
+    host.hold(address, length, what);
   }
 
-  /** The device no longer holds the range that starts at `address`. */
-  protected unhold(address: bigint): void {
-    this.#attached("unhold").unhold(Number(address));
+  /**
+   * One in-flight use of the range at `address` ended. Holds are counted: a
+   * range held twice (two transfers in flight on one buffer) stays held
+   * until both are unheld. With `length`, only a hold of that length.
+   */
+  protected unhold(address: bigint, length?: number): void {
+    this.#attached("unhold").unhold(address, length);
   }
 
   #attached(operation: string): ModelHost {

@@ -37,6 +37,8 @@ export interface PlugSpec {
   readonly device: number;
   /** Defaults to the next free bus address, like `0000:00:01.0`. */
   readonly name?: string;
+  /** Whether the device snoops the CPU's caches; default the machine's `dmaCoherent`. */
+  readonly dmaCoherent?: boolean;
 }
 
 /**
@@ -128,7 +130,12 @@ export class PciBus implements Bus {
       throw fail("EINVAL", `plug: expected a DeviceModel or { vendor, device, name? }, got ${describe(spec)}.`);
     }
     // A plain spec gets a model with no BARs; the model validates the ids.
-    const model = spec instanceof DeviceModel ? spec : new DeviceModel({ vendor: spec.vendor, device: spec.device, ...(spec.name === undefined ? {} : { name: spec.name }) });
+    const model = spec instanceof DeviceModel ? spec : new DeviceModel({
+            vendor: spec.vendor,
+            device: spec.device,
+            ...(spec.name === undefined ? {} : { name: spec.name }),
+            ...(spec.dmaCoherent === undefined ? {} : { dmaCoherent: spec.dmaCoherent }),
+          });
     const name = model.name ?? this.#nextAddress();
     if (this.#core.has(name)) {
       throw fail("EBUSY", `plug: a device named "${name}" is already on the bus. Unplug it first, or pick another name.`);

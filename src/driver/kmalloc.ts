@@ -1,0 +1,161 @@
+/**
+ * CPU memory from the kernel heap: the buffers streaming mappings map.
+ * Kernel: `kmalloc`/`kfree` (`include/linux/slab.h`) and `vmalloc`/`vfree`
+ * (`include/linux/vmalloc.h`).
+ *
+ * A buffer is not device-managed: it is the CPU's, it belongs to no
+ * binding, and it lives until freed, however many drivers bind and unbind
+ * (as packet buffers travel up a network stack). So it carries no scope, and
+ * any context's token allocates one, an interrupt handler's included
+ * (`GFP_ATOMIC`). What a binding does with it (a mapping) is scoped and
+ * device-managed.
+ *
+ * # Invariants
+ * - The CPU view is the CPU's only while no device owns any part of the
+ *   buffer. Mapping it for a device, or handing it back with a sync for the
+ *   device, detaches every view handed out before; taking a view while a
+ *   device owns it is a checker violation (`cpu-access-device-owned`).
+ * - A buffer still mapped cannot be freed (`EBUSY`); once freed, its views
+ *   are dead and every use is `EINVAL`.
+ *
+ * @module
+ */
+
+import { describe, fail } from "../internal/error.js";
+import { captureSite } from "../internal/site.js";
+import { liveBinding } from "./binding.js";
+import type { BoundDevice } from "./device.js";
+import type { DevicePort, HeapMemory } from "./ports.js";
+
+/**
+ * A buffer of CPU memory from the kernel heap. Contiguous for the CPU; for
+ * `kmalloc` physically contiguous too, for `vmalloc` page by page scattered.
+ *
+ * @example
+ * ```ts
+ * const frame = kmalloc(dev, 60);
+ * frame.bytes().set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);   // broadcast
+ * const tx = mapSingle(dev, frame, "to-device");
+ * ```
+ */
+export type KernelBuffer = {
+  /** The bytes asked for. */
+  readonly size: number;
+  /** `kmalloc` or `vmalloc`. */
+  readonly allocator: "kmalloc" | "vmalloc";
+  /** True once freed. */
+  readonly freed: boolean;
+  /**
+   * The CPU's view: `size` bytes, zero-filled at allocation. Dead once a
+   * device takes the buffer (a map, a sync for the device); take it again
+   * after a sync for the CPU or the unmap. Taking it while a device owns the
+   * buffer is reported (`cpu-access-device-owned`): on a non-coherent
+   * machine, or bounced, it shows stale data. `EINVAL` once freed.
+   */
+  readonly bytes: () => Uint8Array;
+  /** The same memory as a `DataView`, for little-endian field access. */
+  readonly view: () => DataView;
+  /** Frees it (`kfree`, `vfree`). `EBUSY` while mapped; `EINVAL` if already freed. */
+  readonly free: () => void;
+  /** The same as `free()`, for `using`. */
+  readonly [Symbol.dispose]: () => void;
+};
+
+/**
+ * Allocates `size` bytes of zero-filled, physically contiguous CPU memory
+ * (`kmalloc(size, GFP_KERNEL)`): a slab object up to half a page, whole pages
+ * above. Any context may allocate. Not device-managed: free it with
+ * `free()`. `ENXIO` for a dead token, `EINVAL` for a size that is not a
+ * positive safe integer, `ENOMEM` when the heap is full.
+ *
+ * @example
+ * ```ts
+ * const header = kmalloc(dev, 12);
+ * header.view().setUint16(10, 1, true);
+ * header.free();
+ * ```
+ */
+export const kmalloc = <Scope>(dev: BoundDevice<Scope>, size: number): KernelBuffer => allocate(dev, size, "kmalloc");
+
+/**
+ * Allocates `size` bytes of zero-filled CPU memory that is contiguous for
+ * the CPU but not in physical memory (`vmalloc`): page by page. It cannot be
+ * mapped with `mapSingle`, only as an sg table (`mapSg`), one entry per page.
+ *
+ * @example
+ * ```ts
+ * const big = vmalloc(dev, 4 * 4096);
+ * const table = mapSg(dev, big, "to-device");   // four entries; one segment behind a strict IOMMU
+ * ```
+ */
+export const vmalloc = <Scope>(dev: BoundDevice<Scope>, size: number): KernelBuffer => allocate(dev, size, "vmalloc");
+
+function allocate<Scope>(dev: BoundDevice<Scope>, size: number, allocator: "kmalloc" | "vmalloc"): KernelBuffer {
+  const binding = liveBinding(dev, allocator);
+  // Covers a size from `any` or arithmetic: `number` admits NaN, fractions and negatives.
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size <= 0) {
+    throw fail("EINVAL", `${allocator}(${describe(size)}): ${binding.describe()}: the size is a positive whole number of bytes.`);
+  }
+  const { port } = binding;
+  const memory = port.heapAlloc(binding, size, allocator, port.checking ? captureSite() : undefined);
+  return new Buffer(port, memory);
+}
+
+/** The memory behind a buffer, for mappings: `undefined` for anything that is not one. */
+export function heapMemoryOf(value: unknown): HeapMemory | undefined {
+  return value instanceof Buffer ? Buffer.memory(value) : undefined;
+}
+
+/** The run-time buffer. */
+class Buffer implements KernelBuffer {
+  readonly #port: DevicePort;
+  readonly #memory: HeapMemory;
+  /** The last view handed out, and the backing it is on: reused while the CPU keeps the buffer. */
+  #cached: { buffer: ArrayBuffer; bytes: Uint8Array; view: DataView } | undefined;
+
+  constructor(port: DevicePort, memory: HeapMemory) {
+    this.#port = port;
+    this.#memory = memory;
+  }
+
+  static memory(buffer: Buffer): HeapMemory {
+    return buffer.#memory;
+  }
+
+  get size(): number {
+    return this.#memory.bytes;
+  }
+
+  get allocator(): "kmalloc" | "vmalloc" {
+    return this.#memory.allocator;
+  }
+
+  get freed(): boolean {
+    return !this.#memory.live;
+  }
+
+  readonly bytes = (): Uint8Array => this.#views("bytes").bytes;
+
+  readonly view = (): DataView => this.#views("view").view;
+
+  readonly free = (): void => {
+    // Covers what no type tracks: a second free, or a free of a buffer a device still has mapped.
+    this.#port.heapFree(this.#memory);
+    this.#cached = undefined;
+  };
+
+  readonly [Symbol.dispose] = (): void => this.free();
+
+  #views(operation: string): { bytes: Uint8Array; view: DataView } {
+    const memory = this.#memory;
+    if (!memory.live) throw fail("EINVAL", `${operation}: ${memory.label} was freed. Do not use memory after free().`);
+    const buffer = memory.access(this.#port.checking ? captureSite : noSite);
+    const cached = this.#cached;
+    if (cached !== undefined && cached.buffer === buffer) return cached;
+    const fresh = { buffer, bytes: new Uint8Array(buffer, 0, memory.bytes), view: new DataView(buffer, 0, memory.bytes) };
+    this.#cached = fresh;
+    return fresh;
+  }
+}
+
+const noSite = (): undefined => undefined;

@@ -1,0 +1,335 @@
+/**
+ * Streaming DMA as the platform does it: mapping CPU memory for one device,
+ * handing it back and forth between the CPU and the device, and unmapping
+ * it. Behind a strict IOMMU a mapping is an IOVA range (an sg table's
+ * entries merged into as few segments as the device's limits allow); in
+ * passthrough it is the physical address, or swiotlb bounce slots when the
+ * memory lies beyond the device's DMA mask; for a device that does not snoop
+ * the CPU's caches, every handover does cache maintenance.
+ *
+ * Kernel: `kernel/dma/mapping.c` (`dma_map_page_attrs`, `dma_map_sg_attrs`,
+ * the `dma_sync_*` calls), `kernel/dma/direct.c`, `drivers/iommu/dma-iommu.c`
+ * (`iommu_dma_map_sg` merges segments under `dma_get_max_seg_size` and
+ * `dma_get_seg_boundary`), `kernel/dma/swiotlb.c`.
+ *
+ * # Invariants
+ * - A live mapping's memory is in its heap objects' `mappings`, its segments
+ *   are windows of its device, and its cache lines (unless it is to-device)
+ *   are in the machine's cache-line table. Unmapping undoes all three.
+ * - Handing memory to the device detaches every CPU view handed out before.
+ * - A failed map changes nothing.
+ *
+ * @module
+ */
+
+import { fail } from "../internal/error.js";
+import type { Site } from "../internal/site.js";
+import type { DataDirection, DmaRegionFact, DmaSegment, FactSubject, MapPiece, Report, SegmentLimits, StreamMapping } from "../driver/ports.js";
+import type { Domain, PhysRange, Prot } from "./iommu.js";
+import type { HeapObject } from "./heap.js";
+import { CACHE_LINE, cacheSync, transferBuffer } from "./phys.js";
+import type { Swiotlb } from "./swiotlb.js";
+
+/** One physically contiguous part of a mapping, and where the device reaches it. */
+interface Part {
+  readonly object: HeapObject;
+  /** Offset into the object. */
+  readonly at: number;
+  readonly phys: number;
+  readonly length: number;
+  /** The bus address of its first byte. */
+  readonly bus: number;
+  /** The bounce slot, when bounced. */
+  readonly slot: number | undefined;
+}
+
+/** A span of bus addresses the device may use, and the mapping it belongs to. */
+export interface Window {
+  readonly address: number;
+  readonly length: number;
+  /** Bytes from `address` the device can reach without leaving what was allocated for it (a coherent allocation's whole pages). */
+  readonly span: number;
+  /** The streaming mapping, if it is one. */
+  readonly stream: StreamMap | undefined;
+  region(): DmaRegionFact;
+}
+
+/** What a mapping needs of its device (`hardware.ts` implements it). */
+export interface MapHost {
+  readonly domain: Domain;
+  readonly swiotlb: Swiotlb;
+  /** True when the device snoops the CPU's caches. */
+  readonly coherent: boolean;
+  readonly now: number;
+  readonly report: Report;
+  /** True unless the checker is off: facts are worth building. */
+  readonly checking: boolean;
+  addWindow(window: Window): void;
+  removeWindow(window: Window): void;
+  /** The machine-wide cache-line table: live mappings the device may write, by line. */
+  readonly lines: Map<number, StreamMap>;
+}
+
+const PROT: Record<DataDirection, Prot> = {
+  "to-device": { read: true, write: false },
+  "from-device": { read: false, write: true },
+  bidirectional: { read: true, write: true },
+};
+
+export class StreamMap implements StreamMapping {
+  readonly kind: "single" | "sg";
+  readonly direction: DataDirection;
+  readonly pieces: readonly MapPiece[];
+  readonly segments: readonly DmaSegment[];
+  readonly size: number;
+  readonly bounced: boolean;
+  readonly mapSite: Site | undefined;
+  readonly mapTime: number;
+  owner: "cpu" | "device" = "device";
+  ownerSite: Site | undefined;
+  live = true;
+  readonly #parts: readonly Part[];
+  readonly #host: MapHost;
+  readonly #windows: Window[] = [];
+  readonly #lines: number[] = [];
+  readonly subject: () => FactSubject;
+
+  constructor(host: MapHost, init: { kind: "single" | "sg"; direction: DataDirection; pieces: readonly MapPiece[]; segments: DmaSegment[]; parts: Part[]; site: Site | undefined; subject: () => FactSubject }) {
+    this.#host = host;
+    this.kind = init.kind;
+    this.direction = init.direction;
+    this.pieces = init.pieces;
+    this.segments = Object.freeze(init.segments);
+    this.#parts = init.parts;
+    this.size = init.pieces.reduce((n, p) => n + p.length, 0);
+    this.bounced = init.parts.some((p) => p.slot !== undefined);
+    this.mapSite = init.site;
+    this.ownerSite = init.site;
+    this.mapTime = host.now;
+    this.subject = init.subject;
+  }
+
+  get label(): string {
+    const what = this.kind === "single" ? "streaming mapping" : `sg mapping of ${this.pieces.length} entries`;
+    return `${what} (${this.direction}) of ${this.size} bytes at bus address 0x${this.segments[0]!.address.toString(16)}${this.bounced ? ", bounced through swiotlb" : ""}`;
+  }
+
+  region(): DmaRegionFact {
+    const first = this.segments[0]!;
+    return {
+      kind: this.kind,
+      direction: this.direction,
+      bounced: this.bounced,
+      entries: this.pieces.length,
+      address: first.address,
+      size: this.size,
+      span: this.size,
+      label: this.label,
+      allocSite: this.mapSite,
+      allocTime: this.mapTime,
+    };
+  }
+
+  /** Hands `[offset, offset + length)` to the CPU or to the device. */
+  sync(forCpu: boolean, offset: number, length: number, site: Site | undefined): void {
+    const dir = this.direction;
+    this.#eachPart(offset, length, (part, at, size) => {
+      if (part.slot !== undefined) {
+        // swiotlb_sync_single_for_cpu bounces out what the device may have written; for_device bounces in what the CPU wrote.
+        if (forCpu ? dir !== "to-device" : dir !== "from-device") this.#bounce(part, at, size, forCpu);
+      } else if (!this.#host.coherent) {
+        if (forCpu) {
+          if (dir !== "to-device") cacheSync(part.object.backing, part.object.runs[0]!.phys, part.at + at, size, "invalidate");
+        } else {
+          cacheSync(part.object.backing, part.object.runs[0]!.phys, part.at + at, size, "writeback");
+        }
+      }
+    });
+    this.owner = forCpu ? "cpu" : "device";
+    this.ownerSite = site;
+    if (!forCpu) this.#takeFromCpu();
+  }
+
+  /** Unmaps: the CPU owns the memory again, and the device reaches none of it. */
+  unmap(site: Site | undefined): void {
+    if (this.owner === "device") this.sync(true, 0, this.size, site);
+    const host = this.#host;
+    this.live = false;
+    for (const part of this.#parts) {
+      if (part.slot !== undefined) host.swiotlb.give(part.slot, part.length);
+    }
+    if (host.domain.mode === "strict") {
+      for (const run of iovaRuns(this.#parts, host.domain)) host.domain.unmap(run.start, run.pages);
+    }
+    for (const window of this.#windows) host.removeWindow(window);
+    for (const line of this.#lines) if (host.lines.get(line) === this) host.lines.delete(line);
+    for (const piece of this.pieces) (piece.memory as HeapObject).mappings.delete(this);
+    // Remembered to name a device DMA after the unmap: the bounce slots too, which the device may still use.
+    if (host.checking) {
+      for (const window of this.#windows) host.report({ ...this.subject(), seen: "freed", region: { ...window.region(), freeSite: site, freeTime: host.now } });
+    }
+  }
+
+  /** Detaches the CPU's views of every object mapped: the device owns them now. */
+  #takeFromCpu(): void {
+    for (const piece of this.pieces) {
+      const backing = (piece.memory as HeapObject).backing;
+      backing.cpu = transferBuffer(backing.cpu);
+    }
+  }
+
+  /** Copies between the CPU's memory and a bounce slot: out of the slot for the CPU, into it for the device. */
+  #bounce(part: Part, at: number, size: number, out: boolean): void {
+    const slot = this.#host.swiotlb.bytes(part.slot! + at, size);
+    const cpu = new Uint8Array(part.object.backing.cpu, part.at + at, size);
+    if (out) cpu.set(slot);
+    else slot.set(cpu);
+  }
+
+  /** Calls `visit` for each part's share of mapping bytes `[offset, offset + length)`. */
+  #eachPart(offset: number, length: number, visit: (part: Part, at: number, size: number) => void): void {
+    let start = 0;
+    for (const part of this.#parts) {
+      const from = Math.max(offset, start);
+      const to = Math.min(offset + length, start + part.length);
+      if (from < to) visit(part, from - start, to - from);
+      start += part.length;
+    }
+  }
+
+  /** Registers the windows and cache lines of a new mapping; returns the line shared with another, if any. */
+  install(): { other: StreamMap; line: number } | undefined {
+    const host = this.#host;
+    let overlap: { other: StreamMap; line: number } | undefined;
+    for (const segment of this.segments) {
+      const region = (): DmaRegionFact => ({ ...this.region(), address: segment.address, size: segment.length, span: segment.length });
+      const window: Window = { address: Number(segment.address), length: segment.length, span: segment.length, stream: this, region };
+      this.#windows.push(window);
+      host.addWindow(window);
+    }
+    for (const piece of this.pieces) (piece.memory as HeapObject).mappings.add(this);
+    // dma-debug's active cache lines: only mappings the device may write are tracked (a to-device one cannot make the CPU read stale data).
+    if (this.direction !== "to-device") {
+      for (const part of this.#parts) {
+        const first = Math.floor(part.phys / CACHE_LINE);
+        const last = Math.floor((part.phys + part.length - 1) / CACHE_LINE);
+        for (let line = first; line <= last; line++) {
+          const other = host.lines.get(line);
+          if (other !== undefined && other !== this && other.live) {
+            overlap ??= { other, line: line * CACHE_LINE };
+            continue;
+          }
+          host.lines.set(line, this);
+          this.#lines.push(line);
+        }
+      }
+    }
+    return overlap;
+  }
+}
+
+/**
+ * Maps `pieces` for a device. Throws `ENOMEM`, changing nothing, when the
+ * IOMMU has no IOVA range below the mask or swiotlb no slots.
+ */
+export function mapStreaming(
+  host: MapHost,
+  owner: { describe(): string; readonly subject: () => FactSubject },
+  kind: "single" | "sg",
+  pieces: readonly MapPiece[],
+  direction: DataDirection,
+  maskBits: number,
+  limits: SegmentLimits,
+  site: Site | undefined,
+): StreamMap {
+  const { domain, swiotlb } = host;
+  const ranges: { object: HeapObject; at: number; phys: number; length: number; piece: number }[] = [];
+  pieces.forEach((piece, index) => {
+    const object = piece.memory as HeapObject;
+    for (const run of object.runs) {
+      const from = Math.max(piece.offset, run.offset);
+      const to = Math.min(piece.offset + piece.length, run.offset + run.length);
+      if (from < to) ranges.push({ object, at: from, phys: run.phys + (from - run.offset), length: to - from, piece: index });
+    }
+  });
+  const what = (): string => `${kind === "single" ? "mapSingle" : "mapSg"}: ${owner.describe()}`;
+  const parts: Part[] = [];
+  const segments: DmaSegment[] = [];
+  if (domain.mode === "strict") {
+    const buses = domain.map(ranges, maskBits, PROT[direction]);
+    if (buses === undefined) throw fail("ENOMEM", `${what()}: no free IOVA range of ${ranges.reduce((n, r) => n + domain.pagesOf(r), 0)} pages lies below its ${maskBits}-bit DMA mask.`);
+    ranges.forEach((r, i) => parts.push({ object: r.object, at: r.at, phys: r.phys, length: r.length, bus: buses[i]!, slot: undefined }));
+    // iommu_dma_map_sg: parts contiguous in IOVA merge into one segment, within the device's limits.
+    for (const part of parts) {
+      const last = segments[segments.length - 1];
+      if (last !== undefined && kind === "sg" && canMerge(last, part, limits)) {
+        segments[segments.length - 1] = { address: last.address, length: last.length + part.length };
+      } else {
+        segments.push({ address: BigInt(part.bus), length: part.length });
+      }
+    }
+  } else {
+    const limit = 2 ** maskBits;
+    const taken: Part[] = [];
+    for (const r of ranges) {
+      let slot: number | undefined;
+      if (r.phys + r.length > limit) {
+        slot = swiotlb.take(r.length, maskBits);
+        if (slot === undefined) {
+          for (const t of taken) if (t.slot !== undefined) swiotlb.give(t.slot, t.length);
+          throw fail("ENOMEM", `${what()}: ${r.object.label} lies beyond its ${maskBits}-bit DMA mask and must bounce, but ${swiotlb.why(r.length, maskBits)}.`);
+        }
+      }
+      const part: Part = { object: r.object, at: r.at, phys: r.phys, length: r.length, bus: slot ?? r.phys, slot };
+      taken.push(part);
+      parts.push(part);
+      // dma-direct: one segment per part, never merged.
+      segments.push({ address: BigInt(part.bus), length: part.length });
+    }
+  }
+  const mapping = new StreamMap(host, { kind, direction, pieces, segments, parts, site, subject: owner.subject });
+  // The handover to the device: swiotlb always copies in (so a partial device write leaks nothing stale); caches are written back.
+  for (const part of parts) {
+    const { backing } = part.object;
+    if (part.slot !== undefined) {
+      swiotlb.bytes(part.slot, part.length).set(new Uint8Array(backing.cpu, part.at, part.length));
+    } else if (!host.coherent) {
+      backing.ram ??= backing.cpu.slice(0);
+      cacheSync(backing, part.object.runs[0]!.phys, part.at, part.length, "writeback");
+    }
+  }
+  const overlap = mapping.install();
+  for (const piece of pieces) {
+    const backing = (piece.memory as HeapObject).backing;
+    backing.cpu = transferBuffer(backing.cpu);
+  }
+  if (overlap !== undefined) {
+    const error = host.report({ ...owner.subject(), seen: "cacheline-overlap", region: mapping.region(), other: overlap.other.region(), line: overlap.line });
+    if (error !== undefined) {
+      mapping.unmap(site);
+      throw error;
+    }
+  }
+  return mapping;
+}
+
+/** Whether `part` can join the segment `last` ends with: contiguous, and within the device's limits. */
+function canMerge(last: DmaSegment, part: Part, limits: SegmentLimits): boolean {
+  if (Number(last.address) + last.length !== part.bus) return false;
+  if (last.length + part.length > limits.maxSegment) return false;
+  const mask = limits.boundary;
+  return (last.address & ~mask) === ((BigInt(part.bus + part.length - 1)) & ~mask);
+}
+
+/** The IOVA page runs the parts occupy, for unmapping. */
+function iovaRuns(parts: readonly Part[], domain: Domain): { start: number; pages: number }[] {
+  const runs: { start: number; pages: number }[] = [];
+  for (const part of parts) {
+    const pages = domain.pagesOf({ phys: part.phys, length: part.length });
+    const start = part.bus;
+    runs.push({ start, pages });
+  }
+  return runs;
+}
+
+export type { PhysRange };
