@@ -36,9 +36,11 @@ import type { DmaMemory, DmaRegionFact, FactSource, FactSubject } from "./ports.
  *
  * @example
  * ```ts
+ * declare const pool: DmaPool<Scope>;
+ * declare const post: (address: DmaAddress<Scope>) => void;   // the driver's ring
  * const desc = pool.alloc(dev);
  * desc.view(dev).setUint32(0, 1, true);
- * ring.post(desc.dmaHandle);
+ * post(desc.dmaHandle);
  * ```
  */
 export type PoolBlock<Scope> = {

@@ -271,7 +271,7 @@ export const freeCoherent = <Scope>(dev: BoundDevice<Scope>, handle: DmaAddress<
     throw error ?? fail("EINVAL", `freeCoherent(0x${handle.toString(16)}): ${binding.describe()}: this bus address is a streaming mapping's, not a coherent allocation's. Give it back with the call that made it.`);
   }
   // Not a live allocation of this binding: the checker tells an unknown address from a double free.
-  const error = binding.port.report({ ...binding.subject(), seen: "free-handle", address: handle });
+  const error = binding.port.report({ ...binding.subject(), seen: "free-handle", address: handle, site });
   throw error ?? fail("EINVAL", `freeCoherent(0x${handle.toString(16)}): ${binding.describe()}: no live allocation of this binding has this bus address.`);
 };
 

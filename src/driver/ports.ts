@@ -224,7 +224,7 @@ export type DmaFact =
   /** `free()` of an allocation already freed (by the driver or by devres). */
   | (FactSubject & { readonly seen: "free-again"; readonly region: DmaRegionFact; readonly byDevres: boolean })
   /** `freeCoherent(handle)` of a bus address with no live allocation of this binding. */
-  | (FactSubject & { readonly seen: "free-handle"; readonly address: bigint })
+  | (FactSubject & { readonly seen: "free-handle"; readonly address: bigint; readonly site: Site | undefined })
   /** Memory of the device was freed: remembered to name later misuse of it. */
   | (FactSubject & { readonly seen: "freed"; readonly region: DmaRegionFact })
   /** `remove()` returned while the device, bus mastering, still held memory. */

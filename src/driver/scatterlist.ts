@@ -41,7 +41,9 @@ import { bufferMemory, checkDirection, checkRange, find, limitsOf, mismatch, Str
  *
  * @example
  * ```ts
- * for (const { dmaAddress, length } of table.segments) ring.post(dmaAddress, length);
+ * declare const table: SgTable<Scope, "to-device">;
+ * declare const post: (address: DmaAddress<Scope>, length: number) => void;   // the driver's ring
+ * for (const { dmaAddress, length } of table.segments) post(dmaAddress, length);
  * ```
  */
 export type SgSegment<Scope> = {
@@ -54,6 +56,8 @@ export type SgSegment<Scope> = {
  *
  * @example
  * ```ts
+ * const header = kmalloc(dev, 12);
+ * const payload = kmalloc(dev, 1500);
  * const pieces: SgPiece[] = [{ buffer: header, offset: 0, length: 12 }, { buffer: payload, offset: 0, length: 1500 }];
  * ```
  */
@@ -89,6 +93,7 @@ type SgFacts<Scope, Dir extends DataDirection> = {
  *
  * @example
  * ```ts
+ * const [a, b] = [kmalloc(dev, 2048), kmalloc(dev, 2048)];
  * const table: SgTable<Scope, "from-device"> = mapSg(dev, [a, b], "from-device");
  * const cpu = table.syncForCpu(dev);
  * ```
@@ -108,6 +113,7 @@ export type SgTable<Scope, Dir extends DataDirection> = SgFacts<Scope, Dir> & {
  *
  * @example
  * ```ts
+ * declare const table: SgTable<Scope, "from-device">;
  * const cpu: CpuOwnedSgTable<Scope, "from-device"> = table.syncForCpu(dev);
  * const first = cpu.buffers[0]!.bytes()[0];
  * const again = cpu.syncForDevice(dev);
@@ -176,6 +182,7 @@ export const mapSg = <Scope, Dir extends DataDirection>(
  *
  * @example
  * ```ts
+ * declare const table: SgTable<Scope, "to-device">;
  * unmapSg(dev, table, table.entries, "to-device");
  * ```
  */
@@ -201,6 +208,7 @@ export const unmapSg = <Scope, Dir extends DataDirection>(
  *
  * @example
  * ```ts
+ * declare const table: SgTable<Scope, "from-device">;
  * syncSgForCpu(dev, table, table.entries, "from-device");
  * ```
  */
@@ -217,6 +225,7 @@ export const syncSgForCpu = <Scope, Dir extends "from-device" | "bidirectional">
  *
  * @example
  * ```ts
+ * declare const table: CpuOwnedSgTable<Scope, "from-device">;
  * syncSgForDevice(dev, table, table.entries, "from-device");
  * ```
  */

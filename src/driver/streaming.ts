@@ -74,6 +74,7 @@ export type StreamingAddress<Scope, Dir extends DataDirection> = DmaAddress<Scop
  *
  * @example
  * ```ts
+ * declare const cpu: CpuOwnedFromDevice<Scope>;
  * const packet: ReadonlyBytes = cpu.bytes(dev);
  * const type = (packet[12]! << 8) | packet[13]!;
  * ```
@@ -104,6 +105,7 @@ type Facts<Scope, Dir extends DataDirection> = {
  *
  * @example
  * ```ts
+ * const frame = kmalloc(dev, 60);
  * const tx: DeviceOwnedToDevice<Scope> = mapSingle(dev, frame, "to-device");
  * tx.unmap(dev);   // once the device has sent it
  * ```
@@ -153,6 +155,7 @@ export type DeviceOwnedBidirectional<Scope> = Facts<Scope, "bidirectional"> & {
  *
  * @example
  * ```ts
+ * declare const rx: DeviceOwnedFromDevice<Scope>;
  * const cpu: CpuOwnedFromDevice<Scope> = rx.syncForCpu(dev);
  * const first = cpu.bytes(dev)[0];
  * const again = cpu.syncForDevice(dev);   // the device may write it again
@@ -173,6 +176,7 @@ export type CpuOwnedFromDevice<Scope> = Facts<Scope, "from-device"> & {
  *
  * @example
  * ```ts
+ * const cmd = mapSingle(dev, kmalloc(dev, 64), "bidirectional");
  * const cpu: CpuOwnedBidirectional<Scope> = cmd.syncForCpu(dev);
  * cpu.bytes(dev)[0] = 0x01;
  * cpu.syncForDevice(dev);
@@ -208,6 +212,7 @@ export type DeviceOwned<Scope, Dir extends DataDirection> = Dir extends "to-devi
  *
  * @example
  * ```ts
+ * const rx = mapSingle(dev, kmalloc(dev, 1536), "from-device");
  * const cpu: CpuOwned<Scope, "from-device"> = rx.syncForCpu(dev);
  * ```
  */
@@ -233,7 +238,8 @@ export type CpuOwned<Scope, Dir extends "from-device" | "bidirectional"> = Dir e
  * const frame = kmalloc(dev, 60);
  * frame.bytes().fill(0xaa);
  * const tx = mapSingle(dev, frame, "to-device");
- * ring.post(tx.dmaAddress, 60);
+ * declare const post: (address: DmaAddress<Scope>, length: number) => void;   // the driver's ring
+ * post(tx.dmaAddress, 60);
  * ```
  */
 export const mapSingle = <Scope, Dir extends DataDirection>(
@@ -271,6 +277,7 @@ export const mapSingle = <Scope, Dir extends DataDirection>(
  *
  * @example
  * ```ts
+ * const frame = kmalloc(dev, 60);
  * const address = mapSingle(dev, frame, "to-device").dmaAddress;
  * unmapSingle(dev, address, frame.size, "to-device");
  * ```
@@ -300,6 +307,8 @@ export const unmapSingle = <Scope, Dir extends DataDirection>(
  *
  * @example
  * ```ts
+ * const rxBuffer = kmalloc(dev, 1536);
+ * const rxAddress = mapSingle(dev, rxBuffer, "from-device").dmaAddress;
  * syncSingleForCpu(dev, rxAddress, 60, "from-device");
  * const packet = rxBuffer.bytes().subarray(0, 60);
  * ```
@@ -319,6 +328,7 @@ export const syncSingleForCpu = <Scope, Dir extends "from-device" | "bidirection
  *
  * @example
  * ```ts
+ * declare const rxAddress: StreamingAddress<Scope, "from-device">;
  * syncSingleForDevice(dev, rxAddress, 1536, "from-device");   // the buffer goes back on the ring
  * ```
  */

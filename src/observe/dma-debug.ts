@@ -234,13 +234,15 @@ export class DmaChecker implements DmaDebug {
       }
       case "free-handle": {
         const hex = `0x${fact.address.toString(16)}`;
+        const callSite = formatSite(fact.site);
         const freed = this.#freedAt(fact.instance, Number(fact.address));
         if (freed === undefined) {
           return this.#record({
             ...base,
             kind: "free-unknown",
             address: fact.address,
-            message: `${fact.who}: freeCoherent(${hex}): the device has no allocation at this bus address. Pass the dmaHandle of one of this binding's allocations.`,
+            callSite,
+            message: `${fact.who}: freeCoherent(${hex}) at ${callSite}: the device has no allocation at this bus address. Pass the dmaHandle of one of this binding's allocations.`,
           });
         }
         const at = sites(freed.region);
@@ -250,7 +252,8 @@ export class DmaChecker implements DmaDebug {
           address: fact.address,
           size: freed.region.size,
           ...at,
-          message: `${fact.who}: freeCoherent(${hex}): double free of ${freed.region.size} bytes, allocated at ${at.allocSite} and already freed at ${at.freeSite}.`,
+          callSite,
+          message: `${fact.who}: freeCoherent(${hex}) at ${callSite}: double free of ${freed.region.size} bytes, allocated at ${at.allocSite} and already freed at ${at.freeSite}.`,
         });
       }
       case "remove-returned-holding":
@@ -347,7 +350,7 @@ export class DmaChecker implements DmaDebug {
   #deviceDmaState(fact: Extract<DmaFact, { seen: "device-dma-state" }>): Error | undefined {
     const { address, length, direction, within } = fact;
     const at = sites(within);
-    const what = `${fact.who} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}, inside ${within.label} (mapped at ${at.allocSite})`;
+    const what = `${deviceWho(fact)} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}, inside ${within.label} (mapped at ${at.allocSite})`;
     const base = { device: fact.device, driver: fact.driver, address, size: length, direction, ...at, callSite: formatSite(fact.ownerSite) };
     if (fact.owner === "cpu") {
       return this.#record(
@@ -359,7 +362,7 @@ export class DmaChecker implements DmaDebug {
         `dma-into-cpu-owned:${fact.device}:${within.address}:${within.allocTime}:${direction}`,
       );
     }
-    const allowed = within.direction === "to-device" ? "only read it" : "only write it";
+    const allowed = within.direction === "to-device" ? "only read" : "only write";
     return this.#record(
       {
         ...base,
@@ -447,7 +450,7 @@ export class DmaChecker implements DmaDebug {
   #deviceDma(fact: Extract<DmaFact, { seen: "device-dma" }>): Error | undefined {
     const { address, length, direction, within } = fact;
     const bus = Number(address);
-    const what = `${fact.who} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}`;
+    const what = `${deviceWho(fact)} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}`;
     const base = { device: fact.device, driver: fact.driver, address, size: length, direction };
     const key = (kind: DmaViolationKind, rest: string): string => `${kind}:${fact.device}:${rest}`;
     if (within !== undefined) {
@@ -567,6 +570,11 @@ export class DmaChecker implements DmaDebug {
 /** Which call makes each kind of mapping, and which gives it back. */
 const MAKER: Record<DmaMappingKind, string> = { coherent: "allocCoherent", single: "mapSingle", sg: "mapSg", pool: "DmaPool.alloc" };
 const UNMAKER: Record<DmaMappingKind, string> = { coherent: "freeCoherent", single: "unmapSingle", sg: "unmapSg", pool: "DmaPool.free" };
+
+/** Who did a device transfer: the device, and the driver that answers for it (bound now, or last). */
+function deviceWho(fact: { readonly who: string; readonly driver: string | undefined }): string {
+  return fact.driver === undefined ? fact.who : `${fact.who} (driver "${fact.driver}")`;
+}
 
 function holdList(held: readonly Hold[]): string {
   return held.map((h) => `${h.what} (0x${h.address.toString(16)}, ${h.length} bytes)`).join(", ");

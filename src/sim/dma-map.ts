@@ -5,7 +5,13 @@
  * entries merged into as few segments as the device's limits allow); in
  * passthrough it is the physical address, or swiotlb bounce slots when the
  * memory lies beyond the device's DMA mask; for a device that does not snoop
- * the CPU's caches, every handover does cache maintenance.
+ * the CPU's caches, every handover does cache maintenance, by the usual rule:
+ *
+ * |               | map, for-device | for-cpu, unmap |
+ * | ------------- | --------------- | -------------- |
+ * | to-device     | write back      | nothing        |
+ * | from-device   | invalidate      | invalidate     |
+ * | bidirectional | write back      | invalidate     |
  *
  * Kernel: `kernel/dma/mapping.c` (`dma_map_page_attrs`, `dma_map_sg_attrs`,
  * the `dma_sync_*` calls), `kernel/dma/direct.c`, `drivers/iommu/dma-iommu.c`
@@ -141,7 +147,8 @@ export class StreamMap implements StreamMapping {
         if (forCpu) {
           if (dir !== "to-device") cacheSync(part.object.backing, part.object.runs[0]!.phys, part.at + at, size, "invalidate");
         } else {
-          cacheSync(part.object.backing, part.object.runs[0]!.phys, part.at + at, size, "writeback");
+          // Handing memory to the device: written back, except memory only the device writes, whose lines are dropped.
+          cacheSync(part.object.backing, part.object.runs[0]!.phys, part.at + at, size, dir === "from-device" ? "invalidate" : "writeback");
         }
       }
     });
@@ -172,10 +179,7 @@ export class StreamMap implements StreamMapping {
 
   /** Detaches the CPU's views of every object mapped: the device owns them now. */
   #takeFromCpu(): void {
-    for (const piece of this.pieces) {
-      const backing = (piece.memory as HeapObject).backing;
-      backing.cpu = transferBuffer(backing.cpu);
-    }
+    takeFromCpu(this.pieces);
   }
 
   /** Copies between the CPU's memory and a bounce slot: out of the slot for the CPU, into it for the device. */
@@ -295,14 +299,11 @@ export function mapStreaming(
       swiotlb.bytes(part.slot, part.length).set(new Uint8Array(backing.cpu, part.at, part.length));
     } else if (!host.coherent) {
       backing.ram ??= backing.cpu.slice(0);
-      cacheSync(backing, part.object.runs[0]!.phys, part.at, part.length, "writeback");
+      cacheSync(backing, part.object.runs[0]!.phys, part.at, part.length, direction === "from-device" ? "invalidate" : "writeback");
     }
   }
   const overlap = mapping.install();
-  for (const piece of pieces) {
-    const backing = (piece.memory as HeapObject).backing;
-    backing.cpu = transferBuffer(backing.cpu);
-  }
+  takeFromCpu(pieces);
   if (overlap !== undefined) {
     const error = host.report({ ...owner.subject(), seen: "cacheline-overlap", region: mapping.region(), other: overlap.other.region(), line: overlap.line });
     if (error !== undefined) {
@@ -311,6 +312,17 @@ export function mapStreaming(
     }
   }
   return mapping;
+}
+
+/** Detaches the CPU's views of each object in `pieces`, once each: its bytes move to a fresh buffer. */
+function takeFromCpu(pieces: readonly MapPiece[]): void {
+  let last: HeapObject | undefined;
+  for (const piece of pieces) {
+    const object = piece.memory as HeapObject;
+    if (object === last) continue;
+    last = object;
+    object.backing.cpu = transferBuffer(object.backing.cpu);
+  }
 }
 
 /** Whether `part` can join the segment `last` ends with: contiguous, and within the device's limits. */
