@@ -9,6 +9,9 @@ import { runDmaSample } from "./dma-sample.js";
 import { runEscape } from "./escape.js";
 import { shortPaths } from "./narrate.js";
 import { runRingNic } from "./ring-nic.js";
+import { runRustDma } from "./rust-dma.js";
+import { runStaleRx } from "./stale-rx.js";
+import { runStreamingNic } from "./streaming-nic.js";
 import { runUsing } from "./using.js";
 import { runTimelineScenario, writeTimeline } from "./timeline.js";
 
@@ -20,6 +23,11 @@ function verdict(machine: Machine): string {
   const { violations } = machine.dmaDebug;
   const checker = violations.length === 0 ? "no violations" : `${violations.length} violations (${[...new Set(violations.map((v) => v.kind))].join(", ")})`;
   return `checker: ${checker}; IOMMU faults: ${machine.iommu.faults.length}; pool: ${machine.memory.stats().bytesInUse} bytes in use`;
+}
+
+/** verdict(), and the kernel heap and bounce pool the streaming examples use. */
+function streamingVerdict(machine: Machine): string {
+  return `${verdict(machine)}; heap: ${machine.memory.heap().bytesInUse} bytes in use; swiotlb: ${machine.memory.swiotlb().bytesInUse}`;
 }
 
 console.log("dma-sample: probe writes five structs to coherent memory, remove reads them back");
@@ -54,6 +62,43 @@ say("the cure is ring-nic's remove(): write CTRL=0 and check STATUS before devre
 
 console.log("\nblk: submission and completion queues, driven by a spawned task; unbind with requests in flight");
 say(verdict((await runBlk(say)).machine));
+
+console.log("\nstreaming-nic: each TX frame kmalloc'd and mapped to-device, RX buffers mapped from-device and synced, descriptors from a DMA pool");
+say(streamingVerdict((await runStreamingNic(say)).machine));
+for (const iommu of ["passthrough", "strict"] as const) {
+  const { machine, stats, inFlight } = await runStreamingNic(quiet, { iommu, trafficNs: 20_000 });
+  say(`iommu ${iommu}, unbound with ${inFlight} frames in flight: remove() halts the engine, then unmaps; ${stats?.sent} frames sent, ${stats?.received} received intact; ${streamingVerdict(machine)}`);
+}
+{
+  const { machine, stats, bounceHighWater } = await runStreamingNic(quiet, { dmaMask: 32 });
+  say(`the default 32-bit mask, no IOMMU: ${stats?.bounced} of ${stats?.mappings} mappings bounced through swiotlb (high water ${bounceHighWater} bytes); ${stats?.received} of ${stats?.sent} frames intact; ${streamingVerdict(machine)}`);
+}
+{
+  const { machine, stats } = await runStreamingNic(quiet, { dmaCoherent: false });
+  say(`a non-coherent machine: ${stats?.received} of ${stats?.sent} frames intact; ${streamingVerdict(machine)}`);
+}
+
+console.log("\nstale-rx: streaming-nic on a non-coherent machine, with the RX sync-for-cpu forgotten (rust-e1000's bug)");
+{
+  const { machine, stats, missingSyncs } = await runStaleRx(say);
+  say(`${stats?.errors} of ${stats?.sent} frames read stale; ${streamingVerdict(machine)}`);
+  const first = missingSyncs[0];
+  if (first !== undefined) {
+    // Its message is the "!! cpu-access-device-owned" line above, told where it happened.
+    say(`the checker names the missing sync and both sites: handed to the device at ${shortPaths(first.allocSite ?? "?")}; read by the CPU at ${shortPaths(first.callSite ?? "?")}`);
+  }
+  const coherent = await runStaleRx(quiet, { dmaCoherent: true });
+  say(`the same bug on a coherent machine: ${coherent.stats?.received} of ${coherent.stats?.sent} frames read right by luck, and the checker still reports ${coherent.missingSyncs.length} cpu-access-device-owned`);
+  const cured = await runStaleRx(quiet, { syncRx: true });
+  say(`the cure, syncForCpu before the read: ${cured.stats?.received} of ${cured.stats?.sent} frames intact; ${streamingVerdict(cured.machine)}`);
+}
+
+console.log("\nrust-dma: Rust-for-Linux's samples/rust/rust_dma.rs: a coherent array of (h, b) pairs, and an SGTable of four vmalloc pages");
+await runRustDma(say);
+{
+  const { machine, table } = await runRustDma(quiet, { iommu: "strict" });
+  say(`iommu strict: the ${table?.entries} scattered pages merge into ${table?.segments.length} segment(s): ${table?.segments.map((s) => `0x${s.dmaAddress.toString(16)}+${s.length}`).join(", ")}; ${streamingVerdict(machine)}`);
+}
 
 console.log("\ntrace: three devices on one machine (edu hot-unplugged; a NIC unbound, rebound by buggy-nic and unbound; a NIC hot-unplugged)");
 const scenario = await runTimelineScenario();

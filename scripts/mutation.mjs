@@ -255,6 +255,38 @@ const TYPE_MUTANTS = [
     what: "drop the driver brand: any { name, ids } registers",
     edits: [edit("src/driver/driver.ts", '  readonly [onlyDefineDriverMakesADriver]: "Driver";\n', "")],
   },
+  // Streaming DMA (issue 12).
+  {
+    id: "streaming-address-no-direction",
+    what: "a streaming address forgets its direction: unmap or sync it with any",
+    edits: [edit("src/driver/streaming.ts", "  readonly [syncedAndUnmappedInItsOwnDirection]: Invariant<Dir>;\n", "")],
+  },
+  {
+    id: "dma-address-no-kind",
+    what: "a bus address forgets which call made it: free a streaming one with freeCoherent",
+    edits: [edit("src/driver/dma.ts", "  readonly [givenBackOnlyByTheCallThatMadeIt]: Kind;\n", "")],
+  },
+  {
+    id: "from-device-cpu-view-writable",
+    what: "a CPU-owned from-device mapping hands out a writable view",
+    edits: [edit("src/driver/streaming.ts", "  readonly bytes: (dev: BoundDevice<Scope>) => ReadonlyBytes;", "  readonly bytes: (dev: BoundDevice<Scope>) => Uint8Array;")],
+  },
+  {
+    id: "to-device-has-cpu-sync",
+    what: "a to-device mapping has a sync for the CPU",
+    edits: [
+      edit(
+        "src/driver/streaming.ts",
+        'export type DeviceOwnedToDevice<Scope> = StreamingMapping<Scope, "to-device"> & {\n  readonly owner: "device";\n',
+        'export type DeviceOwnedToDevice<Scope> = StreamingMapping<Scope, "to-device"> & {\n  readonly owner: "device";\n  readonly syncForCpu: (dev: BoundDevice<Scope>, offset?: number, length?: number) => CpuOwnedBidirectional<Scope>;\n',
+      ),
+    ],
+  },
+  {
+    id: "sync-for-cpu-any-direction",
+    what: "syncSingleForCpu takes an address of any direction, to-device included",
+    edits: [edit("src/driver/streaming.ts", 'export const syncSingleForCpu = <Scope, Dir extends "from-device" | "bidirectional">(', "export const syncSingleForCpu = <Scope, Dir extends DataDirection>(")],
+  },
 ];
 
 // ---------------------------------------------------------------------------
@@ -450,6 +482,97 @@ const RUNTIME_MUTANTS = [
     what: "machine.dmaDebug, a read-only face, is not frozen: a cast can write to it",
     tests: ["machine"],
     edits: [edit("src/machine.ts", "    this.dmaDebug = Object.freeze({", "    this.dmaDebug = ({")],
+  },
+  // Streaming DMA (issue 12).
+  {
+    id: "streaming-stale-handle",
+    what: "a handle kept after a sync or unmap still works",
+    tests: ["streaming"],
+    edits: [edit("src/driver/streaming.ts", "    if (stream.current !== this) {", "    if (stream.current !== this && false) {")],
+  },
+  {
+    id: "cpu-access-unreported",
+    what: "the CPU taking a view of a buffer the device owns is not reported",
+    tests: ["streaming"],
+    edits: [edit("src/sim/heap.ts", '      if (mapping.owner !== "device") continue;', "      continue;")],
+  },
+  {
+    id: "map-keeps-cpu-views",
+    what: "mapping a buffer leaves the CPU's earlier views alive",
+    tests: ["streaming"],
+    edits: [edit("src/sim/dma-map.ts", "    object.backing.cpu = transferBuffer(object.backing.cpu);", "    object.backing.cpu = object.backing.cpu;")],
+  },
+  {
+    id: "swiotlb-no-copy-out",
+    what: "a sync for the CPU does not copy a bounced buffer out of its slot",
+    tests: ["streaming"],
+    edits: [edit("src/sim/dma-map.ts", 'if (forCpu ? dir !== "to-device" : dir !== "from-device") this.#bounce(part, at, size, forCpu);', 'if (!forCpu && dir !== "from-device") this.#bounce(part, at, size, forCpu);')],
+  },
+  {
+    id: "noncoherent-no-invalidate",
+    what: "a sync for the CPU on a non-coherent device does not invalidate the CPU's lines",
+    tests: ["streaming"],
+    edits: [edit("src/sim/dma-map.ts", '          if (dir !== "to-device") cacheSync(', "          if (false) cacheSync(")],
+  },
+  {
+    id: "iommu-ignores-permissions",
+    what: "the strict IOMMU lets a device write a page mapped read-only",
+    tests: ["streaming"],
+    edits: [edit("src/sim/iommu.ts", "      if (pte === undefined || !(write ? pte.write : pte.read)) return undefined;", "      if (pte === undefined) return undefined;")],
+  },
+  {
+    id: "device-dma-ignores-owner",
+    what: "a device DMA into a mapping the CPU owns is not reported",
+    tests: ["streaming"],
+    edits: [edit("src/sim/device-dma.ts", '    if (stream.owner === "device" && allowed) return undefined;', "    if (allowed) return undefined;")],
+  },
+  {
+    id: "pending-at-unbind-unreported",
+    what: "mappings devres had to unmap at unbind are not reported",
+    tests: ["streaming"],
+    edits: [edit("src/core/dd.ts", "  if (binding.pending.length > 0) binding.keep(", "  if (false) binding.keep(")],
+  },
+  {
+    id: "unmap-size-unchecked",
+    what: "an unmap with another size than mapped is not reported",
+    tests: ["streaming"],
+    edits: [edit("src/observe/dma-debug.ts", '    if (call.size !== undefined && call.size !== region.size) add("wrong-size",', '    if (false) add("wrong-size",')],
+  },
+  {
+    id: "no-bounce",
+    what: "a buffer beyond the device's mask is mapped at its physical address instead of bouncing",
+    tests: ["streaming"],
+    edits: [edit("src/sim/dma-map.ts", "    const limit = 2 ** maskBits;", "    const limit = 2 ** 64;")],
+  },
+  {
+    id: "cacheline-tracks-to-device",
+    what: "to-device mappings are tracked for cache-line overlaps, which they cannot cause",
+    tests: ["dma-parity"],
+    edits: [edit("src/sim/dma-map.ts", '    if (this.direction !== "to-device") {', "    if (true) {")],
+  },
+  {
+    id: "sg-merge-ignores-max-segment",
+    what: "the strict IOMMU merges sg segments past the device's maximum segment size",
+    tests: ["scatterlist"],
+    edits: [edit("src/sim/dma-map.ts", "  if (last.length + part.length > limits.maxSegment) return false;\n", "")],
+  },
+  {
+    id: "kfree-while-mapped",
+    what: "a heap buffer still mapped for a device can be freed",
+    tests: ["heap"],
+    edits: [edit("src/sim/heap.ts", "    if (object.mappings.size > 0) {", "    if (false) {")],
+  },
+  {
+    id: "pool-ignores-boundary",
+    what: "a DMA pool hands out blocks across its boundary",
+    tests: ["dma-pool"],
+    edits: [edit("src/driver/dma-pool.ts", "      if (this.boundary !== 0 && Math.floor(start / this.boundary) !== Math.floor((start + this.size - 1) / this.boundary)) continue;\n", "")],
+  },
+  {
+    id: "holds-not-counted",
+    what: "the first unhold of a range held twice drops both holds",
+    tests: ["fidelity"],
+    edits: [edit("src/sim/hardware.ts", "      if (--entry.count === 0) this.#holds.delete(key);", "      this.#holds.delete(key);")],
   },
 ];
 

@@ -36,9 +36,10 @@ export type {
   DeviceOwnedToDevice,
   ReadonlyBytes,
   StreamingAddress,
+  StreamingMapping,
 } from "./driver/streaming.js";
 export { mapSg, setMaxSegmentSize, setSegmentBoundary, syncSgForCpu, syncSgForDevice, unmapSg } from "./driver/scatterlist.js";
-export type { CpuOwnedSgTable, SgPiece, SgSegment, SgTable } from "./driver/scatterlist.js";
+export type { CpuOwnedSgTable, SgMapping, SgPiece, SgSegment, SgTable } from "./driver/scatterlist.js";
 export { createDmaPool } from "./driver/dma-pool.js";
 export type { DmaPool, PoolBlock } from "./driver/dma-pool.js";
 export { Devres } from "./driver/devres.js";

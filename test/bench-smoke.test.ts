@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 
 const root = new URL("..", import.meta.url).pathname;
 
-/** Every figure issue 6 asks for, by the bench's row id. */
+/** Every figure issues 6 and 12 ask for, by the bench's row id. */
 const compileRows = ["ts6", "ts7"].flatMap((compiler) => [
   ...["instantiations", "types", "symbols", "checkSeconds", "wallSeconds", "memoryKiB"].map((metric) => `compile.${compiler}.nL.${metric}`),
   ...["nS", "nM"].flatMap((size) => ["instantiations", "checkSeconds"].map((metric) => `compile.${compiler}.${size}.${metric}`)),
@@ -47,6 +47,16 @@ const runtimeRows = [
   "run.dma.strict.readFresh",
   "run.checker.example",
   "run.checker.bench",
+  // Issue 12's costs.
+  ...["small", "large"].flatMap((size) => [`run.stream.single.${size}`, `run.stream.single.${size}.off`, `run.stream.rx.${size}`]),
+  ...["bounce", "noncoherent"].flatMap((mode) => ["small", "large"].map((size) => `run.stream.mode.${mode}.${size}`)),
+  "run.stream.sg",
+  "run.stream.sg.strict",
+  "run.stream.pool",
+  "run.stream.checker",
+  "run.stream.checker.strict",
+  "run.stream.mode.bounce.nic",
+  "run.stream.mode.noncoherent.nic",
 ];
 const bundleRows = ["bundle.library", "bundle.driver", "bundle.driverAndMachine", "bundle.dependencies"];
 

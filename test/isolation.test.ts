@@ -205,14 +205,33 @@ describe.each<IommuMode>(["strict", "passthrough"])("%s: a device reaches no poo
     expect(reported[0]!.message).toContain(`starts in its 4096-byte allocation at 0x${reused.dmaHandle.toString(16)}`);
   });
 
-  it("the bytes past an allocation's size, inside its last page, reach no buffer: reads are zero and writes vanish", async () => {
+  it("the bytes past an allocation's size, inside its last page, are the page's tail: a write lands there and reads back, the CPU view is untouched, and it is reported", async () => {
     const { machine, a, untouched } = await layout();
     const small = allocCoherent(a.token, 100);
     const expected = pattern(small, a.token, 6);
+    const violations = machine.dmaDebug.violations.length;
+    // The IOMMU maps whole pages and the memory behind them is there: the write lands, as on hardware.
     expect(a.model.write(small.dmaHandle + 200n, new Uint8Array(16).fill(0xee))).toBe(true);
-    expect([...a.model.read(small.dmaHandle + 200n, 16)]).toEqual(new Array(16).fill(0));
+    expect([...a.model.read(small.dmaHandle + 200n, 16)]).toEqual(new Array(16).fill(0xee));
+    // The tail before and after the bytes written is still the zero-filled page.
+    expect([...a.model.read(small.dmaHandle + 100n, 100)]).toEqual(new Array(100).fill(0));
+    expect([...a.model.read(small.dmaHandle + 216n, 16)]).toEqual(new Array(16).fill(0));
+    // The CPU's view is the allocation's 100 bytes, none of them changed.
+    expect(small.bytes(a.token)).toHaveLength(100);
     expect(Array.from(small.bytes(a.token))).toEqual(expected);
     untouched();
     expect(machine.iommu.faults).toEqual([]);
+    // dma-debug sizes allocations in bytes, not pages: past the size is outside the mapping. Once, though hit four times.
+    const reported = machine.dmaDebug.violations.slice(violations);
+    expect(reported).toEqual([
+      expect.objectContaining({ kind: "dma-outside-mapping", device: a.dev.name, driver: a.driver.name, address: small.dmaHandle + 200n, size: 16, direction: "write" }),
+    ]);
+    expect(reported[0]!.message).toContain("runs 116 bytes past the end of its 100-byte allocation");
+    expect(reported[0]!.allocSite).toMatch(/isolation\.test\.ts:\d+:\d+/);
+    // Freed and allocated afresh, the page's tail holds none of what the device wrote there.
+    small.free();
+    const again = allocCoherent(a.token, PAGE);
+    expect(again.dmaHandle).toBe(small.dmaHandle);
+    expect(again.bytes(a.token).every((x) => x === 0)).toBe(true);
   });
 });

@@ -54,13 +54,17 @@ describe("the CPU view is dead while the device owns the buffer", () => {
     expect(buf.bytes().length).toBe(64);
   });
 
-  it("a stale handle is EINVAL", async () => {
+  it("a stale handle is EINVAL, even when the mapping is back in the state its type names", async () => {
     const { token } = await setup();
     const rx = mapSingle(token, kmalloc(token, 64), "from-device");
     const cpu = rx.syncForCpu(token);
-    expectCode(() => rx.syncForCpu(token), "EINVAL");
-    cpu.syncForDevice(token);
-    expectCode(() => cpu.bytes(token), "EINVAL");
+    const again = cpu.syncForDevice(token);
+    // rx is device-owned by its type, and the mapping is device-owned again: still stale.
+    expect(rx.state).toBe("device");
+    expect(expectCode(() => rx.syncForCpu(token), "EINVAL").message).toMatch(/stale/);
+    expect(expectCode(() => rx.unmap(token), "EINVAL").message).toMatch(/stale/);
+    again.unmap(token);
+    expect(expectCode(() => again.unmap(token), "EINVAL").message).toMatch(/stale.*unmapped/);
   });
 });
 

@@ -50,7 +50,9 @@ export interface Driver {
 }
 export declare function defineDriver(spec: DriverSpec): Driver;
 
-export type DmaAddress<_Scope = unknown> = bigint;
+export type DataDirection = "to-device" | "from-device" | "bidirectional";
+export type DmaMappingKind = "coherent" | "single" | "sg" | "pool";
+export type DmaAddress<_Scope = unknown, _Kind extends DmaMappingKind = DmaMappingKind> = bigint;
 export type RegisterValue<_Scope = unknown> = bigint;
 export type ScopedView<_Scope = unknown> = DataView;
 export interface CoherentAllocation<_Scope = unknown> {
@@ -63,7 +65,101 @@ export interface CoherentAllocation<_Scope = unknown> {
   [Symbol.dispose](): void;
 }
 export declare function allocCoherent(dev: BoundDevice, size: number): CoherentAllocation;
-export declare function freeCoherent(dev: BoundDevice, handle: DmaAddress): void;
+export declare function freeCoherent(dev: BoundDevice, handle: DmaAddress, size?: number, cpu?: Uint8Array): void;
+
+export interface KernelBuffer {
+  readonly size: number;
+  readonly allocator: "kmalloc" | "vmalloc";
+  readonly freed: boolean;
+  bytes(): Uint8Array;
+  view(): DataView;
+  free(): void;
+  [Symbol.dispose](): void;
+}
+export declare function kmalloc(dev: BoundDevice, size: number): KernelBuffer;
+export declare function vmalloc(dev: BoundDevice, size: number): KernelBuffer;
+
+export type StreamingAddress<_Scope = unknown, _Dir extends DataDirection = DataDirection> = bigint;
+export type ReadonlyBytes = Omit<Readonly<Uint8Array>, "set" | "fill" | "copyWithin" | "reverse" | "sort" | "subarray"> & {
+  subarray(begin?: number, end?: number): ReadonlyBytes;
+};
+/** One handle type for every state and direction: no typestate. */
+export interface StreamingMapping<_Scope = unknown, Dir extends DataDirection = DataDirection> {
+  readonly dmaAddress: StreamingAddress;
+  readonly size: number;
+  readonly direction: Dir;
+  readonly bounced: boolean;
+  readonly state: "device" | "cpu" | "unmapped";
+  readonly owner: "device" | "cpu";
+  readonly buffer: KernelBuffer;
+  unmap(dev: BoundDevice): void;
+  syncForCpu(dev: BoundDevice, offset?: number, length?: number): StreamingMapping<unknown, Dir>;
+  syncForDevice(dev: BoundDevice, offset?: number, length?: number): StreamingMapping<unknown, Dir>;
+  bytes(dev: BoundDevice): Uint8Array;
+}
+export type DeviceOwnedToDevice<_Scope = unknown> = StreamingMapping<unknown, "to-device">;
+export type DeviceOwnedFromDevice<_Scope = unknown> = StreamingMapping<unknown, "from-device">;
+export type DeviceOwnedBidirectional<_Scope = unknown> = StreamingMapping<unknown, "bidirectional">;
+export type CpuOwnedFromDevice<_Scope = unknown> = StreamingMapping<unknown, "from-device">;
+export type CpuOwnedBidirectional<_Scope = unknown> = StreamingMapping<unknown, "bidirectional">;
+export type DeviceOwned<_Scope = unknown, Dir extends DataDirection = DataDirection> = StreamingMapping<unknown, Dir>;
+export type CpuOwned<_Scope = unknown, Dir extends "from-device" | "bidirectional" = "from-device" | "bidirectional"> = StreamingMapping<unknown, Dir>;
+export declare function mapSingle<Dir extends DataDirection>(dev: BoundDevice, buffer: KernelBuffer, direction: Dir, offset?: number, length?: number): StreamingMapping<unknown, Dir>;
+export declare function unmapSingle(dev: BoundDevice, address: StreamingAddress, size: number, direction: DataDirection): void;
+export declare function syncSingleForCpu(dev: BoundDevice, address: StreamingAddress, size: number, direction: DataDirection, offset?: number): void;
+export declare function syncSingleForDevice(dev: BoundDevice, address: StreamingAddress, size: number, direction: DataDirection, offset?: number): void;
+
+export interface SgSegment<_Scope = unknown> {
+  readonly dmaAddress: DmaAddress;
+  readonly length: number;
+}
+export interface SgPiece {
+  readonly buffer: KernelBuffer;
+  readonly offset: number;
+  readonly length: number;
+}
+export interface SgMapping<_Scope = unknown, Dir extends DataDirection = DataDirection> {
+  readonly segments: readonly SgSegment[];
+  readonly entries: number;
+  readonly size: number;
+  readonly direction: Dir;
+  readonly bounced: boolean;
+  readonly state: "device" | "cpu" | "unmapped";
+  readonly owner: "device" | "cpu";
+  readonly buffers: readonly KernelBuffer[];
+  unmap(dev: BoundDevice): void;
+  syncForCpu(dev: BoundDevice): SgMapping<unknown, Dir>;
+  syncForDevice(dev: BoundDevice): SgMapping<unknown, Dir>;
+}
+export type SgTable<_Scope = unknown, Dir extends DataDirection = DataDirection> = SgMapping<unknown, Dir>;
+export type CpuOwnedSgTable<_Scope = unknown, Dir extends DataDirection = DataDirection> = SgMapping<unknown, Dir>;
+export declare function mapSg<Dir extends DataDirection>(dev: BoundDevice, source: KernelBuffer | readonly (KernelBuffer | SgPiece)[], direction: Dir): SgMapping<unknown, Dir>;
+export declare function unmapSg(dev: BoundDevice, table: SgMapping, entries: number, direction: DataDirection): void;
+export declare function syncSgForCpu(dev: BoundDevice, table: SgMapping, entries: number, direction: DataDirection): void;
+export declare function syncSgForDevice(dev: BoundDevice, table: SgMapping, entries: number, direction: DataDirection): void;
+export declare function setMaxSegmentSize(dev: ProbeDevice, bytes: number): void;
+export declare function setSegmentBoundary(dev: ProbeDevice, mask: bigint): void;
+
+export interface PoolBlock<_Scope = unknown> {
+  readonly dmaHandle: DmaAddress;
+  readonly size: number;
+  readonly freed: boolean;
+  bytes(dev: BoundDevice): Uint8Array;
+  view(dev: BoundDevice): DataView;
+  free(): void;
+  [Symbol.dispose](): void;
+}
+export interface DmaPool<_Scope = unknown> {
+  readonly name: string;
+  readonly size: number;
+  readonly align: number;
+  readonly boundary: number;
+  readonly inUse: number;
+  alloc(dev: BoundDevice): PoolBlock;
+  free(dev: BoundDevice, cpu: Uint8Array | undefined, handle: DmaAddress): void;
+  destroy(): void;
+}
+export declare function createDmaPool(dev: ProbeDevice, name: string, size: number, align?: number, boundary?: number): DmaPool;
 
 export declare class Devres<_Scope, Value> {
   private constructor();
@@ -119,9 +215,10 @@ export interface DeviceModelSpec {
   readonly device: number;
   readonly name?: string;
   readonly bars?: readonly number[];
+  readonly dmaCoherent?: boolean;
 }
 export interface Hold {
-  readonly address: number;
+  readonly address: bigint;
   readonly length: number;
   readonly what: string;
 }
@@ -130,6 +227,7 @@ export declare class DeviceModel {
   readonly device: number;
   readonly name: string | undefined;
   readonly bars: readonly number[];
+  readonly dmaCoherent: boolean | undefined;
   constructor(spec: DeviceModelSpec);
   mmioRead(bar: number, offset: number, width: MmioWidth): number | bigint;
   mmioWrite(bar: number, offset: number, width: MmioWidth, value: number | bigint): void;
@@ -140,10 +238,11 @@ export declare class DeviceModel {
   protected get present(): boolean;
   protected after(ns: number, work: () => void): Timer;
   protected dmaRead(address: bigint, length: number): Uint8Array;
+  protected dmaReadInto(address: bigint, into: Uint8Array): Uint8Array;
   protected dmaWrite(address: bigint, data: Uint8Array): boolean;
   protected raiseIrq(): void;
   protected hold(address: bigint, length: number, what: string): void;
-  protected unhold(address: bigint): void;
+  protected unhold(address: bigint, length?: number): void;
 }
 
 export interface IoMapping<_Scope = unknown> {
@@ -184,6 +283,7 @@ export interface PlugSpec {
   readonly vendor: number;
   readonly device: number;
   readonly name?: string;
+  readonly dmaCoherent?: boolean;
 }
 export declare class Bus {
   get devices(): readonly Device[];
@@ -199,6 +299,14 @@ export declare class Bus {
 export interface MemoryOptions {
   readonly bytes?: number;
   readonly pageSize?: number;
+  readonly heapBytes?: number;
+  readonly swiotlbBytes?: number;
+}
+export interface ZoneStats {
+  readonly capacity: number;
+  readonly bytesInUse: number;
+  readonly allocations: number;
+  readonly highWater: number;
 }
 export interface MemoryStats {
   readonly capacity: number;
@@ -212,6 +320,8 @@ export interface Memory {
   readonly base: number;
   stats(): MemoryStats;
   fragmentation(): { readonly largestFree: number; readonly free: number };
+  heap(): ZoneStats;
+  swiotlb(): ZoneStats;
 }
 
 export type DmaDebugMode = "report" | "throw" | "off";
@@ -223,7 +333,25 @@ export type DmaViolationKind =
   | "free-unknown"
   | "double-free"
   | "held-after-unbind"
-  | "leak";
+  | "leak"
+  | "wrong-size"
+  | "wrong-function"
+  | "wrong-cpu-address"
+  | "wrong-sg-count"
+  | "wrong-direction"
+  | "sync-unmapped"
+  | "sync-outside-mapping"
+  | "sync-wrong-direction"
+  | "sync-read-only-for-cpu"
+  | "sync-write-only-for-device"
+  | "overlapping-cacheline"
+  | "sg-segment-too-long"
+  | "sg-segment-boundary"
+  | "pending-at-unbind"
+  | "dma-after-unmap"
+  | "dma-into-cpu-owned"
+  | "dma-wrong-direction"
+  | "cpu-access-device-owned";
 export interface DmaViolation {
   readonly kind: DmaViolationKind;
   readonly device: string;
@@ -236,6 +364,7 @@ export interface DmaViolation {
   readonly freeSite: string | undefined;
   readonly allocTime: number | undefined;
   readonly freeTime: number | undefined;
+  readonly callSite: string | undefined;
   readonly message: string;
 }
 export declare class DmaDebug {
@@ -272,7 +401,7 @@ export type MachineEventKind =
   | "violation"
   | "model-failed";
 export type EndReason = "probe failed" | "unbound" | "unplugged" | "driver unregistered";
-export type ResourceKind = "coherent" | "devres" | "mmio" | "irq" | "bus-master";
+export type ResourceKind = "coherent" | "devres" | "mmio" | "irq" | "bus-master" | "streaming" | "dma-pool";
 export interface MachineEvent {
   readonly seq: number;
   readonly kind: MachineEventKind;
@@ -298,6 +427,7 @@ export interface MachineOptions {
   readonly memory?: MemoryOptions;
   readonly iommu?: IommuMode;
   readonly dmaDebug?: DmaDebugMode;
+  readonly dmaCoherent?: boolean;
 }
 export declare class Machine {
   readonly memory: Memory;

@@ -179,6 +179,35 @@ const RUNTIME = {
     row("run.checker.example", `7. examples/ring-nic.ts, dmaDebug "report" vs "off" (${sessions} hot-unplugs; per frame)`, ns(example.subjectNs), ns(example.baselineNs), example.costRatio, ["<", 1.5]);
     row("run.checker.bench", `7. bench ring NIC (ring.mjs), "report" vs "off" (${sessions}×${packets} packets; per packet)`, ns(bench.subjectNs), ns(bench.baselineNs), bench.costRatio, ["<", 1.5]);
   },
+  // Issue 12's costs (streaming.mjs). Cost ratios: subject time over baseline time, per op.
+  streamSingle(s) {
+    const cost = (id, label, x) => row(`run.stream.${id}`, `8. ${label}`, ns(x.subjectNs), ns(x.baselineNs), x.costRatio, undefined);
+    for (const key of ["small", "large"]) {
+      const size = kib(s.sizes[key]).replace(".0 ", " ");
+      const x = s[key];
+      cost(`single.${key}`, `map + syncForCpu + syncForDevice + unmap, ${size}, vs Uint8Array set of ${size} (per cycle)`, x.api);
+      cost(`single.${key}.off`, `(context) the same, dmaDebug "off"`, x.apiOff);
+      cost(`rx.${key}`, `RX cycle ${size} (map, device dmaWrite, syncForCpu, read, unmap) vs Uint8Array set (per cycle)`, x.rx);
+    }
+    for (const [mode, what] of [
+      ["bounce", "bounce (32-bit mask, passthrough)"],
+      ["noncoherent", 'non-coherent (dmaCoherent: false)'],
+    ]) {
+      for (const key of ["small", "large"]) cost(`mode.${mode}.${key}`, `${what} vs plain, RX cycle ${kib(s.sizes[key]).replace(".0 ", " ")} (per cycle)`, s[key][mode]);
+    }
+  },
+  streamSgPool({ entries, entry, sg, pool }) {
+    row("run.stream.sg", `8. mapSg + unmap of ${entries} kmalloc buffers (${kib(entry)}) vs ${entries}× mapSingle + unmap, passthrough (${sg.plain.segments} segments; per table)`, ns(sg.plain.subjectNs), ns(sg.plain.baselineNs), sg.plain.costRatio, undefined);
+    row("run.stream.sg.strict", `8. (context) the same under a strict IOMMU (${sg.strict.segments} segments)`, ns(sg.strict.subjectNs), ns(sg.strict.baselineNs), sg.strict.costRatio, undefined);
+    row("run.stream.pool", `8. DMA pool alloc + free (${pool.blockSize}-byte blocks) vs allocCoherent + free of ${pool.blockSize} bytes (per pair)`, ns(pool.subjectNs), ns(pool.baselineNs), pool.costRatio, undefined);
+  },
+  streamNic({ sessions, packets, checker, checkerStrict, bounce, noncoherent }) {
+    const perPacket = (x) => [ns(x.subjectNs), ns(x.baselineNs), x.costRatio];
+    row("run.stream.checker", `8. streaming NIC (stream-nic.mjs), dmaDebug "report" vs "off" (${sessions}×${packets} packets; per packet)`, ...perPacket(checker), ["<=", 1.5]);
+    row("run.stream.checker.strict", "8. (context) the same under a strict IOMMU", ...perPacket(checkerStrict), undefined);
+    row("run.stream.mode.bounce.nic", "8. bounce (32-bit mask) vs plain, streaming NIC (per packet)", ...perPacket(bounce), undefined);
+    row("run.stream.mode.noncoherent.nic", "8. non-coherent vs plain, streaming NIC (per packet)", ...perPacket(noncoherent), undefined);
+  },
 };
 
 async function bundleRows() {

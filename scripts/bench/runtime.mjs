@@ -11,6 +11,7 @@ import { parseCommandLine, usageError, wholeNumber } from "../lib/args.mjs";
 import { prng } from "../lib/random.mjs";
 import { interleave, median, nodeJson, now } from "./lib.mjs";
 import { exampleRingWorkload, ringWorkload } from "./ring.mjs";
+import { streamNic, streamSgPool, streamSingle } from "./streaming.mjs";
 
 const lib = await import(new URL("../../dist/index.js", import.meta.url).href);
 const { allocCoherent, defineDriver, Devres, DeviceModel, enableBusMaster, iomap, Machine, setDmaMask } = lib;
@@ -589,7 +590,8 @@ async function checker(quick) {
   }
 }
 
-const CASES = { bulk, calls, allocator, allocScale, capacity, lifecycle, dma, checker };
+// streamSingle, streamSgPool and streamNic (issue 12's costs) are in streaming.mjs.
+const CASES = { bulk, calls, allocator, allocScale, capacity, lifecycle, dma, checker, streamSingle, streamSgPool, streamNic };
 
 /** V8 flags of a case's child, beyond --expose-gc. */
 const FLAGS = { bulk: ["--no-turbo-inlining"] };

@@ -23,7 +23,7 @@
 import type { coreContextOnlyInProbeOrRemove, interruptContextNotCore, taskContextNotCore, tokenOfOneBindingOnly } from "../internal/brand.js";
 import type { DeviceState, IrqDevice, ProbeDevice, TaskDevice } from "./device.js";
 import { describe, fail } from "../internal/error.js";
-import type { DevicePort, DmaRegionFact, EndReason, EventRecord, FactSubject, ResourceKind } from "./ports.js";
+import type { DevicePort, DmaMappingKind, DmaRegionFact, EndReason, EventRecord, FactSubject, ResourceKind } from "./ports.js";
 
 /** Something released at unbind, last in first out (see `devres.ts`). */
 export interface Resource {
@@ -47,6 +47,24 @@ export interface ResourceStack {
   forget(resource: Resource): void;
   /** Resources on the stack now. */
   readonly size: number;
+}
+
+/** A live coherent allocation as `freeCoherent(dev, handle)` finds it. */
+export interface CoherentRecord {
+  readonly dmaHandle: bigint;
+  readonly size: number;
+  free(): void;
+  /** True if `cpu` is the CPU view it handed out. */
+  owns(cpu: unknown): boolean;
+  region(): DmaRegionFact;
+}
+
+/** A live mapping or pool block as the address-taking calls find it. */
+export interface MappedRecord {
+  /** Which calls made it, and so give it back. */
+  readonly mapKind: DmaMappingKind;
+  readonly size: number;
+  region(): DmaRegionFact;
 }
 
 /** Work the binding waits for at unbind (see `task.ts`). */
@@ -83,9 +101,14 @@ export class Binding {
   /** The devres stack. */
   readonly devres: ResourceStack;
   /** Live coherent allocations by bus address, for `freeCoherent(dev, handle)` (`dma.ts`). */
-  readonly allocations = new Map<number, { readonly dmaHandle: bigint; free(): void }>();
-  /** Live streaming mappings by the bus address of their first segment, for the handle-taking calls (`streaming.ts`, `scatterlist.ts`). */
-  readonly streams = new Map<number, object[]>();
+  readonly allocations = new Map<number, CoherentRecord>();
+  /**
+   * Live streaming mappings and pool blocks by the bus address of their
+   * first byte, for the calls that take an address (`streaming.ts`,
+   * `scatterlist.ts`, `dma-pool.ts`), and to name the right function when
+   * the wrong one is called.
+   */
+  readonly streams = new Map<number, MappedRecord[]>();
   /** The longest sg segment the device takes (`dma_set_max_seg_size`); the kernel's default, 64 KiB. */
   maxSegment = 65536;
   /** The segment boundary mask (`dma_set_seg_boundary`); the kernel's default, 4 GiB. */

@@ -25,7 +25,7 @@ import type { Invariant, memoryOfOneBindingOnly } from "../internal/brand.js";
 import { describe, fail } from "../internal/error.js";
 import { captureSite } from "../internal/site.js";
 import type { Site } from "../internal/site.js";
-import type { Binding, Resource } from "./binding.js";
+import type { Binding, MappedRecord, Resource } from "./binding.js";
 import { coreBinding, liveBinding } from "./binding.js";
 import type { BoundDevice, ProbeDevice } from "./device.js";
 import type { DmaAddress, ScopedView } from "./dma.js";
@@ -53,9 +53,11 @@ export type PoolBlock<Scope> = {
   readonly freed: boolean;
   /** The CPU's view, zero-filled at allocation. `EINVAL` once freed. */
   readonly bytes: (dev: BoundDevice<Scope>) => Uint8Array;
+  /** The same memory as a `DataView` that knows its binding, for descriptor structs. */
   readonly view: (dev: BoundDevice<Scope>) => ScopedView<Scope>;
   /** `dma_pool_free`. `EINVAL` if already freed. */
   readonly free: () => void;
+  /** The same as `free()`, for `using`. */
   readonly [Symbol.dispose]: () => void;
 };
 
@@ -194,9 +196,8 @@ class Pool implements Resource, FactSource {
     const site = binding.port.checking ? captureSite() : undefined;
     const block = [...this.#blocks].find((b) => b.dmaHandle === handle);
     if (block === undefined) {
-      const other = (binding.streams.get(Number(handle))?.[0] ?? binding.allocations.get(Number(handle))) as { region?: () => DmaRegionFact } | undefined;
       const call = { call: "DmaPool.free", kind: "pool" as const, address: handle, site };
-      const region = other?.region?.();
+      const region = binding.streams.get(Number(handle))?.[0]?.region() ?? binding.allocations.get(Number(handle))?.region();
       const error = binding.port.report(region === undefined ? { ...binding.subject(), seen: "unmap-unknown", call } : { ...binding.subject(), seen: "unmap-mismatch", region, call });
       throw error ?? fail("EINVAL", `DmaPool.free(0x${handle.toString(16)}): ${binding.describe()}: no live block of ${this.label} has this bus address.`);
     }
@@ -256,7 +257,7 @@ class Pool implements Resource, FactSource {
 }
 
 /** The run-time block. */
-class Block {
+class Block implements MappedRecord {
   readonly mapKind = "pool";
   readonly #pool: Pool;
   readonly #binding: Binding;

@@ -244,7 +244,7 @@ export const freeCoherent = <Scope>(dev: BoundDevice<Scope>, handle: DmaAddress<
   const allocation = binding.allocations.get(Number(handle));
   if (allocation !== undefined && handle === allocation.dmaHandle) {
     // Covers a size or view from `any` or from another allocation: `number` and `Uint8Array` cannot say which.
-    const coherent = allocation as Coherent;
+    const coherent = allocation;
     const otherCpuAddress = cpu !== undefined && !coherent.owns(cpu);
     const error =
       (size !== undefined && size !== coherent.size) || otherCpuAddress
@@ -260,7 +260,7 @@ export const freeCoherent = <Scope>(dev: BoundDevice<Scope>, handle: DmaAddress<
     return;
   }
   // A streaming mapping or pool block of this binding at that address: the wrong function.
-  const other = binding.streams.get(Number(handle))?.[0] as { region(): DmaRegionFact } | undefined;
+  const other = binding.streams.get(Number(handle))?.[0];
   if (other !== undefined) {
     const error = binding.port.report({
       ...binding.subject(),

@@ -67,8 +67,17 @@ export type SgPiece = {
   readonly length: number;
 };
 
-/** What every handle of an sg table says about it. */
-type SgFacts<Scope, Dir extends DataDirection> = {
+/**
+ * What every handle of an sg table has, whatever its state.
+ *
+ * @example
+ * ```ts
+ * function bytesMapped<S, D extends DataDirection>(table: SgMapping<S, D>): number {
+ *   return table.segments.reduce((n, s) => n + s.length, 0);
+ * }
+ * ```
+ */
+export type SgMapping<Scope, Dir extends DataDirection> = {
   /** The scope brand (type-level only). */
   readonly [memoryOfOneBindingOnly]: Invariant<Scope>;
   /** The DMA segments, in order: fewer than `entries` where the IOMMU merged. */
@@ -98,7 +107,7 @@ type SgFacts<Scope, Dir extends DataDirection> = {
  * const cpu = table.syncForCpu(dev);
  * ```
  */
-export type SgTable<Scope, Dir extends DataDirection> = SgFacts<Scope, Dir> & {
+export type SgTable<Scope, Dir extends DataDirection> = SgMapping<Scope, Dir> & {
   readonly owner: "device";
 } & (Dir extends "to-device"
     ? unknown
@@ -119,7 +128,7 @@ export type SgTable<Scope, Dir extends DataDirection> = SgFacts<Scope, Dir> & {
  * const again = cpu.syncForDevice(dev);
  * ```
  */
-export type CpuOwnedSgTable<Scope, Dir extends DataDirection> = SgFacts<Scope, Dir> & {
+export type CpuOwnedSgTable<Scope, Dir extends DataDirection> = SgMapping<Scope, Dir> & {
   readonly owner: "cpu";
   /** `dma_sync_sgtable_for_device`. */
   readonly syncForDevice: (dev: BoundDevice<Scope>) => SgTable<Scope, Dir>;
@@ -313,6 +322,7 @@ function piecesOf(binding: Binding, source: unknown): MapPiece[] {
   const pieces: MapPiece[] = [];
   for (const item of items) {
     const isPiece = typeof item === "object" && item !== null && "buffer" in item;
+    // Safe: an object with a `buffer` is taken for an SgPiece; its fields are checked just below.
     const buffer = isPiece ? (item as SgPiece).buffer : item;
     const memory = bufferMemory(binding, buffer, "mapSg");
     const offset = isPiece ? (item as SgPiece).offset : 0;

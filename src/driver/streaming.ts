@@ -45,7 +45,7 @@ import type { Invariant, memoryOfOneBindingOnly, syncedAndUnmappedInItsOwnDirect
 import { describe, fail } from "../internal/error.js";
 import { captureSite } from "../internal/site.js";
 import type { Site } from "../internal/site.js";
-import type { Binding, Resource } from "./binding.js";
+import type { Binding, MappedRecord, Resource } from "./binding.js";
 import { liveBinding } from "./binding.js";
 import type { BoundDevice } from "./device.js";
 import type { DmaAddress } from "./dma.js";
@@ -70,7 +70,8 @@ export type StreamingAddress<Scope, Dir extends DataDirection> = DmaAddress<Scop
 
 /**
  * A `Uint8Array` the CPU may only read: what a CPU-owned from-device mapping
- * gives, since the device is the one that writes it.
+ * gives, since the device is the one that writes it. A `subarray` of it is
+ * the same memory, so it is read-only too.
  *
  * @example
  * ```ts
@@ -79,10 +80,23 @@ export type StreamingAddress<Scope, Dir extends DataDirection> = DmaAddress<Scop
  * const type = (packet[12]! << 8) | packet[13]!;
  * ```
  */
-export type ReadonlyBytes = Omit<Readonly<Uint8Array>, "set" | "fill" | "copyWithin" | "reverse" | "sort">;
+export type ReadonlyBytes = Omit<Readonly<Uint8Array>, "set" | "fill" | "copyWithin" | "reverse" | "sort" | "subarray"> & {
+  /** Bytes `begin` to `end` of the same memory: read-only too. */
+  subarray(begin?: number, end?: number): ReadonlyBytes;
+};
 
-/** What each handle of a mapping says about it. */
-type Facts<Scope, Dir extends DataDirection> = {
+/**
+ * What every handle of a single mapping has, whatever its state: what a
+ * generic helper can rely on.
+ *
+ * @example
+ * ```ts
+ * function release<S, D extends DataDirection>(dev: BoundDevice<S>, m: StreamingMapping<S, D>): void {
+ *   if (m.state !== "unmapped") m.unmap(dev);
+ * }
+ * ```
+ */
+export type StreamingMapping<Scope, Dir extends DataDirection> = {
   /** The scope brand (type-level only). */
   readonly [memoryOfOneBindingOnly]: Invariant<Scope>;
   /** The bus address to give the device. */
@@ -97,6 +111,8 @@ type Facts<Scope, Dir extends DataDirection> = {
   readonly state: "device" | "cpu" | "unmapped";
   /** The buffer mapped. */
   readonly buffer: KernelBuffer;
+  /** `dma_unmap_single`: the buffer is the CPU's again (with what the device wrote, for from-device and bidirectional). */
+  readonly unmap: (dev: BoundDevice<Scope>) => void;
 };
 
 /**
@@ -110,10 +126,8 @@ type Facts<Scope, Dir extends DataDirection> = {
  * tx.unmap(dev);   // once the device has sent it
  * ```
  */
-export type DeviceOwnedToDevice<Scope> = Facts<Scope, "to-device"> & {
+export type DeviceOwnedToDevice<Scope> = StreamingMapping<Scope, "to-device"> & {
   readonly owner: "device";
-  /** `dma_unmap_single`: the buffer is the CPU's again. */
-  readonly unmap: (dev: BoundDevice<Scope>) => void;
 };
 
 /**
@@ -125,12 +139,10 @@ export type DeviceOwnedToDevice<Scope> = Facts<Scope, "to-device"> & {
  * const cpu = rx.syncForCpu(dev, 0, 60);   // after the device said it wrote 60 bytes
  * ```
  */
-export type DeviceOwnedFromDevice<Scope> = Facts<Scope, "from-device"> & {
+export type DeviceOwnedFromDevice<Scope> = StreamingMapping<Scope, "from-device"> & {
   readonly owner: "device";
   /** `dma_sync_single_for_cpu`: hands `[offset, offset + length)` (default all) to the CPU, which reads what the device wrote. */
   readonly syncForCpu: (dev: BoundDevice<Scope>, offset?: number, length?: number) => CpuOwnedFromDevice<Scope>;
-  /** `dma_unmap_single`: the buffer is the CPU's again, with what the device wrote. */
-  readonly unmap: (dev: BoundDevice<Scope>) => void;
 };
 
 /**
@@ -141,12 +153,10 @@ export type DeviceOwnedFromDevice<Scope> = Facts<Scope, "from-device"> & {
  * const cmd: DeviceOwnedBidirectional<Scope> = mapSingle(dev, kmalloc(dev, 64), "bidirectional");
  * ```
  */
-export type DeviceOwnedBidirectional<Scope> = Facts<Scope, "bidirectional"> & {
+export type DeviceOwnedBidirectional<Scope> = StreamingMapping<Scope, "bidirectional"> & {
   readonly owner: "device";
   /** `dma_sync_single_for_cpu`. */
   readonly syncForCpu: (dev: BoundDevice<Scope>, offset?: number, length?: number) => CpuOwnedBidirectional<Scope>;
-  /** `dma_unmap_single`. */
-  readonly unmap: (dev: BoundDevice<Scope>) => void;
 };
 
 /**
@@ -161,14 +171,12 @@ export type DeviceOwnedBidirectional<Scope> = Facts<Scope, "bidirectional"> & {
  * const again = cpu.syncForDevice(dev);   // the device may write it again
  * ```
  */
-export type CpuOwnedFromDevice<Scope> = Facts<Scope, "from-device"> & {
+export type CpuOwnedFromDevice<Scope> = StreamingMapping<Scope, "from-device"> & {
   readonly owner: "cpu";
   /** The bytes synced for the CPU, read-only. */
   readonly bytes: (dev: BoundDevice<Scope>) => ReadonlyBytes;
   /** `dma_sync_single_for_device`: hands `[offset, offset + length)` (default all) back to the device. */
   readonly syncForDevice: (dev: BoundDevice<Scope>, offset?: number, length?: number) => DeviceOwnedFromDevice<Scope>;
-  /** `dma_unmap_single`. */
-  readonly unmap: (dev: BoundDevice<Scope>) => void;
 };
 
 /**
@@ -182,14 +190,12 @@ export type CpuOwnedFromDevice<Scope> = Facts<Scope, "from-device"> & {
  * cpu.syncForDevice(dev);
  * ```
  */
-export type CpuOwnedBidirectional<Scope> = Facts<Scope, "bidirectional"> & {
+export type CpuOwnedBidirectional<Scope> = StreamingMapping<Scope, "bidirectional"> & {
   readonly owner: "cpu";
   /** The bytes synced for the CPU. */
   readonly bytes: (dev: BoundDevice<Scope>) => Uint8Array;
   /** `dma_sync_single_for_device`. */
   readonly syncForDevice: (dev: BoundDevice<Scope>, offset?: number, length?: number) => DeviceOwnedBidirectional<Scope>;
-  /** `dma_unmap_single`. */
-  readonly unmap: (dev: BoundDevice<Scope>) => void;
 };
 
 /**
@@ -396,10 +402,10 @@ export function find(binding: Binding, call: DmaCallFact, operation: string): St
   if (typeof call.address !== "bigint") {
     throw fail("EINVAL", `${operation}(${describe(call.address)}): ${binding.describe()}: the address is a bus address (a bigint) this binding mapped.`);
   }
-  const list = binding.streams.get(Number(call.address)) as Streaming[] | undefined;
+  const list = binding.streams.get(Number(call.address));
   const found = list?.find((s) => s.mapKind === call.kind && (call.size === undefined || s.size === call.size)) ?? list?.find((s) => s.mapKind === call.kind) ?? list?.[0];
-  if (found !== undefined && found.mapKind === call.kind) return found;
-  const region = found?.region() ?? (binding.allocations.get(Number(call.address)) as { region?: () => DmaRegionFact } | undefined)?.region?.();
+  if (found instanceof Streaming && found.mapKind === call.kind) return found;
+  const region = found?.region() ?? binding.allocations.get(Number(call.address))?.region();
   const error = region === undefined ? binding.port.report({ ...binding.subject(), seen: "unmap-unknown", call }) : binding.port.report({ ...binding.subject(), seen: "unmap-mismatch", region, call });
   throw (
     error ??
@@ -426,7 +432,7 @@ export function mismatch(binding: Binding, region: DmaRegionFact, call: DmaCallF
  * One streaming mapping of a binding (single or sg): the platform's mapping,
  * its current handle, and the devres entry that unmaps it at unbind.
  */
-export class Streaming implements Resource {
+export class Streaming implements Resource, MappedRecord {
   /** For the event log. */
   readonly kind = "streaming";
   /** Which calls made it, and so give it back. */

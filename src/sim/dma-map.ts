@@ -170,7 +170,7 @@ export class StreamMap implements StreamMapping {
     }
     for (const window of this.#windows) host.removeWindow(window);
     for (const line of this.#lines) if (host.lines.get(line) === this) host.lines.delete(line);
-    for (const piece of this.pieces) (piece.memory as HeapObject).mappings.delete(this);
+    for (const piece of this.pieces) objectOf(piece).mappings.delete(this);
     // Remembered to name a device DMA after the unmap: the bounce slots too, which the device may still use.
     if (host.checking) {
       for (const window of this.#windows) host.report({ ...this.subject(), seen: "freed", region: { ...window.region(), freeSite: site, freeTime: host.now } });
@@ -211,7 +211,7 @@ export class StreamMap implements StreamMapping {
       this.#windows.push(window);
       host.addWindow(window);
     }
-    for (const piece of this.pieces) (piece.memory as HeapObject).mappings.add(this);
+    for (const piece of this.pieces) objectOf(piece).mappings.add(this);
     // dma-debug's active cache lines: only mappings the device may write are tracked (a to-device one cannot make the CPU read stale data).
     if (this.direction !== "to-device") {
       for (const part of this.#parts) {
@@ -249,7 +249,7 @@ export function mapStreaming(
   const { domain, swiotlb } = host;
   const ranges: { object: HeapObject; at: number; phys: number; length: number; piece: number }[] = [];
   pieces.forEach((piece, index) => {
-    const object = piece.memory as HeapObject;
+    const object = objectOf(piece);
     for (const run of object.runs) {
       const from = Math.max(piece.offset, run.offset);
       const to = Math.min(piece.offset + piece.length, run.offset + run.length);
@@ -314,11 +314,16 @@ export function mapStreaming(
   return mapping;
 }
 
+/** The heap object behind a piece. Safe: the platform made every HeapMemory the driver model holds (`heap.ts`). */
+function objectOf(piece: MapPiece): HeapObject {
+  return piece.memory as HeapObject;
+}
+
 /** Detaches the CPU's views of each object in `pieces`, once each: its bytes move to a fresh buffer. */
 function takeFromCpu(pieces: readonly MapPiece[]): void {
   let last: HeapObject | undefined;
   for (const piece of pieces) {
-    const object = piece.memory as HeapObject;
+    const object = objectOf(piece);
     if (object === last) continue;
     last = object;
     object.backing.cpu = transferBuffer(object.backing.cpu);

@@ -6,7 +6,7 @@
  */
 
 import fc from "fast-check";
-import type { DmaDebugMode, IommuMode } from "../../src/index.js";
+import type { DataDirection, DmaDebugMode, IommuMode } from "../../src/index.js";
 import type { DeviceKind } from "./models.js";
 
 /** The drivers every fuzzed machine registers from. */
@@ -53,7 +53,15 @@ export type Step =
   | { readonly t: "mask"; readonly bits: number }
   /** Bus mastering, BAR 0, a ring, the IRQ, optionally a task, and the engine started. */
   | { readonly t: "engine"; readonly task: boolean }
-  | { readonly t: "fail" };
+  | { readonly t: "fail" }
+  /** Bus mastering on, for a driver that does not run the engine (one that does gets it with the engine). */
+  | { readonly t: "busMaster" }
+  /** `createDmaPool(dev, name, size, align, boundary)`. */
+  | { readonly t: "pool"; readonly size: number; readonly align: number; readonly boundary: number }
+  /** `setMaxSegmentSize(dev, bytes)`. */
+  | { readonly t: "segmax"; readonly bytes: number }
+  /** `kmalloc(dev, size)` and `mapSingle` of all of it, as a driver maps its receive buffers in probe: ENOMEM fails the probe. */
+  | { readonly t: "map"; readonly size: number; readonly dir: DataDirection };
 
 /** One step of a remove(), after a correct driver has halted its engine. */
 export type RemoveStep =
@@ -62,7 +70,13 @@ export type RemoveStep =
   | { readonly t: "devres"; readonly release: ReleaseKind }
   | { readonly t: "await"; readonly how: "microtask" | "tick" }
   /** Waits until the fuzzer opens the gate: the device stays `unbinding` across commands. */
-  | { readonly t: "gate" };
+  | { readonly t: "gate" }
+  /**
+   * What a correct driver does in remove(): unmaps every mapping still live
+   * (by its current handle, or by address when it has none) and frees every
+   * pool block still out, so nothing is pending at unbind.
+   */
+  | { readonly t: "unmapAll" };
 
 /** What one probe does, step by step, and what its remove() does and how it ends. */
 export interface ProbePlan {
@@ -87,7 +101,95 @@ export type UseOp =
   | { readonly o: "access"; readonly pick: number; readonly token: number }
   | { readonly o: "release"; readonly pick: number }
   | { readonly o: "mask"; readonly bits: number }
-  | { readonly o: "mmio" };
+  | { readonly o: "mmio" }
+  | DmaOp;
+
+/**
+ * A part of something of `size` bytes, taken modulo: from `off % size`,
+ * `1 + len % (size - from)` bytes.
+ */
+export interface Span {
+  readonly off: number;
+  readonly len: number;
+}
+
+/**
+ * Which mapping, pool or buffer an op names: -1 the newest, otherwise an
+ * index modulo the list. For buffers, 16 and above pick among the live ones.
+ */
+export type Pick = number;
+
+/**
+ * Streaming DMA and DMA pools, with a binding's token (or, for `token`, the
+ * token of another binding, as for `bytes`). Handles: -1 the newest the
+ * driver got, otherwise any it kept (a stale one, unless it is the current).
+ */
+export type DmaOp =
+  /** `kmalloc(dev, size)`, or `vmalloc` with `vm`. */
+  | { readonly o: "kmalloc"; readonly size: number; readonly vm: boolean }
+  /** `mapSingle(dev, buffer, dir)`, or of a part of the buffer. */
+  | { readonly o: "map"; readonly buf: Pick; readonly dir: DataDirection; readonly span: Span | undefined }
+  /** `mapSg(dev, [buffer or piece, …], dir)`. */
+  | { readonly o: "mapSg"; readonly items: readonly { readonly buf: Pick; readonly span: Span | undefined }[]; readonly dir: DataDirection }
+  /** `handle.syncForCpu(dev, offset, length)` or `syncForDevice` (an sg table's, whole), on any handle kept. */
+  | { readonly o: "sync"; readonly map: Pick; readonly handle: number; readonly forCpu: boolean; readonly span: Span | undefined; readonly token: number }
+  /** `handle.unmap(dev)`. */
+  | { readonly o: "unmap"; readonly map: Pick; readonly handle: number; readonly token: number }
+  /** `handle.bytes(dev)` of a single mapping: the bytes synced for the CPU. */
+  | { readonly o: "view"; readonly map: Pick; readonly handle: number }
+  /** `unmapSingle(dev, address, size, dir)` or `unmapSg(dev, table, entries, dir)`; `wrong`: one byte or entry more. */
+  | { readonly o: "kunmap"; readonly map: Pick; readonly wrong: boolean }
+  /**
+   * `syncSingleForCpu(dev, address, length, dir, offset)` or
+   * `…ForDevice`, or `syncSgForCpu`/`…ForDevice`; `wrong`: a range past the
+   * end (single) or one entry more (sg). Never a CPU sync of a to-device
+   * mapping: that does not compile.
+   */
+  | { readonly o: "ksync"; readonly map: Pick; readonly forCpu: boolean; readonly span: Span; readonly wrong: boolean }
+  /**
+   * The device reads or writes `len` bytes (at most to its segment's end) at
+   * offset `at` of a mapping, through the bus address of the segment there.
+   * Done only where the mapping allows it (device-owned, in its direction).
+   */
+  | { readonly o: "dma"; readonly map: Pick; readonly at: number; readonly len: number; readonly value: number; readonly write: boolean }
+  /** `pool.alloc(dev)`. */
+  | { readonly o: "poolAlloc"; readonly pool: Pick; readonly token: number }
+  /** `block.free()`. */
+  | { readonly o: "blockFree"; readonly pool: Pick; readonly block: Pick }
+  /** `pool.free(dev, cpu, handle)`, with the block's own view as `cpu` or none. */
+  | { readonly o: "poolFree"; readonly pool: Pick; readonly block: Pick; readonly cpu: boolean }
+  /** `pool.destroy()`. */
+  | { readonly o: "poolDestroy"; readonly pool: Pick }
+  /** `block.bytes(dev)[offset] = value`. */
+  | { readonly o: "blockWrite"; readonly pool: Pick; readonly block: Pick; readonly offset: number; readonly value: number }
+  /** `block.bytes(dev)`, read back. */
+  | { readonly o: "blockRead"; readonly pool: Pick; readonly block: Pick; readonly token: number };
+
+/** The streaming and pool ops, by name. */
+export const DMA_OPS: ReadonlySet<string> = new Set([
+  "kmalloc",
+  "map",
+  "mapSg",
+  "sync",
+  "unmap",
+  "view",
+  "kunmap",
+  "ksync",
+  "dma",
+  "poolAlloc",
+  "blockFree",
+  "poolFree",
+  "poolDestroy",
+  "blockWrite",
+  "blockRead",
+]);
+
+/** What the CPU does with a kernel buffer: no token needed. */
+export type BufOp =
+  | { readonly b: "free"; readonly pick: Pick }
+  /** `buffer.bytes()`, read whole. */
+  | { readonly b: "read"; readonly pick: Pick }
+  | { readonly b: "write"; readonly pick: Pick; readonly offset: number; readonly value: number };
 
 /** One command. Device, binding and gate choices are indices, taken modulo what exists. */
 export type Command =
@@ -99,13 +201,19 @@ export type Command =
   /** Opens one of the gates something waits at: a probe's, a remove()'s or a devres release's. */
   | { readonly c: "gate"; readonly pick: number }
   | { readonly c: "run"; readonly ns: number }
-  | { readonly c: "use"; readonly binding: number; readonly op: UseOp };
+  /** `binding` 32 and above names a live binding (modulo), when there is one. */
+  | { readonly c: "use"; readonly binding: number; readonly op: UseOp }
+  | { readonly c: "buf"; readonly op: BufOp };
 
 /** The machine one sequence runs on. */
 export interface FuzzConfig {
   readonly iommu: IommuMode;
   readonly pageSize: number;
   readonly dmaDebug: DmaDebugMode;
+  /** `false`: DMA does not snoop the CPU's caches (`new Machine({ dmaCoherent: false })`). */
+  readonly dmaCoherent: boolean;
+  /** The swiotlb bounce pool: small enough, at times, to run out. */
+  readonly swiotlbBytes: number;
 }
 
 /** DMA masks a step or a use may set. Below the pool (passthrough) or the IOVA base (strict), allocation fails. */
@@ -120,6 +228,26 @@ const pick = fc.nat({ max: 15 });
 const release = fc.constantFrom<ReleaseKind>("none", "sync", "async", "async", "sync", "gated", "throws", "rejects");
 const token = fc.oneof({ weight: 3, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.nat({ max: 15 }) }, { weight: 2, arbitrary: fc.integer({ min: 16, max: 31 }) });
 
+const dir = fc.constantFrom<DataDirection>("to-device", "from-device", "bidirectional");
+const span = fc.record({ off: fc.nat({ max: 20_000 }), len: fc.nat({ max: 20_000 }) });
+const maybeSpan = fc.option(span, { freq: 2, nil: undefined });
+/** -1 (the newest) most of the time. */
+const newest = fc.oneof({ weight: 3, arbitrary: fc.constant(-1) }, { weight: 2, arbitrary: fc.nat({ max: 15 }) });
+/** A buffer: a live one (16 and above) most of the time. */
+const bufPick = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 16, max: 31 }) }, { weight: 1, arbitrary: fc.nat({ max: 15 }) });
+/** A handle: the newest most of the time, else any kept. */
+const handle = fc.oneof({ weight: 4, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.nat({ max: 7 }) });
+/** Mostly the binding's own token. */
+const ownToken = fc.oneof({ weight: 6, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.nat({ max: 15 }) }, { weight: 1, arbitrary: fc.integer({ min: 16, max: 31 }) });
+const poolStep = fc
+  .record({ size: fc.oneof(fc.integer({ min: 1, max: 64 }), fc.constantFrom(100, 200, 512)), align: fc.constantFrom(1, 8, 16, 64) })
+  .chain(({ size, align }) => {
+    const stride = Math.ceil(size / align) * align;
+    // Boundaries no larger than the smallest page: each chunk starts on one, so the model knows which blocks a chunk has.
+    const boundaries = [0, 64, 128, 256, 512].filter((b) => b === 0 || b >= stride);
+    return fc.record({ t: fc.constant("pool" as const), size: fc.constant(size), align: fc.constant(align), boundary: fc.constantFrom(...boundaries) });
+  });
+
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ t: fc.constant("alloc" as const), size }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("free" as const), pick }) },
@@ -129,6 +257,10 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant("mask" as const), bits: fc.constantFrom(...MASKS, 32, 64) }) },
   { weight: 4, arbitrary: fc.record({ t: fc.constant("engine" as const), task: fc.boolean() }) },
   { weight: 1, arbitrary: fc.constant({ t: "fail" as const }) },
+  { weight: 3, arbitrary: fc.constant({ t: "busMaster" as const }) },
+  { weight: 2, arbitrary: poolStep },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant("segmax" as const), bytes: fc.constantFrom(65_536, 4096, 1024) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant("map" as const), size, dir }) },
 );
 
 const removeStep: fc.Arbitrary<RemoveStep> = fc.oneof(
@@ -137,6 +269,7 @@ const removeStep: fc.Arbitrary<RemoveStep> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ t: fc.constant("devres" as const), release }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("await" as const), how: fc.constantFrom("microtask" as const, "tick" as const) }) },
   { weight: 2, arbitrary: fc.constant({ t: "gate" as const }) },
+  { weight: 2, arbitrary: fc.constant({ t: "unmapAll" as const }) },
 );
 
 const plan: fc.Arbitrary<ProbePlan> = fc.record({
@@ -158,6 +291,30 @@ const use: fc.Arbitrary<UseOp> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ o: "mmio" as const }) },
 );
 
+const dmaUse: fc.Arbitrary<DmaOp> = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ o: fc.constant("kmalloc" as const), size, vm: fc.constantFrom(false, false, false, true) }) },
+  { weight: 6, arbitrary: fc.record({ o: fc.constant("map" as const), buf: bufPick, dir, span: maybeSpan }) },
+  { weight: 3, arbitrary: fc.record({ o: fc.constant("mapSg" as const), items: fc.array(fc.record({ buf: bufPick, span: maybeSpan }), { minLength: 1, maxLength: 3 }), dir }) },
+  { weight: 6, arbitrary: fc.record({ o: fc.constant("sync" as const), map: newest, handle, forCpu: fc.boolean(), span: maybeSpan, token: ownToken }) },
+  { weight: 3, arbitrary: fc.record({ o: fc.constant("unmap" as const), map: newest, handle, token: ownToken }) },
+  { weight: 2, arbitrary: fc.record({ o: fc.constant("view" as const), map: newest, handle }) },
+  { weight: 2, arbitrary: fc.record({ o: fc.constant("kunmap" as const), map: newest, wrong: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ o: fc.constant("ksync" as const), map: newest, forCpu: fc.boolean(), span, wrong: fc.boolean() }) },
+  { weight: 6, arbitrary: fc.record({ o: fc.constant("dma" as const), map: newest, at: fc.nat({ max: 20_000 }), len: fc.integer({ min: 1, max: 200 }), value: fc.integer({ min: 1, max: 255 }), write: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ o: fc.constant("poolAlloc" as const), pool: newest, token: ownToken }) },
+  { weight: 1, arbitrary: fc.record({ o: fc.constant("blockFree" as const), pool: newest, block: newest }) },
+  { weight: 1, arbitrary: fc.record({ o: fc.constant("poolFree" as const), pool: newest, block: newest, cpu: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ o: fc.constant("poolDestroy" as const), pool: newest }) },
+  { weight: 1, arbitrary: fc.record({ o: fc.constant("blockWrite" as const), pool: newest, block: newest, offset: fc.nat({ max: 600 }), value: fc.integer({ min: 1, max: 255 }) }) },
+  { weight: 1, arbitrary: fc.record({ o: fc.constant("blockRead" as const), pool: newest, block: newest, token: ownToken }) },
+);
+
+const bufOp: fc.Arbitrary<BufOp> = fc.oneof(
+  { weight: 1, arbitrary: fc.record({ b: fc.constant("free" as const), pick: bufPick }) },
+  { weight: 2, arbitrary: fc.record({ b: fc.constant("read" as const), pick: bufPick }) },
+  { weight: 2, arbitrary: fc.record({ b: fc.constant("write" as const), pick: bufPick, offset: fc.nat({ max: 20_000 }), value: fc.integer({ min: 1, max: 255 }) }) },
+);
+
 const kind = fc.constantFrom<DeviceKind>("tick", "copy", "plain", "tick");
 const driver = fc.constantFrom<DriverName>(...DRIVERS);
 const index = fc.nat({ max: 15 });
@@ -171,10 +328,15 @@ export const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ c: fc.constant("gate" as const), pick: index }) },
   { weight: 2, arbitrary: fc.record({ c: fc.constant("run" as const), ns: fc.integer({ min: 0, max: 20_000 }) }) },
   { weight: 10, arbitrary: fc.record({ c: fc.constant("use" as const), binding: fc.nat({ max: 31 }), op: use }) },
+  { weight: 10, arbitrary: fc.record({ c: fc.constant("use" as const), binding: fc.nat({ max: 63 }), op: dmaUse }) },
+  { weight: 3, arbitrary: fc.record({ c: fc.constant("buf" as const), op: bufOp }) },
 );
 
 export const configArbitrary: fc.Arbitrary<FuzzConfig> = fc.record({
   iommu: fc.constantFrom<IommuMode>("passthrough", "strict"),
   pageSize: fc.constantFrom(4096, 512),
   dmaDebug: fc.constantFrom<DmaDebugMode>("report", "report", "throw", "off"),
+  dmaCoherent: fc.boolean(),
+  // Four slots, sixteen, or the default 4 MiB.
+  swiotlbBytes: fc.constantFrom(8192, 32_768, 4 << 20),
 });

@@ -9,6 +9,10 @@
  * stops it and releases the ring. Nothing resets it but CTRL=0 or a surprise
  * removal, so an engine a driver forgot to halt keeps running into the next
  * binding, as real hardware does.
+ *
+ * Every kind, the plain one too, also does the DMA the fuzzer asks of it
+ * directly ({@link FuzzDevice}): reads and writes at the bus addresses of
+ * the streaming mappings its driver made.
  */
 
 import { DeviceModel } from "../../src/index.js";
@@ -52,7 +56,25 @@ export const RING_BYTES = 256;
 /** How often each engine flavour does a transfer, ns. */
 export const ENGINE_PERIOD: Readonly<Record<"tick" | "copy", number>> = { tick: 700, copy: 1_100 };
 
-export class FuzzEngine extends DeviceModel {
+/** A device whose DMA the fuzzer drives by hand: what a NIC does with the buffers its driver posted. */
+export class FuzzDevice extends DeviceModel {
+  /** The device writes `data` at `address`; false when blocked. */
+  writeAt(address: bigint, data: Uint8Array): boolean {
+    return this.dmaWrite(address, data);
+  }
+
+  /** The device reads `length` bytes at `address` (all-ones where blocked). */
+  readAt(address: bigint, length: number): Uint8Array {
+    return this.dmaRead(address, length);
+  }
+}
+
+/** The plain kind: no registers, DMA only when asked. */
+export function plainDevice(): FuzzDevice {
+  return new FuzzDevice({ ...FUZZ_IDS.plain });
+}
+
+export class FuzzEngine extends FuzzDevice {
   #running = false;
   #base = 0n;
   #length = 0;

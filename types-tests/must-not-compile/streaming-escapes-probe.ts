@@ -1,0 +1,62 @@
+// Blocks: a streaming mapping, an sg table, a DMA pool or a pool block handed
+// out of probe() (as its return value, in a closure, in an object that is not
+// an instance) or parked in a variable outside it typed with a concrete
+// scope, to be used after the binding has ended, as
+// probe-returns-allocation.ts and park-in-outer-variable.ts do for a
+// coherent allocation.
+import { createDmaPool, defineDriver, kmalloc, mapSg, mapSingle } from "boundscope";
+import type { DeviceOwned, DmaPool, PoolBlock, SgTable, StreamingAddress } from "boundscope";
+
+export const mapping = defineDriver({
+  name: "mapping",
+  ids: [{ vendor: 1, device: 1 }],
+  probe: (dev) => mapSingle(dev, kmalloc(dev, 64), "from-device"),
+});
+
+export const table = defineDriver({
+  name: "table",
+  ids: [{ vendor: 1, device: 2 }],
+  probe: (dev) => mapSg(dev, kmalloc(dev, 64), "to-device"),
+});
+
+export const pool = defineDriver({
+  name: "pool",
+  ids: [{ vendor: 1, device: 3 }],
+  probe: (dev) => createDmaPool(dev, "desc", 16),
+});
+
+export const block = defineDriver({
+  name: "block",
+  ids: [{ vendor: 1, device: 4 }],
+  probe: (dev) => () => createDmaPool(dev, "desc", 16).alloc(dev),
+});
+
+export const holder = defineDriver({
+  name: "holder",
+  ids: [{ vendor: 1, device: 5 }],
+  probe(dev) {
+    return { rx: mapSingle(dev, kmalloc(dev, 64), "from-device").syncForCpu(dev) };
+  },
+});
+
+let keepRx: DeviceOwned<"x", "from-device"> | undefined;
+let keepTable: SgTable<string, "to-device"> | undefined;
+let keepPool: DmaPool<"x"> | undefined;
+let keepBlock: PoolBlock<unknown> | undefined;
+let keepAddress: StreamingAddress<"x", "from-device"> | undefined;
+
+export const parked = defineDriver({
+  name: "parked",
+  ids: [{ vendor: 1, device: 6 }],
+  probe(dev) {
+    const rx = mapSingle(dev, kmalloc(dev, 64), "from-device");
+    keepRx = rx;
+    keepTable = mapSg(dev, kmalloc(dev, 64), "to-device");
+    keepPool = createDmaPool(dev, "desc", 16);
+    keepBlock = createDmaPool(dev, "hdr", 12).alloc(dev);
+    keepAddress = rx.dmaAddress;
+    return {};
+  },
+});
+
+void [keepRx, keepTable, keepPool, keepBlock, keepAddress];
