@@ -8,7 +8,7 @@
 
 import { describe, expect, it } from "vitest";
 import { enableBusMaster, kmalloc, Machine, mapSg, mapSingle, setDmaMask, vmalloc } from "../src/index.js";
-import type { KernelBuffer, MachineOptions } from "../src/index.js";
+import type { DataDirection, KernelBuffer, MachineOptions } from "../src/index.js";
 import { bindModel, expectCode, OpenModel, smuggle } from "./helpers.js";
 
 const PAGE = 4096;
@@ -267,7 +267,7 @@ describe("hostile inputs are BoundscopeErrors with a code", () => {
     await machine.pci.unbind(dev);
     expectCode(() => kmalloc(token, 64), "ENXIO");
     // A structural copy of a token is not a token.
-    expectCode(() => vmalloc(smuggle({ ...token }), 64), "EPERM");
+    expectCode(() => vmalloc(smuggle<typeof token>({ ...token }), 64), "EPERM");
     expect(machine.memory.heap().allocations).toBe(0);
   });
 
@@ -291,7 +291,7 @@ describe("hostile inputs are BoundscopeErrors with a code", () => {
       expectCode(() => mapSingle(token, buf, "to-device", offset, length), "EINVAL");
     }
     for (const direction of ["sideways", "", undefined, 1, "TO-DEVICE"]) {
-      expectCode(() => mapSingle(token, buf, smuggle(direction)), "EINVAL");
+      expectCode(() => mapSingle(token, buf, smuggle<DataDirection>(direction)), "EINVAL");
     }
     // Nothing was mapped.
     buf.free();

@@ -20,7 +20,7 @@ import {
   unmapSg,
   vmalloc,
 } from "../src/index.js";
-import type { CpuOwnedSgTable, IommuMode, KernelBuffer, MachineOptions, ProbeDevice, SgTable } from "../src/index.js";
+import type { CpuOwnedSgTable, DataDirection, IommuMode, KernelBuffer, MachineOptions, ProbeDevice, SgTable } from "../src/index.js";
 import { bindModel, expectCode, OpenModel, smuggle } from "./helpers.js";
 import type { Smuggled } from "./helpers.js";
 
@@ -291,7 +291,7 @@ describe("what mapSg refuses, changing nothing", () => {
     ] as const) {
       expectCode(() => mapSg(token, [buf, { buffer: buf, offset, length }], "to-device"), "EINVAL");
     }
-    expectCode(() => mapSg(token, buf, smuggle("sideways")), "EINVAL");
+    expectCode(() => mapSg(token, buf, smuggle<DataDirection>("sideways")), "EINVAL");
     // Nothing was mapped: the buffer frees (it would be EBUSY while mapped), and nothing was reported.
     expect(machine.memory.heap().allocations).toBe(1);
     buf.free();

@@ -187,7 +187,7 @@ export async function streamSgPool(quick) {
  * checker on. Each run is checked: every frame sent and received intact.
  */
 export async function streamNic(quick) {
-  const sessions = quick ? 2 : 4;
+  const sessions = 2;
   const packets = quick ? 64 : 1024;
   const rounds = quick ? 3 : 9;
   const run = (settings, bounces = false) => async () => {

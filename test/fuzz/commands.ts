@@ -184,6 +184,34 @@ export const DMA_OPS: ReadonlySet<string> = new Set([
   "blockRead",
 ]);
 
+/** True for the streaming and pool ops. */
+export function isDmaOp(op: UseOp): op is DmaOp {
+  return DMA_OPS.has(op.o);
+}
+
+/**
+ * Where a device transfer of (at most) `len` bytes at offset `at` (modulo
+ * `size`) of a mapping goes: the offset into the mapping, the length cut at
+ * the end of the segment it starts in, and that byte's bus address. The
+ * model and the rig both compute it, from the segments the rig saw.
+ */
+export function dmaWindow(segments: readonly { readonly address: bigint; readonly length: number }[], size: number, at: number, len: number): { readonly offset: number; readonly length: number; readonly address: bigint } {
+  const offset = at % size;
+  let start = 0;
+  for (const segment of segments) {
+    if (offset < start + segment.length) return { offset, length: Math.min(len, start + segment.length - offset), address: segment.address + BigInt(offset - start) };
+    start += segment.length;
+  }
+  throw new Error(`dmaWindow: offset ${offset} lies past the ${start} bytes of the segments`);
+}
+
+/** What the device writes: `n` bytes counting up from `value`. */
+export function pattern(value: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (value + i) & 0xff;
+  return out;
+}
+
 /** What the CPU does with a kernel buffer: no token needed. */
 export type BufOp =
   | { readonly b: "free"; readonly pick: Pick }

@@ -43,15 +43,40 @@
  *   only). Under "throw" the unbind rejects with the first; under "off"
  *   nothing is reported.
  *
+ * Streaming DMA, on machines coherent or not, with a swiotlb pool of four
+ * slots, sixteen or 4 MiB: kernel buffers (kmalloc, vmalloc) allocated,
+ * written, read and freed by the CPU; single and sg mappings in every
+ * direction, synced whole or in part through their handles (stale ones
+ * included) or by address (with a wrong size, range or entry count at
+ * times), unmapped, or left for devres; DMA pools; the device reading and
+ * writing what it was given. After every command, besides the above:
+ * - every call gives the code the model predicts, and every read (a
+ *   buffer's bytes, a synced window, what the device read, a pool block)
+ *   gives exactly the bytes the model predicts: what the device wrote once
+ *   synced, stale bytes without the sync on a non-coherent machine or
+ *   through bounce slots;
+ * - the heap holds exactly the model's live buffers, swiotlb exactly the
+ *   slots of the live bounced parts, the coherent pool the allocations and
+ *   pool chunks; at the end, once every device is unplugged, swiotlb and the
+ *   coherent pool are empty and the buffers left can all be freed;
+ * - every mapping is in the predicted state (device, cpu, unmapped), bounced
+ *   or not, with segments that add up to its size (one per part in
+ *   passthrough); so every mapping is gone once its binding's devres walk is
+ *   done; pools hold the predicted blocks; a CPU view taken before a map or
+ *   a sync for the device is dead;
+ * - the checker reports what the model requires (a `pending-at-unbind` per
+ *   binding that left mappings or blocks, the dma-debug checks the calls
+ *   break) and nothing else.
+ *
  * @module
  */
 
 import fc from "fast-check";
-import { allocCoherent, BoundscopeError, Devres, setDmaMask } from "../../src/index.js";
+import { allocCoherent, BoundscopeError, Devres, kmalloc, mapSingle, setDmaMask } from "../../src/index.js";
 import type { DmaViolation, MachineEvent } from "../../src/index.js";
 import type { Command, FuzzConfig } from "./commands.js";
 import { commandArbitrary, configArbitrary } from "./commands.js";
-import type { Expectation, MAlloc, MBinding, PError, PEvent, Predicted, ReferenceOptions, Resolved } from "./reference.js";
+import type { Expectation, MAlloc, MBinding, MBlock, MMapping, Observe, PError, PEvent, Predicted, ReferenceOptions, Resolved } from "./reference.js";
 import { PlannedError, Reference } from "./reference.js";
 import type { Actual, BindingRecord } from "./rig.js";
 import { Rig } from "./rig.js";
@@ -64,15 +89,18 @@ export interface FuzzStats {
   readonly byKind: Record<string, number>;
   /** Paths worth having reached: gates, failed probes, buggy teardowns caught, dead tokens refused, and so on. */
   readonly seen: Record<string, number>;
+  /** Uses by kind and outcome: `use:map ENOMEM`. */
+  readonly outcomes: Record<string, number>;
 }
 
-export const stats: FuzzStats = { runs: 0, commands: 0, byKind: {}, seen: {} };
+export const stats: FuzzStats = { runs: 0, commands: 0, byKind: {}, seen: {}, outcomes: {} };
 
 export function resetStats(): void {
   stats.runs = 0;
   stats.commands = 0;
   for (const key of Object.keys(stats.byKind)) delete stats.byKind[key];
   for (const key of Object.keys(stats.seen)) delete stats.seen[key];
+  for (const key of Object.keys(stats.outcomes)) delete stats.outcomes[key];
 }
 
 function count(table: Record<string, number>, key: string, n = 1): void {
@@ -119,7 +147,11 @@ export async function runLifecycle(config: FuzzConfig, commands: readonly Comman
       if (present < 0) break;
       await checker.step(reference.resolve({ c: "unplug", dev: present })!, "the end (unplug all)");
     }
+    checker.unmapped();
+    // Kernel buffers outlive every binding: nothing maps them now, so each one left frees.
+    for (const buf of reference.buffers) if (!buf.freed) await checker.step(reference.freeBuffer(buf.index), "the end (free the kernel buffers)");
     checker.final();
+    for (const [what, n] of Object.entries(reference.dmaReached)) count(stats.seen, what, n);
     count(stats.seen, "probes held at a gate", reference.reached.gatedProbes);
     count(stats.seen, "remove()s held at a gate", reference.reached.gatedRemoves);
     count(stats.seen, "devres releases held at a gate", reference.reached.gatedReleases);
@@ -136,21 +168,29 @@ class Checker {
   #seenViolations = 0;
   #seenFaults = 0;
   #seenFailures = 0;
-  /** A stray DMA in passthrough may land anywhere: contents are no longer the model's to predict. */
+  /** A stray DMA in passthrough may land anywhere in the coherent pool: its contents are no longer the model's to predict. */
   #contentsTrusted = true;
   #commands = 0;
+  /** What the model asks the rig: addresses, segments, times. */
+  readonly #observe: Observe;
 
   constructor(
     readonly reference: Reference,
     readonly rig: Rig,
-  ) {}
+  ) {
+    this.#observe = {
+      alloc: (alloc) => this.#handle(alloc),
+      mapping: (m) => rig.mapping(m.binding.key, m.index),
+      block: (block) => rig.block(block.pool.owner.key, block.pool.index, block.index),
+    };
+  }
 
   async step(command: Resolved, where: string): Promise<void> {
     this.#commands++;
     stats.commands++;
-    count(stats.byKind, command.c === "use" ? `use:${command.op.o}` : command.c);
+    count(stats.byKind, command.c === "use" ? `use:${command.op.o}` : command.c === "buf" ? `buf:${command.op.b}` : command.c);
     try {
-      const expect = this.reference.apply(command, (alloc) => this.#handle(alloc));
+      const expect = this.reference.apply(command, this.#observe);
       const actual = await this.rig.apply(command);
       let restless: unknown;
       try {
@@ -173,10 +213,21 @@ class Checker {
     }
   }
 
-  /** After the last unplug: nothing held, nothing alive. */
+  /** After the last unplug: nothing is mapped, nothing bounces. */
+  unmapped(): void {
+    const bounce = this.rig.machine.memory.swiotlb();
+    if (bounce.bytesInUse !== 0 || bounce.allocations !== 0) fail(`after every device was unplugged swiotlb still holds ${bounce.bytesInUse} bytes in ${bounce.allocations} allocations`);
+    for (const record of this.rig.records.values()) {
+      for (const [i, map] of record.maps.entries()) if (map.handles.at(-1)!.state !== "unmapped") fail(`mapping #${i} of ${record.key} is still ${map.handles.at(-1)!.state} after every device was unplugged`);
+    }
+  }
+
+  /** After the last unplug and the last free: nothing held, nothing alive. */
   final(): void {
     const pool = this.rig.machine.memory.stats();
     if (pool.bytesInUse !== 0 || pool.allocations !== 0) fail(`after every device was unplugged the pool still holds ${pool.bytesInUse} bytes in ${pool.allocations} allocations`);
+    const heap = this.rig.machine.memory.heap();
+    if (heap.bytesInUse !== 0 || heap.allocations !== 0) fail(`after every kernel buffer was freed the heap still holds ${heap.bytesInUse} bytes in ${heap.allocations} allocations`);
     for (const binding of this.reference.bindings) {
       if (binding.live) fail(`binding ${binding.key} is live after every device was unplugged`);
       this.#dead(binding);
@@ -193,10 +244,14 @@ class Checker {
     this.#checkEvents();
     this.#checkStates();
     this.#checkOps();
-    if (command.c === "use" && command.op.o !== "release") this.#checkOutcome(expect.outcome!, actual!);
+    if ((command.c === "use" && command.op.o !== "release") || command.c === "buf") {
+      this.#checkOutcome(expect.outcome!, actual!);
+      count(stats.outcomes, `${command.c === "use" ? `use:${command.op.o}` : `buf:${command.op.b}`} ${expect.outcome!.result}`);
+    }
     this.#checkReleases();
     this.#checkViolations(expect);
     this.#checkMemory();
+    this.#checkStreaming();
     count(stats.seen, "throw: an unbind or probe threw its violation", expect.threw);
     for (const binding of expect.died) {
       count(stats.seen, "bindings ended");
@@ -232,13 +287,15 @@ class Checker {
     if (p.kind !== o.kind || p.driver !== o.driver) return false;
     if (o.from !== p.from || o.to !== p.to || o.reason !== p.reason || o.resource !== p.resource || o.bar !== p.bar) return false;
     if (o.direction !== undefined || o.violation !== undefined || !errorMatches(p.error, o.error)) return false;
-    if (p.alloc === undefined) return o.address === undefined && o.size === undefined;
-    return o.address === this.#handle(p.alloc) && o.size === p.alloc.size;
+    if (p.alloc !== undefined) return o.address === this.#handle(p.alloc) && o.size === p.alloc.size;
+    if (p.stream !== undefined) return o.address === this.#observe.mapping(p.stream).address && o.size === p.stream.size;
+    return o.address === undefined && o.size === undefined;
   }
 
   /** A predicted event, for failure messages: `release[good] coherent 64 bytes (0000:00:01.0#0 #1)`. */
   #describePredicted(e: PEvent): string {
-    const alloc = e.alloc === undefined ? undefined : `${e.alloc.size} bytes (${e.alloc.owner.key} #${e.alloc.index})`;
+    const alloc =
+      e.alloc !== undefined ? `${e.alloc.size} bytes (${e.alloc.owner.key} #${e.alloc.index})` : e.stream !== undefined ? `${e.stream.size} bytes (${e.stream.binding.key} mapping #${e.stream.index})` : undefined;
     return describe(e.kind, e.driver, [
       e.from === undefined && e.to === undefined ? undefined : `${e.from} -> ${e.to}`,
       e.reason,
@@ -284,14 +341,80 @@ class Checker {
     if (predicted.result !== actual.result) fail(`gave ${actual.result}; the model expected ${predicted.result}`);
     if (predicted.result === "ENXIO") count(stats.seen, "dead handle refused");
     if (predicted.value !== undefined && actual.value !== predicted.value) fail(`read ${actual.value}; the model expected ${predicted.value}`);
-    const alloc = predicted.bytesOf;
+    const alloc = predicted.bytesOf ?? predicted.blockOf;
     if (alloc !== undefined && this.#contentsTrusted) {
       const bytes = actual.bytes!;
-      if (bytes.length !== alloc.size) fail(`bytes() has ${bytes.length} bytes; the allocation has ${alloc.size}`);
+      const size = "pool" in alloc ? alloc.pool.size : alloc.size;
+      if (bytes.length !== size) fail(`bytes() has ${bytes.length} bytes; the allocation has ${size}`);
       for (let i = 0; i < bytes.length; i++) {
         if (bytes[i] !== (alloc.written.get(i) ?? 0)) fail(`byte ${i} reads ${bytes[i]}; the model expected ${alloc.written.get(i) ?? 0} (zero-filled, then written)`);
       }
     }
+    const data = predicted.data;
+    if (data !== undefined) {
+      const bytes = actual.bytes!;
+      if (bytes.length !== data.length) fail(`read ${bytes.length} bytes; the model expected ${data.length}`);
+      for (let i = 0; i < data.length; i++) {
+        if (bytes[i] !== data[i]) fail(`byte ${i} of ${data.length} reads ${bytes[i]}; the model expected ${data[i]} (reads ${hexBytes(bytes)}; expected ${hexBytes(data)})`);
+      }
+    }
+  }
+
+  /**
+   * The heap and swiotlb hold what the model says; every mapping is in its
+   * predicted state, bounced as predicted, with segments that add up; every
+   * buffer, pool and block freed or not as predicted.
+   */
+  #checkStreaming(): void {
+    const { memory } = this.rig.machine;
+    const heap = memory.heap();
+    const expectHeap = this.reference.heap();
+    if (heap.bytesInUse !== expectHeap.bytesInUse || heap.allocations !== expectHeap.allocations) {
+      fail(`the heap holds ${heap.bytesInUse} bytes in ${heap.allocations} buffers; the model's live buffers come to ${expectHeap.bytesInUse} bytes in ${expectHeap.allocations}`);
+    }
+    const bounce = memory.swiotlb();
+    const expectBounce = this.reference.swiotlb();
+    if (bounce.bytesInUse !== expectBounce.bytesInUse || bounce.allocations !== expectBounce.allocations) {
+      fail(`swiotlb holds ${bounce.bytesInUse} bytes in ${bounce.allocations} allocations; the model's bounced parts come to ${expectBounce.bytesInUse} bytes in ${expectBounce.allocations}`);
+    }
+    if (this.rig.buffers.length !== this.reference.buffers.length) fail(`the rig has ${this.rig.buffers.length} kernel buffers; the model expected ${this.reference.buffers.length}`);
+    for (const buf of this.reference.buffers) {
+      const real = this.rig.buffers[buf.index]!.buffer;
+      if (real.freed !== buf.freed || real.size !== buf.size) fail(`kernel buffer #${buf.index} is ${real.freed ? "freed" : "live"} (${real.size} bytes); the model expected ${buf.freed ? "freed" : "live"} (${buf.size} bytes)`);
+    }
+    const passthrough = this.rig.config.iommu === "passthrough";
+    for (const binding of this.reference.bindings) {
+      const record = this.#record(binding);
+      if (record.maps.length !== binding.maps.length) fail(`binding ${binding.key} made ${record.maps.length} mappings; the model expected ${binding.maps.length}`);
+      for (const m of binding.maps) this.#checkMapping(m, record.maps[m.index]!, passthrough);
+      if (record.pools.length !== binding.pools.length) fail(`binding ${binding.key} made ${record.pools.length} DMA pools; the model expected ${binding.pools.length}`);
+      for (const pool of binding.pools) {
+        const real = record.pools[pool.index]!;
+        if (real.pool.inUse !== pool.live().length) fail(`pool #${pool.index} of ${binding.key} has ${real.pool.inUse} blocks out; the model expected ${pool.live().length}`);
+        if (real.blocks.length !== pool.blocks.length) fail(`pool #${pool.index} of ${binding.key} gave ${real.blocks.length} blocks; the model expected ${pool.blocks.length}`);
+        for (const block of pool.blocks) {
+          const b = real.blocks[block.index]!;
+          if (b.block.freed !== block.freed) fail(`block #${block.index} of pool #${pool.index} of ${binding.key} is ${b.block.freed ? "freed" : "live"}; the model expected ${block.freed ? "freed" : "live"}`);
+          if (!block.freed && b.bytes.byteLength !== pool.size) fail(`a view of a live block of ${binding.key} reaches ${b.bytes.byteLength} bytes, not ${pool.size}`);
+        }
+      }
+    }
+  }
+
+  #checkMapping(m: MMapping, real: BindingRecord["maps"][number], passthrough: boolean): void {
+    const where = `mapping #${m.index} of ${m.binding.key} (${m.kind}, ${m.dir}, ${m.size} bytes)`;
+    const handle = real.handles.at(-1)!;
+    const state = m.live ? m.owner : "unmapped";
+    if (handle.state !== state) fail(`${where} is ${handle.state}; the model expected ${state}`);
+    if (real.handles.length !== m.handles) fail(`${where}: the driver holds ${real.handles.length} handles; the model expected ${m.handles}`);
+    if (handle.bounced !== m.bounced) fail(`${where} is ${handle.bounced ? "" : "not "}bounced; the model expected ${m.bounced ? "" : "not "}bounced`);
+    if (real.size !== m.size || real.entries !== m.entries) fail(`${where}: the rig has ${real.size} bytes in ${real.entries} entries; the model expected ${m.size} in ${m.entries}`);
+    const segments = real.facts.segments;
+    const total = segments.reduce((n, s) => n + s.length, 0);
+    if (total !== m.size) fail(`${where}: its segments add up to ${total} bytes`);
+    // In passthrough every physically contiguous part is a segment; behind a strict IOMMU parts may merge.
+    if (passthrough ? segments.length !== m.parts.length : segments.length > m.parts.length) fail(`${where} has ${segments.length} segments for ${m.parts.length} parts`);
+    if (!passthrough && segments.length < m.parts.length) count(stats.seen, "sg segments merged behind a strict IOMMU");
   }
 
   #checkReleases(): void {
@@ -336,10 +459,11 @@ class Checker {
   #checkMemory(): void {
     const pageSize = this.rig.config.pageSize;
     const live = this.reference.liveAllocations();
-    const expected = live.reduce((sum, a) => sum + Math.ceil(a.size / pageSize) * pageSize, 0);
+    const chunks = this.reference.poolChunks();
+    const expected = live.reduce((sum, a) => sum + Math.ceil(a.size / pageSize) * pageSize, 0) + chunks.bytes;
     const pool = this.rig.machine.memory.stats();
-    if (pool.bytesInUse !== expected || pool.allocations !== live.length) {
-      fail(`the pool holds ${pool.bytesInUse} bytes in ${pool.allocations} allocations; the model's live allocations come to ${expected} bytes in ${live.length}`);
+    if (pool.bytesInUse !== expected || pool.allocations !== live.length + chunks.count) {
+      fail(`the pool holds ${pool.bytesInUse} bytes in ${pool.allocations} allocations; the model's live allocations and pool chunks come to ${expected} bytes in ${live.length + chunks.count}`);
     }
     if (pool.highWater < pool.bytesInUse) fail(`the pool's high water ${pool.highWater} is below its use ${pool.bytesInUse}`);
     for (const binding of this.reference.bindings) {
@@ -397,7 +521,17 @@ class Checker {
   #dead(binding: MBinding): void {
     const record = this.#record(binding);
     const before = this.rig.machine.memory.stats();
+    const heapBefore = this.rig.machine.memory.heap();
+    const bounceBefore = this.rig.machine.memory.swiotlb();
     expectCode(() => allocCoherent(record.token, 64), "ENXIO", `allocCoherent with the dead token of ${binding.key}`);
+    expectCode(() => kmalloc(record.token, 64), "ENXIO", `kmalloc with the dead token of ${binding.key}`);
+    const live = this.rig.buffers.find((b) => !b.buffer.freed);
+    if (live !== undefined) expectCode(() => mapSingle(record.token, live.buffer, "bidirectional"), "ENXIO", `mapSingle with the dead token of ${binding.key}`);
+    for (const pool of record.pools) expectCode(() => pool.pool.alloc(record.token), "ENXIO", `DmaPool.alloc with the dead token of ${binding.key}`);
+    for (const map of record.maps) {
+      const handle = map.handles.at(-1)!;
+      expectCode(() => handle.unmap(record.token), "ENXIO", `unmap with the dead token of ${binding.key}`);
+    }
     expectCode(() => Devres.new(record.token, 0), "ENXIO", `Devres.new with the dead token of ${binding.key}`);
     expectCode(() => setDmaMask(record.token, 64), "ENXIO", `setDmaMask on the dead token of ${binding.key}`);
     for (const a of record.ring === undefined ? record.allocs : [...record.allocs, record.ring]) {
@@ -420,6 +554,9 @@ class Checker {
     if (record.irq !== undefined && record.irq.freed === irqHeld) fail(`the IRQ of the ended binding ${binding.key} is ${irqHeld ? "freed" : "not freed"}; the model expected ${irqHeld ? "it held until the walk reaches it" : "it freed"}`);
     const after = this.rig.machine.memory.stats();
     if (after.bytesInUse !== before.bytesInUse || after.allocations !== before.allocations) fail(`a dead token of ${binding.key} allocated memory`);
+    const heapAfter = this.rig.machine.memory.heap();
+    const bounceAfter = this.rig.machine.memory.swiotlb();
+    if (heapAfter.allocations !== heapBefore.allocations || bounceAfter.allocations !== bounceBefore.allocations) fail(`a dead token of ${binding.key} allocated a kernel buffer or a bounce slot`);
     count(stats.seen, "dead tokens checked");
   }
 
@@ -471,6 +608,11 @@ function errorMatches(predicted: PError | undefined, error: unknown): boolean {
 /** `kind[driver] field field …`, the fields given. */
 function describe(kind: string, driver: string | undefined, fields: readonly (string | undefined)[]): string {
   return [`${kind}[${driver ?? "-"}]`, ...fields.filter((f) => f !== undefined)].join(" ");
+}
+
+function hexBytes(bytes: Uint8Array): string {
+  const shown = [...bytes.subarray(0, 24)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+  return bytes.length > 24 ? `${shown} …` : shown;
 }
 
 function describeViolation(v: DmaViolation): string {

@@ -36,14 +36,46 @@
  *
  * Addresses are observations, not predictions: the model asks the rig for an
  * allocation's bus address when it needs one (to tell which allocation a
- * release freed, a free by handle).
+ * release freed, a free by handle), and a mapping's segments and the time it
+ * was made (where a device transfer lands, a call by address, the key the
+ * checker reports a repeat under).
+ *
+ * Streaming DMA, from the contract (README, the module docs of
+ * `src/driver/streaming.ts`, `scatterlist.ts`, `dma-pool.ts`, `kmalloc.ts`):
+ * - kernel buffers are no binding's: they outlive every unbind, and cannot be
+ *   freed while mapped (`EBUSY`); the heap counts a slab slot (a power of two
+ *   from 64 bytes, up to half a page) or whole pages (vmalloc: always pages);
+ * - a mapping is device-owned when made; a sync hands (a range of) it to the
+ *   CPU or back, the handle the sync returns is the only current one, and a
+ *   call by address leaves none current; unmapping gives it back for good;
+ *   what is still mapped at unbind is unmapped by devres, after the entries
+ *   made later, and the binding's end reports one `pending-at-unbind` for all
+ *   of it (pool blocks still out included);
+ * - in passthrough, memory beyond the device's mask (the heap lies at 4 GiB)
+ *   bounces through 2 KiB swiotlb slots taken first fit, one run per
+ *   physically contiguous part: copied in at map and at a sync for the
+ *   device (unless from-device), out at a sync for the CPU and the unmap
+ *   (unless to-device); no slots, `ENOMEM`, nothing taken. Behind a strict
+ *   IOMMU nothing bounces, and a mask of 20 bits or less reaches no IOVA;
+ * - on a machine whose DMA is not coherent, memory has a CPU copy and a RAM
+ *   copy: the device reads and writes RAM; a map and a sync for the device
+ *   write the CPU's cache lines (64 bytes, widened) back, a sync for the CPU
+ *   (unless to-device) invalidates them. Bounce slots are uncached;
+ * - the checker's cache-line table holds, per line, the first live mapping
+ *   the device may write there; a mapping that finds another's line is
+ *   `overlapping-cacheline`. The CPU touching a buffer while one of its
+ *   mappings is device-owned is `cpu-access-device-owned`, once per mapping
+ *   (device, address, time made) and call site;
+ * - a DMA pool carves blocks (lowest offset first, the last freed first)
+ *   from coherent chunks of `max(4096, stride, boundary)` bytes it takes one
+ *   at a time and gives back only when destroyed.
  *
  * @module
  */
 
-import type { DeviceState, DmaViolationKind, EndReason, ErrorCode, MachineEventKind, ResourceKind } from "../../src/index.js";
-import type { Command, DriverName, FuzzConfig, ProbePlan, ReleaseKind, Step, UseOp } from "./commands.js";
-import { DRIVER_KINDS, drivesHardware } from "./commands.js";
+import type { DataDirection, DeviceState, DmaViolationKind, EndReason, ErrorCode, MachineEventKind, ResourceKind } from "../../src/index.js";
+import type { BufOp, Command, DmaOp, DriverName, FuzzConfig, ProbePlan, ReleaseKind, Span, Step, UseOp } from "./commands.js";
+import { dmaWindow, DRIVER_KINDS, drivesHardware, isDmaOp, pattern } from "./commands.js";
 import type { DeviceKind } from "./models.js";
 import { hasEngine, RING_BYTES } from "./models.js";
 
@@ -89,8 +121,146 @@ export interface MDevres {
   readonly waiters: number[];
 }
 
+/** A kernel buffer (kmalloc, vmalloc): no binding's, live until freed. */
+export class MBuffer {
+  freed = false;
+  /** Its live mappings, in the order they were made: the CPU touching it is checked against the first device-owned one. */
+  readonly maps: MMapping[] = [];
+  /** What the CPU sees: the whole backing (a slab slot, or whole pages). */
+  readonly cpu: Uint8Array;
+  /** What RAM holds, once a non-coherent device mapped it without bouncing; until then RAM is the CPU's copy. */
+  ram: Uint8Array | undefined;
+
+  constructor(
+    /** Position in the model's `buffers`, and the rig's. */
+    readonly index: number,
+    readonly size: number,
+    readonly vm: boolean,
+    /** Bytes behind it: what cache maintenance is clipped to. */
+    readonly backing: number,
+    /** Bytes the heap counts for it. */
+    readonly footprint: number,
+  ) {
+    this.cpu = new Uint8Array(backing);
+  }
+}
+
+/** One physically contiguous part of a mapping: a buffer's bytes `[at, at + length)`, and the bounce slots it went through. */
+export interface MPart {
+  readonly buf: MBuffer;
+  readonly at: number;
+  readonly length: number;
+  /** The first swiotlb slot, when bounced. */
+  readonly slot: number | undefined;
+  /** What the bounce slots hold of it, when bounced. */
+  readonly data: Uint8Array | undefined;
+}
+
+/** A streaming mapping (single or sg) a binding made. */
+export class MMapping {
+  live = true;
+  owner: "device" | "cpu" = "device";
+  /** Handles the driver got: the first from the map, one more from each handle's sync. */
+  handles = 1;
+  /** The handle calls are taken from, by index; none after a call by address or the unmap. */
+  current: number | undefined = 0;
+  /** What the last sync for the CPU handed over. */
+  window = { offset: 0, length: 0 };
+  /** The cache lines it holds in the checker's table. */
+  readonly lines: string[] = [];
+  readonly size: number;
+
+  constructor(
+    readonly binding: MBinding,
+    /** Position in the binding's `maps`, and the rig's. */
+    readonly index: number,
+    readonly kind: "single" | "sg",
+    readonly dir: DataDirection,
+    readonly parts: readonly MPart[],
+    /** Entries as mapped (`nents`): one per buffer or piece, one per page of a vmalloc buffer. */
+    readonly entries: number,
+    /** A single mapping's offset into its buffer. */
+    readonly offset: number,
+    readonly buffers: readonly MBuffer[],
+  ) {
+    this.size = parts.reduce((n, p) => n + p.length, 0);
+  }
+
+  get bounced(): boolean {
+    return this.parts.some((p) => p.slot !== undefined);
+  }
+}
+
+/** A DMA pool a binding made in probe. */
+export class MPool {
+  destroyed = false;
+  readonly stride: number;
+  readonly chunkBytes: number;
+  /** Block offsets in a chunk, lowest first: aligned, none across the boundary. */
+  readonly offsets: number[] = [];
+  /** Live chunks, and each one's free offsets (popped from the end). */
+  readonly chunks: { readonly free: number[] }[] = [];
+  readonly blocks: MBlock[] = [];
+
+  constructor(
+    readonly owner: MBinding,
+    readonly index: number,
+    readonly size: number,
+    readonly align: number,
+    readonly boundary: number,
+  ) {
+    this.stride = Math.ceil(size / align) * align;
+    this.chunkBytes = Math.max(4096, this.stride, boundary);
+    // A chunk starts on a page, and pages are multiples of every boundary the fuzzer picks.
+    for (let at = 0; at + this.stride <= this.chunkBytes; at += this.stride) {
+      if (boundary !== 0 && Math.floor(at / boundary) !== Math.floor((at + size - 1) / boundary)) continue;
+      this.offsets.push(at);
+    }
+  }
+
+  live(): MBlock[] {
+    return this.blocks.filter((b) => !b.freed);
+  }
+}
+
+/** A block of a DMA pool. */
+export interface MBlock {
+  readonly pool: MPool;
+  readonly index: number;
+  readonly chunk: { readonly free: number[] };
+  readonly offset: number;
+  freed: boolean;
+  /** Bytes written, by offset; the rest reads zero. */
+  readonly written: Map<number, number>;
+}
+
+/** What the platform keeps by bus address for a binding's calls by address: a mapping or a pool block. */
+type MStream = MMapping | MBlock;
+
+/** What a call by address says about the mapping it names, as the checker compares it. */
+interface MCall {
+  readonly kind: "coherent" | "single" | "sg" | "pool";
+  readonly size?: number | undefined;
+  readonly dir?: DataDirection | undefined;
+  readonly entries?: number | undefined;
+  readonly sync?: boolean;
+}
+
+/** What the checker knows of a live mapping a call by address found. */
+interface MRegion {
+  readonly kind: "coherent" | "single" | "sg" | "pool";
+  readonly size: number;
+  readonly dir?: DataDirection | undefined;
+  readonly entries?: number | undefined;
+}
+
 /** An entry of a binding's devres stack. */
-type MResource = { readonly r: "alloc"; readonly a: MAlloc } | { readonly r: "devres"; readonly d: MDevres } | { readonly r: "bus mastering" | "mmio" | "irq" };
+type MResource =
+  | { readonly r: "alloc"; readonly a: MAlloc }
+  | { readonly r: "devres"; readonly d: MDevres }
+  | { readonly r: "map"; readonly m: MMapping }
+  | { readonly r: "pool"; readonly p: MPool }
+  | { readonly r: "bus mastering" | "mmio" | "irq" };
 
 export class MBinding {
   live = true;
@@ -105,6 +275,15 @@ export class MBinding {
   engineDone = false;
   probeGated = false;
   removeGated = false;
+  /** Bus mastering turned on by the `busMaster` step. */
+  busMastered = false;
+  /** The longest sg segment the device takes (`setMaxSegmentSize`). */
+  maxSegment = 65_536;
+  /** Every streaming mapping it made, live or not. */
+  readonly maps: MMapping[] = [];
+  readonly pools: MPool[] = [];
+  /** Mappings and pool blocks in the order made: what a call by address finds first. */
+  readonly streams: MStream[] = [];
 
   constructor(
     /** `<device name>#<n>`: the device's n-th probe. */
@@ -161,6 +340,8 @@ export interface PFields {
   readonly bar?: number;
   /** A coherent release: the allocation it frees (its bus address is observed, its size the model's). */
   readonly alloc?: MAlloc;
+  /** A streaming release: the mapping it unmaps (its first segment's address is observed, its size the model's). */
+  readonly stream?: MMapping;
   /** `*-failed`: the error a driver callback threw: ours by plan, or a BoundscopeError with this code. */
   readonly error?: PError;
 }
@@ -176,6 +357,10 @@ export interface Predicted {
   readonly value?: number;
   /** The allocation whose contents `bytes` must show. */
   readonly bytesOf?: MAlloc;
+  /** The pool block whose contents `bytes` must show. */
+  readonly blockOf?: MBlock;
+  /** The bytes read, exactly: a kernel buffer's, a mapping's window, or what the device read. */
+  readonly data?: Uint8Array;
 }
 
 /** A checker violation the model requires. */
@@ -213,10 +398,40 @@ export type Resolved =
       /** The allocation or devres entry it acts on: an index into the binding's list. */
       readonly target: number;
       readonly opId: number;
-    };
+      /** For streaming and pool ops: what it names. */
+      readonly dma?: DmaPick;
+    }
+  | { readonly c: "buf"; readonly op: BufOp; readonly buf: number; readonly offset: number; readonly opId: number };
 
-/** What the model asks the rig: the bus address an allocation got. */
-export type Observe = (alloc: MAlloc) => bigint;
+/** What a streaming or pool op names, resolved: indices into the lists of the binding (or the model's buffers), handles, ranges. */
+export interface DmaPick {
+  readonly map?: number;
+  readonly handle?: number;
+  readonly pool?: number;
+  readonly block?: number;
+  /** Buffers to map, and the part of each (the whole when `undefined`). */
+  readonly bufs?: readonly number[];
+  readonly spans?: readonly (Span | undefined)[];
+  /** The range of a sync. */
+  readonly span?: Span | undefined;
+  readonly forCpu?: boolean;
+  /** A call by address that names one byte or entry too many. */
+  readonly wrong?: boolean;
+}
+
+/** A mapping as the rig saw it made: its segments and the virtual time. */
+export interface MappingFacts {
+  readonly address: bigint;
+  readonly segments: readonly { readonly address: bigint; readonly length: number }[];
+  readonly time: number;
+}
+
+/** What the model asks the rig: the bus addresses things got. */
+export interface Observe {
+  alloc(alloc: MAlloc): bigint;
+  mapping(mapping: MMapping): MappingFacts;
+  block(block: MBlock): bigint;
+}
 
 export interface ReferenceOptions {
   /**
@@ -244,19 +459,76 @@ export class Reference {
   readonly gates: string[] = [];
   /** How often the paths worth reaching were reached. */
   readonly reached = { gatedProbes: 0, gatedRemoves: 0, gatedReleases: 0, walksWaited: 0, candidatesCut: 0 };
+  /** Streaming paths reached, by name: for the test's coverage floor. */
+  readonly dmaReached: Record<string, number> = {};
+  /** Kernel buffers, in the order allocated, freed or not. */
+  readonly buffers: MBuffer[] = [];
+  /** swiotlb: which 2 KiB slots are taken. */
+  readonly slots: boolean[];
+  /** The checker's cache-line table: line (`<buffer>:<line>`) to the mapping holding it. */
+  readonly #lines = new Map<string, MMapping>();
+  /** `cpu-access-device-owned` keys reported already. */
+  readonly #cpuReported = new Set<string>();
   /** Unsettled parts of each pending bus call. */
   readonly #parts = new Map<number, number>();
   #nextOp = 1;
   #slots = 0;
   #expect: Expectation = fresh();
-  #observe: Observe = () => {
-    throw new Error("reference: no observer");
-  };
+  #observe: Observe | undefined;
 
   constructor(
     readonly config: FuzzConfig,
     readonly options: ReferenceOptions = {},
-  ) {}
+  ) {
+    this.slots = new Array<boolean>(config.swiotlbBytes / SLOT).fill(false);
+  }
+
+  get #seen(): Observe {
+    if (this.#observe === undefined) throw new Error("reference: no observer");
+    return this.#observe;
+  }
+
+  /** Bytes and allocations the heap holds: the live buffers'. */
+  heap(): { readonly bytesInUse: number; readonly allocations: number } {
+    const live = this.buffers.filter((b) => !b.freed);
+    return { bytesInUse: live.reduce((n, b) => n + b.footprint, 0), allocations: live.length };
+  }
+
+  /** Bytes and allocations swiotlb holds: one allocation per bounced part of a live mapping. */
+  swiotlb(): { readonly bytesInUse: number; readonly allocations: number } {
+    let bytesInUse = 0;
+    let allocations = 0;
+    for (const b of this.bindings) {
+      for (const m of b.maps) {
+        if (!m.live) continue;
+        for (const p of m.parts) {
+          if (p.slot === undefined) continue;
+          allocations++;
+          bytesInUse += Math.ceil(p.length / SLOT) * SLOT;
+        }
+      }
+    }
+    return { bytesInUse, allocations };
+  }
+
+  /** Coherent memory the live pool chunks hold, page-rounded, and their number. */
+  poolChunks(): { readonly bytes: number; readonly count: number } {
+    const page = this.config.pageSize;
+    let bytes = 0;
+    let count = 0;
+    for (const b of this.bindings) {
+      for (const p of b.pools) {
+        count += p.chunks.length;
+        bytes += p.chunks.length * Math.ceil(p.chunkBytes / page) * page;
+      }
+    }
+    return { bytes, count };
+  }
+
+  /** Counts a streaming path as reached. */
+  #reachedDma(what: string): void {
+    this.dmaReached[what] = (this.dmaReached[what] ?? 0) + 1;
+  }
 
   /** Live allocations of every binding, rings included. */
   liveAllocations(): MAlloc[] {
@@ -291,9 +563,15 @@ export class Reference {
         return command;
       case "use": {
         if (this.bindings.length === 0) return undefined;
-        const b = this.bindings[command.binding % this.bindings.length]!;
+        const live = this.bindings.filter((x) => x.live);
+        const b = command.binding >= 32 && live.length > 0 ? live[command.binding % live.length]! : this.bindings[command.binding % this.bindings.length]!;
         const op = command.op;
         const token = "token" in op ? this.#tokenOf(op.token, b) : b;
+        if (isDmaOp(op)) {
+          const dma = this.#resolveDma(b, op);
+          if (dma === undefined) return undefined;
+          return { c: "use", key: b.key, tokenKey: token.key, op, target: 0, opId: this.#nextOp, dma };
+        }
         let target = 0;
         if (op.o === "free" || op.o === "freeCoherent" || op.o === "bytes" || op.o === "write") {
           if (b.allocs.length === 0) return undefined;
@@ -305,6 +583,94 @@ export class Reference {
           return undefined;
         }
         return { c: "use", key: b.key, tokenKey: token.key, op, target, opId: this.#nextOp };
+      }
+      case "buf": {
+        const buf = this.#pickBuffer(command.op.pick);
+        if (buf === undefined) return undefined;
+        const offset = command.op.b === "write" ? command.op.offset % this.buffers[buf]!.size : 0;
+        return { c: "buf", op: command.op, buf, offset, opId: this.#nextOp };
+      }
+    }
+  }
+
+  /** A free of kernel buffer `index`, as the end of a sequence gives back what is left. */
+  freeBuffer(index: number): Resolved {
+    return { c: "buf", op: { b: "free", pick: index }, buf: index, offset: 0, opId: this.#nextOp };
+  }
+
+  /** A buffer: 16 and above among the live ones (modulo), below among all. */
+  #pickBuffer(pick: number): number | undefined {
+    if (this.buffers.length === 0) return undefined;
+    if (pick >= 16) {
+      const live = this.buffers.filter((b) => !b.freed);
+      if (live.length > 0) return live[(pick - 16) % live.length]!.index;
+    }
+    return pick % this.buffers.length;
+  }
+
+  /** Resolves what a streaming or pool op names; `undefined` when it names nothing. */
+  #resolveDma(b: MBinding, op: DmaOp): DmaPick | undefined {
+    const at = (length: number, pick: number): number | undefined => (length === 0 ? undefined : pick < 0 ? length - 1 : pick % length);
+    const mapping = (pick: number): MMapping | undefined => {
+      const i = at(b.maps.length, pick);
+      return i === undefined ? undefined : b.maps[i];
+    };
+    const handleOf = (m: MMapping, pick: number): number => (pick < 0 ? m.handles - 1 : pick % m.handles);
+    switch (op.o) {
+      case "kmalloc":
+        return {};
+      case "map": {
+        const buf = this.#pickBuffer(op.buf);
+        if (buf === undefined) return undefined;
+        return { bufs: [buf], spans: [op.span === undefined ? undefined : spanOf(op.span, this.buffers[buf]!.size)] };
+      }
+      case "mapSg": {
+        const bufs: number[] = [];
+        const spans: (Span | undefined)[] = [];
+        for (const item of op.items) {
+          const buf = this.#pickBuffer(item.buf);
+          if (buf === undefined) return undefined;
+          bufs.push(buf);
+          spans.push(item.span === undefined ? undefined : spanOf(item.span, this.buffers[buf]!.size));
+        }
+        return { bufs, spans };
+      }
+      case "sync":
+      case "unmap":
+      case "view": {
+        const m = mapping(op.map);
+        if (m === undefined || (op.o === "view" && m.kind !== "single")) return undefined;
+        const span = op.o === "sync" && m.kind === "single" && op.span !== undefined ? spanOf(op.span, m.size) : undefined;
+        return { map: m.index, handle: handleOf(m, op.handle), span, forCpu: op.o === "sync" && op.forCpu };
+      }
+      case "kunmap":
+      case "dma": {
+        const m = mapping(op.map);
+        return m === undefined ? undefined : { map: m.index };
+      }
+      case "ksync": {
+        const m = mapping(op.map);
+        if (m === undefined) return undefined;
+        // A CPU sync of a to-device mapping does not compile: the driver syncs it for the device.
+        const forCpu = op.forCpu && m.dir !== "to-device";
+        if (m.kind === "sg") return { map: m.index, forCpu, wrong: op.wrong };
+        const off = op.span.off % m.size;
+        const span = op.wrong ? { off, len: m.size - off + 1 + (op.span.len % 16) } : spanOf(op.span, m.size);
+        return { map: m.index, forCpu, span };
+      }
+      case "poolAlloc":
+      case "poolDestroy": {
+        const pool = at(b.pools.length, op.pool);
+        return pool === undefined ? undefined : { pool };
+      }
+      case "blockFree":
+      case "poolFree":
+      case "blockWrite":
+      case "blockRead": {
+        const pool = at(b.pools.length, op.pool);
+        if (pool === undefined) return undefined;
+        const block = at(b.pools[pool]!.blocks.length, op.block);
+        return block === undefined ? undefined : { pool, block };
       }
     }
   }
@@ -341,6 +707,9 @@ export class Reference {
         break;
       case "use":
         this.#expect.outcome = this.#use(command);
+        break;
+      case "buf":
+        this.#expect.outcome = this.#buf(command);
         break;
     }
     for (const device of this.devices) this.#drain(device);
@@ -557,6 +926,29 @@ export class Reference {
         this.#ctrl(device, binding, 1);
         return undefined;
       }
+      case "busMaster":
+        // A driver that runs the engine turns bus mastering on with it.
+        if ((drivesHardware(binding.driver) && hasEngine(device.kind)) || binding.busMastered) return undefined;
+        binding.busMastered = true;
+        device.busMaster = true;
+        binding.stack.push({ r: "bus mastering" });
+        return undefined;
+      case "pool": {
+        const pool = new MPool(binding, binding.pools.length, step.size, step.align, step.boundary);
+        binding.pools.push(pool);
+        binding.stack.push({ r: "pool", p: pool });
+        return undefined;
+      }
+      case "segmax":
+        binding.maxSegment = step.bytes;
+        return undefined;
+      case "map": {
+        const buf = this.#kmalloc(step.size, false);
+        const m = this.#map(binding, "single", [{ buf, offset: 0, length: step.size }], step.dir);
+        if (typeof m === "string") return m;
+        this.#commit(m);
+        return undefined;
+      }
     }
   }
 
@@ -604,6 +996,8 @@ export class Reference {
         this.#devres(binding, step.release);
       } else if (step.t === "free") {
         this.#freeLive(binding, step.pick);
+      } else if (step.t === "unmapAll") {
+        this.#unmapAll(binding);
       }
     }
     const remove = binding.plan.remove;
@@ -635,6 +1029,8 @@ export class Reference {
     const device = binding.device;
     const driver = binding.driver;
     let violated = false;
+    /** Mappings or pool blocks devres had to take back. */
+    let pending = false;
     binding.live = false;
     binding.core = false;
     this.#expect.died.push(binding);
@@ -680,7 +1076,25 @@ export class Reference {
         case "irq":
           this.#emit(device, "release", driver, { resource: "irq" });
           break;
+        case "map":
+          // Still mapped at unbind: devres unmaps it (the CPU gets what the device wrote), and it is reported.
+          pending = true;
+          this.#unmapPlatform(entry.m);
+          this.#emit(device, "release", driver, { resource: "streaming", stream: entry.m });
+          break;
+        case "pool": {
+          const out = entry.p.live();
+          if (out.length > 0) pending = true;
+          for (const block of out) release(block);
+          destroy(entry.p);
+          this.#emit(device, "release", driver, { resource: "dma-pool" });
+          break;
+        }
       }
+    }
+    if (pending) {
+      this.#reachedDma("pending at unbind");
+      violated = this.#violation({ kind: "pending-at-unbind", device: device.name, driver }) || violated;
     }
     if (device.present && device.engine) {
       violated = this.#violation({ kind: "held-after-unbind", device: device.name, driver }) || violated;
@@ -778,6 +1192,7 @@ export class Reference {
       this.#settle(id, result);
       return { result, ...extra };
     };
+    if (isDmaOp(op)) return this.#dmaUse(b, t, op, command.dma!, done);
     switch (op.o) {
       case "alloc":
         if (!b.live) return done("ENXIO");
@@ -800,12 +1215,18 @@ export class Reference {
         }
         // Freed already: the address may have gone to a later allocation of
         // the same binding, which a free by handle then frees.
-        const handle = this.#observe(a);
-        if (b.ring !== undefined && !b.ring.freed && this.#observe(b.ring) === handle) return done("skipped");
-        const reused = b.allocs.find((x) => !x.freed && this.#observe(x) === handle);
+        const handle = this.#seen.alloc(a);
+        if (b.ring !== undefined && !b.ring.freed && this.#seen.alloc(b.ring) === handle) return done("skipped");
+        const reused = b.allocs.find((x) => !x.freed && this.#seen.alloc(x) === handle);
         if (reused !== undefined) {
           this.#free(reused);
           return done("ok");
+        }
+        // A streaming mapping or pool block of the binding took the address since: the wrong function.
+        const other = this.#liveStreams(b, handle)[0];
+        if (other !== undefined) {
+          this.#mismatch(b, { kind: "coherent" }, regionOf(other));
+          return done("EINVAL");
         }
         this.#violation({ kind: "double-free", device: b.device.name, driver: b.driver });
         return done("EINVAL");
@@ -860,6 +1281,535 @@ export class Reference {
         return done("ok", { value: !device.present ? 0xffff_ffff : device.engine ? 1 : 0 });
       }
     }
+  }
+
+
+  // ---- streaming DMA and pools ---------------------------------------------
+
+  #dmaUse(b: MBinding, t: MBinding, op: DmaOp, pick: DmaPick, done: (result: Predicted["result"], extra?: Omit<Predicted, "result">) => Predicted): Predicted {
+    const throws = this.config.dmaDebug === "throw";
+    switch (op.o) {
+      case "kmalloc":
+        if (!b.live) return done("ENXIO");
+        this.#kmalloc(op.size, op.vm);
+        return done("ok");
+      case "map": {
+        if (!b.live) return done("ENXIO");
+        const buf = this.buffers[pick.bufs![0]!]!;
+        if (buf.freed || buf.vm) return done("EINVAL");
+        const span = pick.spans![0] ?? { off: 0, len: buf.size };
+        const m = this.#map(b, "single", [{ buf, offset: span.off, length: span.len }], op.dir);
+        if (typeof m === "string") return done(m);
+        this.#commit(m);
+        return done("ok");
+      }
+      case "mapSg": {
+        if (!b.live) return done("ENXIO");
+        const pieces: { buf: MBuffer; offset: number; length: number }[] = [];
+        for (const [i, index] of pick.bufs!.entries()) {
+          const buf = this.buffers[index]!;
+          if (buf.freed) return done("EINVAL");
+          const span = pick.spans![i] ?? { off: 0, len: buf.size };
+          // A vmalloc buffer gives one entry per page.
+          for (const piece of this.#split(buf, span.off, span.len)) pieces.push(piece);
+        }
+        const m = this.#map(b, "sg", pieces, op.dir);
+        if (typeof m === "string") return done(m);
+        // dma-debug's segment check: a part longer than the device takes is a segment of its own, and too long.
+        if (this.config.dmaDebug !== "off") {
+          for (const part of m.parts) {
+            if (part.length <= b.maxSegment) continue;
+            this.#reachedDma("sg segment too long");
+            this.#violation({ kind: "sg-segment-too-long", device: b.device.name, driver: b.driver });
+            if (throws) {
+              this.#unmapPlatform(m);
+              return done("EINVAL");
+            }
+          }
+        }
+        this.#commit(m);
+        if (m.entries > 1) this.#reachedDma("sg of several entries");
+        return done("ok");
+      }
+      case "sync":
+      case "unmap": {
+        const m = b.maps[pick.map!]!;
+        if (!t.live) return done("ENXIO");
+        if (t !== b) return done("EINVAL");
+        if (m.current !== pick.handle) {
+          this.#reachedDma("stale handle refused");
+          return done("EINVAL");
+        }
+        if (op.o === "unmap") {
+          this.#unmapByDriver(m);
+          return done("ok");
+        }
+        const forCpu = pick.forCpu!;
+        if (forCpu && m.dir === "to-device") return done("EINVAL");
+        if (m.owner === (forCpu ? "cpu" : "device")) return done("EINVAL");
+        const span = pick.span ?? { off: 0, len: m.size };
+        this.#sync(m, forCpu, span.off, span.len);
+        m.handles++;
+        m.current = m.handles - 1;
+        if (span.len < m.size) this.#reachedDma("partial sync");
+        return done("ok");
+      }
+      case "view": {
+        const m = b.maps[pick.map!]!;
+        if (!b.live) return done("ENXIO");
+        if (m.current !== pick.handle || m.owner !== "cpu") return done("EINVAL");
+        const buf = m.buffers[0]!;
+        if (this.#cpuAccess(buf)) return done("EINVAL");
+        const from = m.offset + m.window.offset;
+        return done("ok", { data: buf.cpu.slice(from, from + m.window.length) });
+      }
+      case "kunmap": {
+        if (!b.live) return done("ENXIO");
+        const m = b.maps[pick.map!]!;
+        const call: MCall =
+          m.kind === "single"
+            ? { kind: "single", size: op.wrong ? m.size + 1 : m.size, dir: m.dir }
+            : { kind: "sg", dir: m.dir, entries: op.wrong ? m.entries + 1 : m.entries };
+        const found = this.#find(b, this.#seen.mapping(m).address, call);
+        if (found === undefined) return done("EINVAL");
+        const reported = this.#mismatch(b, call, regionOf(found));
+        this.#unmapByDriver(found);
+        return done(reported && throws ? "EINVAL" : "ok");
+      }
+      case "ksync":
+        return done(this.#syncByAddress(b, b.maps[pick.map!]!, pick));
+      case "dma":
+        return this.#deviceDma(b, b.maps[pick.map!]!, op, done);
+      case "poolAlloc": {
+        const pool = b.pools[pick.pool!]!;
+        if (!t.live) return done("ENXIO");
+        if (t !== b || pool.destroyed) return done("EINVAL");
+        let chunk = pool.chunks.find((c) => c.free.length > 0);
+        if (chunk === undefined) {
+          if (this.#enomem(b.mask)) return done("ENOMEM");
+          chunk = { free: [...pool.offsets].reverse() };
+          pool.chunks.push(chunk);
+        }
+        const block: MBlock = { pool, index: pool.blocks.length, chunk, offset: chunk.free.pop()!, freed: false, written: new Map() };
+        pool.blocks.push(block);
+        b.streams.push(block);
+        return done("ok");
+      }
+      case "blockFree": {
+        const block = b.pools[pick.pool!]!.blocks[pick.block!]!;
+        if (block.freed) return done("EINVAL");
+        release(block);
+        return done("ok");
+      }
+      case "poolFree": {
+        const pool = b.pools[pick.pool!]!;
+        const block = pool.blocks[pick.block!]!;
+        if (!b.live) return done("ENXIO");
+        const handle = this.#seen.block(block);
+        const same = pool.live().find((x) => this.#seen.block(x) === handle);
+        if (same !== undefined) {
+          release(same);
+          return done("ok");
+        }
+        this.#reachedDma("pool free of a freed block");
+        const other: MStream | MAlloc | undefined = this.#liveStreams(b, handle)[0] ?? this.#liveAllocAt(b, handle);
+        if (other !== undefined) this.#mismatch(b, { kind: "pool" }, regionOf(other));
+        else this.#violation({ kind: "double-free", device: b.device.name, driver: b.driver });
+        return done("EINVAL");
+      }
+      case "poolDestroy": {
+        const pool = b.pools[pick.pool!]!;
+        if (pool.destroyed) return done("EINVAL");
+        if (pool.live().length > 0) {
+          this.#reachedDma("pool destroy while blocks are out");
+          return done("EBUSY");
+        }
+        remove(b.stack, (e) => e.r === "pool" && e.p === pool);
+        destroy(pool);
+        return done("ok");
+      }
+      case "blockWrite": {
+        const block = b.pools[pick.pool!]!.blocks[pick.block!]!;
+        if (!b.live) return done("ENXIO");
+        if (block.freed) return done("EINVAL");
+        block.written.set(op.offset % block.pool.size, op.value);
+        return done("ok", { value: op.value });
+      }
+      case "blockRead": {
+        const block = b.pools[pick.pool!]!.blocks[pick.block!]!;
+        if (!t.live) return done("ENXIO");
+        if (t !== b || block.freed) return done("EINVAL");
+        return done("ok", { blockOf: block });
+      }
+    }
+  }
+
+  /** What the CPU does with a kernel buffer. */
+  #buf(command: Extract<Resolved, { c: "buf" }>): Predicted {
+    const id = this.#op();
+    const done = (result: Predicted["result"], extra: Omit<Predicted, "result"> = {}): Predicted => {
+      this.#settle(id, result);
+      return { result, ...extra };
+    };
+    const buf = this.buffers[command.buf]!;
+    if (buf.freed) return done("EINVAL");
+    switch (command.op.b) {
+      case "free":
+        if (buf.maps.length > 0) {
+          this.#reachedDma("free of a mapped buffer refused");
+          return done("EBUSY");
+        }
+        buf.freed = true;
+        return done("ok");
+      case "read": {
+        if (this.#cpuAccess(buf)) return done("EINVAL");
+        return done("ok", { data: buf.cpu.slice(0, buf.size) });
+      }
+      case "write":
+        if (this.#cpuAccess(buf)) return done("EINVAL");
+        buf.cpu[command.offset] = command.op.value;
+        return done("ok", { value: command.op.value });
+    }
+  }
+
+  #kmalloc(size: number, vm: boolean): MBuffer {
+    const page = this.config.pageSize;
+    // A slab slot up to half a page, whole pages above; vmalloc is always pages.
+    const bytes = !vm && size <= page / 2 ? sizeClass(size) : Math.ceil(size / page) * page;
+    const buf = new MBuffer(this.buffers.length, size, vm, bytes, bytes);
+    this.buffers.push(buf);
+    return buf;
+  }
+
+  /** `[offset, offset + length)` of `buf` as sg entries: one, or one per page of a vmalloc buffer. */
+  #split(buf: MBuffer, offset: number, length: number): { buf: MBuffer; offset: number; length: number }[] {
+    if (!buf.vm) return [{ buf, offset, length }];
+    const page = this.config.pageSize;
+    const out: { buf: MBuffer; offset: number; length: number }[] = [];
+    for (let start = Math.floor(offset / page) * page; start < offset + length; start += page) {
+      const from = Math.max(offset, start);
+      const to = Math.min(offset + length, start + page);
+      out.push({ buf, offset: from, length: to - from });
+    }
+    return out;
+  }
+
+  /**
+   * Maps `pieces` for `b`'s device: bounce slots, the handover, the cache-line
+   * table. Returns the mapping (not yet the binding's: see `#commit`), or why
+   * it failed, having changed nothing but RAM's copy of what it wrote back.
+   */
+  #map(b: MBinding, kind: "single" | "sg", pieces: readonly { buf: MBuffer; offset: number; length: number }[], dir: DataDirection): MMapping | "ENOMEM" | "EINVAL" {
+    const ranges = pieces.flatMap((p) => this.#split(p.buf, p.offset, p.length));
+    const parts: MPart[] = [];
+    if (this.config.iommu === "strict") {
+      // IOVAs start at 1 MiB.
+      if (b.mask <= 20) return "ENOMEM";
+      for (const r of ranges) parts.push({ buf: r.buf, at: r.offset, length: r.length, slot: undefined, data: undefined });
+    } else {
+      // The heap lies at 4 GiB: a mask of 32 bits or less bounces it.
+      const bounce = b.mask <= 32;
+      for (const r of ranges) {
+        let slot: number | undefined;
+        if (bounce) {
+          slot = this.#takeSlots(Math.ceil(r.length / SLOT), b.mask);
+          if (slot === undefined) {
+            for (const p of parts) this.#giveSlots(p);
+            this.#reachedDma(b.mask > 23 ? "swiotlb full" : "swiotlb beyond the mask");
+            return "ENOMEM";
+          }
+        }
+        parts.push({ buf: r.buf, at: r.offset, length: r.length, slot, data: bounce ? new Uint8Array(r.length) : undefined });
+      }
+    }
+    const buffers = [...new Set(pieces.map((p) => p.buf))];
+    const m = new MMapping(b, b.maps.length, kind, dir, parts, kind === "single" ? 1 : ranges.length, kind === "single" ? pieces[0]!.offset : 0, buffers);
+    // The handover: bounce slots take a copy; a non-coherent device's view is written back.
+    for (const part of parts) {
+      if (part.data !== undefined) part.data.set(part.buf.cpu.subarray(part.at, part.at + part.length));
+      else if (!this.config.dmaCoherent) {
+        part.buf.ram ??= part.buf.cpu.slice();
+        cacheSync(part.buf, part.at, part.length, "writeback");
+      }
+    }
+    if (m.bounced) this.#reachedDma("bounced map");
+    let overlap = false;
+    if (dir !== "to-device") {
+      for (const part of parts) {
+        for (let line = Math.floor(part.at / 64); line <= Math.floor((part.at + part.length - 1) / 64); line++) {
+          const key = `${part.buf.index}:${line}`;
+          const other = this.#lines.get(key);
+          if (other !== undefined && other !== m && other.live) {
+            overlap = true;
+            continue;
+          }
+          this.#lines.set(key, m);
+          m.lines.push(key);
+        }
+      }
+    }
+    for (const buf of buffers) buf.maps.push(m);
+    if (overlap) {
+      this.#reachedDma("overlapping cache line");
+      if (this.#violation({ kind: "overlapping-cacheline", device: b.device.name, driver: b.driver }) && this.config.dmaDebug === "throw") {
+        this.#unmapPlatform(m);
+        return "EINVAL";
+      }
+    }
+    return m;
+  }
+
+  /** A mapping made: the binding's from now on, on its devres stack. */
+  #commit(m: MMapping): void {
+    const b = m.binding;
+    b.maps.push(m);
+    b.streams.push(m);
+    b.stack.push({ r: "map", m });
+  }
+
+  #takeSlots(count: number, mask: number): number | undefined {
+    if (count > 128) return undefined;
+    const limit = Math.floor((2 ** mask - SWIOTLB_BASE) / SLOT);
+    let run = 0;
+    for (let i = 0; i < this.slots.length; i++) {
+      run = this.slots[i] ? 0 : run + 1;
+      if (run < count) continue;
+      const start = i - count + 1;
+      if (start + count > limit) return undefined;
+      for (let j = start; j <= i; j++) this.slots[j] = true;
+      return start;
+    }
+    return undefined;
+  }
+
+  #giveSlots(part: MPart): void {
+    if (part.slot === undefined) return;
+    for (let j = 0; j < Math.ceil(part.length / SLOT); j++) this.slots[part.slot + j] = false;
+  }
+
+  /** Hands `[offset, offset + length)` of `m` to the CPU or to the device. */
+  #sync(m: MMapping, forCpu: boolean, offset: number, length: number): void {
+    eachPart(m, offset, length, (part, at, size) => {
+      const from = part.at + at;
+      if (part.data !== undefined) {
+        if (forCpu ? m.dir !== "to-device" : m.dir !== "from-device") {
+          if (forCpu) part.buf.cpu.set(part.data.subarray(at, at + size), from);
+          else part.data.set(part.buf.cpu.subarray(from, from + size), at);
+        }
+      } else if (!this.config.dmaCoherent) {
+        if (!forCpu) cacheSync(part.buf, from, size, "writeback");
+        else if (m.dir !== "to-device") cacheSync(part.buf, from, size, "invalidate");
+      }
+    });
+    m.owner = forCpu ? "cpu" : "device";
+    if (forCpu) m.window = { offset, length };
+  }
+
+  /** Unmaps `m` on the platform: the CPU gets the memory back (synced, if the device owned it); slots and cache lines go. */
+  #unmapPlatform(m: MMapping): void {
+    if (m.owner === "device") this.#sync(m, true, 0, m.size);
+    m.live = false;
+    m.current = undefined;
+    for (const part of m.parts) this.#giveSlots(part);
+    for (const key of m.lines) if (this.#lines.get(key) === m) this.#lines.delete(key);
+    for (const buf of m.buffers) remove(buf.maps, (x) => x === m);
+  }
+
+  /** The driver unmaps `m` (by a handle or by address): off the devres stack too. */
+  #unmapByDriver(m: MMapping): void {
+    remove(m.binding.stack, (e) => e.r === "map" && e.m === m);
+    this.#unmapPlatform(m);
+  }
+
+  /** The binding's live mappings and pool blocks at bus address `address` (the first segment's, a block's), oldest first. */
+  #liveStreams(b: MBinding, address: bigint): MStream[] {
+    return b.streams.filter((x) => (x instanceof MMapping ? x.live && this.#seen.mapping(x).address === address : !x.freed && this.#seen.block(x) === address));
+  }
+
+  /** The binding's live coherent allocation (the ring included) at `handle`, if any. */
+  #liveAllocAt(b: MBinding, handle: bigint): MAlloc | undefined {
+    return [...b.allocs, ...(b.ring === undefined ? [] : [b.ring])].find((a) => !a.freed && this.#seen.alloc(a) === handle);
+  }
+
+  /**
+   * What a call by address finds: the first live mapping at the address of
+   * the call's kind (of its size, if it says one). Otherwise the checker
+   * hears of what is there instead (the wrong function), or of nothing (a
+   * double unmap: the address was this binding's once), and it is `EINVAL`.
+   */
+  #find(b: MBinding, address: bigint, call: MCall): MMapping | undefined {
+    const list = this.#liveStreams(b, address);
+    const kindOf = (x: MStream): string => (x instanceof MMapping ? x.kind : "pool");
+    const sizeOf = (x: MStream): number => (x instanceof MMapping ? x.size : x.pool.size);
+    const found = list.find((x) => kindOf(x) === call.kind && (call.size === undefined || sizeOf(x) === call.size)) ?? list.find((x) => kindOf(x) === call.kind) ?? list[0];
+    if (found !== undefined && kindOf(found) === call.kind) return found as MMapping;
+    const region = found ?? this.#liveAllocAt(b, address);
+    if (region !== undefined) {
+      this.#mismatch(b, call, regionOf(region));
+    } else {
+      this.#reachedDma(call.sync === true ? "sync of an unmapped address" : "unmap of an unmapped address");
+      this.#violation({ kind: call.sync === true ? "sync-unmapped" : "double-free", device: b.device.name, driver: b.driver });
+    }
+    return undefined;
+  }
+
+  /** dma-debug's comparison of a call with the mapping it found: each difference is a violation. Returns true if any was reported. */
+  #mismatch(b: MBinding, call: MCall, region: MRegion): boolean {
+    const kinds: DmaViolationKind[] = [];
+    if (call.kind !== region.kind) kinds.push("wrong-function");
+    if (call.size !== undefined && call.size !== region.size) kinds.push("wrong-size");
+    if (call.entries !== undefined && region.entries !== undefined && call.entries !== region.entries) kinds.push("wrong-sg-count");
+    if (call.dir !== undefined && region.dir !== undefined && call.dir !== region.dir) kinds.push("wrong-direction");
+    let reported = false;
+    for (const kind of kinds) {
+      this.#reachedDma(kind);
+      reported = this.#violation({ kind, device: b.device.name, driver: b.driver }) || reported;
+    }
+    return reported;
+  }
+
+  /** A sync by address (`syncSingleFor…`, `syncSgFor…`); its result. */
+  #syncByAddress(b: MBinding, m: MMapping, pick: DmaPick): Predicted["result"] {
+    if (!b.live) return "ENXIO";
+    const forCpu = pick.forCpu!;
+    const throws = this.config.dmaDebug === "throw";
+    const device = b.device.name;
+    if (m.kind === "sg") {
+      if (!m.live) {
+        this.#reachedDma("sync of an unmapped address");
+        this.#violation({ kind: "sync-unmapped", device, driver: b.driver });
+        return "EINVAL";
+      }
+      const reported = pick.wrong === true ? this.#mismatch(b, { kind: "sg", entries: m.entries + 1 }, regionOf(m)) : false;
+      this.#sync(m, forCpu, 0, m.size);
+      m.current = undefined;
+      return reported && throws ? "EINVAL" : "ok";
+    }
+    const span = pick.span!;
+    const found = this.#find(b, this.#seen.mapping(m).address, { kind: "single", size: span.len, dir: m.dir, sync: true });
+    if (found === undefined) return "EINVAL";
+    const kinds: DmaViolationKind[] = [];
+    if (span.off + span.len > found.size) kinds.push("sync-outside-mapping");
+    const mapped = found.dir;
+    if (mapped !== "bidirectional") {
+      if (m.dir !== mapped) kinds.push("sync-wrong-direction");
+      if (forCpu && mapped !== "from-device" && m.dir !== "to-device") kinds.push("sync-read-only-for-cpu");
+      if (!forCpu && mapped !== "to-device" && m.dir !== "from-device") kinds.push("sync-write-only-for-device");
+    }
+    let reported = false;
+    for (const kind of kinds) {
+      this.#reachedDma(kind);
+      reported = this.#violation({ kind, device, driver: b.driver }) || reported;
+    }
+    if (span.off + span.len > found.size) return "EINVAL";
+    this.#sync(found, forCpu, span.off, span.len);
+    found.current = undefined;
+    return reported && throws ? "EINVAL" : "ok";
+  }
+
+  /**
+   * The device reads or writes a mapping, where the mapping allows it and no
+   * other live mapping of the device shares those bus addresses (which one
+   * the device meant would be a guess); its data, or `skipped`.
+   */
+  #deviceDma(b: MBinding, m: MMapping, op: Extract<DmaOp, { o: "dma" }>, done: (result: Predicted["result"], extra?: Omit<Predicted, "result">) => Predicted): Predicted {
+    const allowed = op.write ? m.dir !== "to-device" : m.dir !== "from-device";
+    const device = b.device;
+    if (!m.live || m.owner !== "device" || !allowed || !device.present) return done("skipped");
+    const { offset, length } = dmaWindow(this.#seen.mapping(m).segments, m.size, op.at, op.len);
+    if (this.#shared(m, offset, length)) {
+      this.#reachedDma("device DMA skipped: bus addresses shared");
+      return done("skipped");
+    }
+    if (!device.busMaster) {
+      // Blocked: a write lands nowhere, a read gives all-ones.
+      return op.write ? done("ok") : done("ok", { data: new Uint8Array(length).fill(0xff) });
+    }
+    const data = op.write ? pattern(op.value, length) : new Uint8Array(length);
+    eachPart(m, offset, length, (part, at, size, done_) => {
+      const from = part.at + at;
+      if (op.write) {
+        const piece = data.subarray(done_, done_ + size);
+        if (part.data !== undefined) part.data.set(piece, at);
+        else {
+          // A snooping write updates the CPU's copy and RAM; a plain one RAM only.
+          if (part.buf.ram !== undefined) part.buf.ram.set(piece, from);
+          if (this.config.dmaCoherent || part.buf.ram === undefined) part.buf.cpu.set(piece, from);
+        }
+      } else {
+        const source = part.data !== undefined ? part.data.subarray(at, at + size) : (this.config.dmaCoherent ? part.buf.cpu : (part.buf.ram ?? part.buf.cpu)).subarray(from, from + size);
+        data.set(source, done_);
+      }
+    });
+    this.#reachedDma(op.write ? "device writes" : "device reads");
+    if (m.bounced) this.#reachedDma("device DMA through bounce slots");
+    return op.write ? done("ok") : done("ok", { data });
+  }
+
+  /** True when another live mapping of `m`'s device covers any of the bus addresses of `[offset, offset + length)` of `m`. */
+  #shared(m: MMapping, offset: number, length: number): boolean {
+    // Behind a strict IOMMU every mapping has its own IOVAs; bounce slots are never shared.
+    if (this.config.iommu === "strict") return false;
+    let shared = false;
+    eachPart(m, offset, length, (part, at, size) => {
+      if (part.data !== undefined) return;
+      const from = part.at + at;
+      for (const x of this.bindings) {
+        if (x.device !== m.binding.device) continue;
+        for (const other of x.maps) {
+          if (other === m || !other.live) continue;
+          for (const p of other.parts) {
+            if (p.data === undefined && p.buf === part.buf && p.at < from + size && from < p.at + p.length) shared = true;
+          }
+        }
+      }
+    });
+    return shared;
+  }
+
+  /**
+   * The CPU takes a view of `buf`: if a mapping of it is device-owned, the
+   * checker reports it (once per mapping), and in throw mode the access
+   * throws. Returns true if it throws.
+   */
+  #cpuAccess(buf: MBuffer): boolean {
+    const m = buf.maps.find((x) => x.owner === "device");
+    if (m === undefined) return false;
+    this.#reachedDma("CPU access to a device-owned buffer");
+    if (this.#stale(buf, m)) this.#reachedDma("stale data read");
+    if (this.config.dmaDebug === "off") return false;
+    const facts = this.#seen.mapping(m);
+    const key = `${m.binding.device.name}:${facts.address}:${facts.time}`;
+    if (this.#cpuReported.has(key)) return false;
+    this.#cpuReported.add(key);
+    this.#violation({ kind: "cpu-access-device-owned", device: m.binding.device.name, driver: m.binding.driver });
+    return this.config.dmaDebug === "throw";
+  }
+
+  /** True when the CPU's copy of `m`'s bytes of `buf` differs from what the device has there: what reading it now shows. */
+  #stale(buf: MBuffer, m: MMapping): boolean {
+    for (const p of m.parts) {
+      if (p.buf !== buf) continue;
+      const device = p.data ?? (this.config.dmaCoherent ? undefined : buf.ram?.subarray(p.at, p.at + p.length));
+      if (device === undefined) continue;
+      for (let i = 0; i < p.length; i++) if (device[i] !== buf.cpu[p.at + i]) return true;
+    }
+    return false;
+  }
+
+  /** What a correct remove() does: unmap what is mapped, free what is allocated from the pools. */
+  #unmapAll(b: MBinding): void {
+    for (const m of b.maps) {
+      if (!m.live) continue;
+      if (m.current !== undefined) this.#unmapByDriver(m);
+      else {
+        const found = this.#find(b, this.#seen.mapping(m).address, m.kind === "single" ? { kind: "single", size: m.size, dir: m.dir } : { kind: "sg", dir: m.dir, entries: m.entries });
+        if (found === undefined) throw new Error(`reference: ${b.key} cannot find its own live mapping #${m.index}`);
+        this.#mismatch(b, m.kind === "single" ? { kind: "single", size: m.size, dir: m.dir } : { kind: "sg", dir: m.dir, entries: m.entries }, regionOf(found));
+        this.#unmapByDriver(found);
+      }
+    }
+    for (const pool of b.pools) for (const block of pool.live()) release(block);
   }
 
   /** The binding whose token a use passes: see `UseOp`. */
@@ -932,6 +1882,68 @@ function pending(device: MDevice): number {
 function remove<Item>(items: Item[], match: (item: Item) => boolean): void {
   const at = items.findIndex(match);
   if (at >= 0) items.splice(at, 1);
+}
+
+/** swiotlb slots, and where the pool lies. */
+const SLOT = 2048;
+const SWIOTLB_BASE = 0x80_0000;
+
+/** The part of something of `size` bytes a {@link Span} names. */
+export function spanOf(span: Span, size: number): Span {
+  const off = span.off % size;
+  return { off, len: 1 + (span.len % (size - off)) };
+}
+
+/** The kmalloc size class: a power of two from one cache line up. */
+function sizeClass(bytes: number): number {
+  let size = 64;
+  while (size < bytes) size *= 2;
+  return size;
+}
+
+/**
+ * Cache maintenance over `[at, at + length)` of `buf`, widened to whole
+ * 64-byte lines (a buffer starts on one) and clipped to its backing.
+ * `writeback`: the CPU's lines to RAM; `invalidate`: RAM to the CPU.
+ */
+function cacheSync(buf: MBuffer, at: number, length: number, op: "writeback" | "invalidate"): void {
+  const ram = buf.ram;
+  if (ram === undefined) return;
+  const first = Math.floor(at / 64) * 64;
+  const end = Math.min(buf.backing, Math.ceil((at + length) / 64) * 64);
+  if (end <= first) return;
+  if (op === "writeback") ram.set(buf.cpu.subarray(first, end), first);
+  else buf.cpu.set(ram.subarray(first, end), first);
+}
+
+/** Calls `visit` for each part's share of mapping bytes `[offset, offset + length)`: the part, the offset into it, the size, and the bytes before it. */
+function eachPart(m: MMapping, offset: number, length: number, visit: (part: MPart, at: number, size: number, done: number) => void): void {
+  let start = 0;
+  for (const part of m.parts) {
+    const from = Math.max(offset, start);
+    const to = Math.min(offset + length, start + part.length);
+    if (from < to) visit(part, from - start, to - from, from - offset);
+    start += part.length;
+  }
+}
+
+/** What the checker knows of a live mapping, block or coherent allocation. */
+function regionOf(x: MStream | MAlloc): MRegion {
+  if (x instanceof MMapping) return { kind: x.kind, size: x.size, dir: x.dir, entries: x.entries };
+  if ("pool" in x) return { kind: "pool", size: x.pool.size };
+  return { kind: "coherent", size: x.size };
+}
+
+/** A pool block goes back: its offset is the next handed out. */
+function release(block: MBlock): void {
+  block.freed = true;
+  block.chunk.free.push(block.offset);
+}
+
+/** A pool is destroyed: its chunks go back to the coherent pool. */
+function destroy(pool: MPool): void {
+  pool.destroyed = true;
+  pool.chunks.splice(0);
 }
 
 /** The name the bus gives its n-th unnamed device. */

@@ -11,16 +11,50 @@
  * - `plain` and `spare` never touch the hardware.
  * Every driver's remove() first uses its devres entries through the token it
  * gets, which must still be live, then does its plan's remove steps.
+ *
+ * Kernel buffers are the machine's, not a binding's: the rig keeps them in
+ * one list, in the order allocated, as the model does. Streaming mappings
+ * keep every handle the driver got; pools every block. The device does the
+ * DMA the fuzzer asks of it through its model ({@link FuzzDevice}).
  * Gates (a probe's, a remove()'s, a devres release's) are promises the rig
  * resolves when the fuzzer says so.
  *
  * @module
  */
 
-import { allocCoherent, BoundscopeError, defineDriver, Devres, enableBusMaster, freeCoherent, iomap, Machine, requestIrq, setDmaMask, sleep, spawn } from "../../src/index.js";
+import {
+  allocCoherent,
+  BoundscopeError,
+  createDmaPool,
+  defineDriver,
+  Devres,
+  enableBusMaster,
+  freeCoherent,
+  iomap,
+  kmalloc,
+  Machine,
+  mapSg,
+  mapSingle,
+  requestIrq,
+  setDmaMask,
+  setMaxSegmentSize,
+  sleep,
+  spawn,
+  syncSgForCpu,
+  syncSgForDevice,
+  syncSingleForCpu,
+  syncSingleForDevice,
+  unmapSg,
+  unmapSingle,
+  vmalloc,
+} from "../../src/index.js";
 import type {
   BoundDevice,
   CoherentAllocation,
+  DataDirection,
+  DmaPool,
+  KernelBuffer,
+  PoolBlock,
   Device,
   Driver,
   DriverInstance,
@@ -31,11 +65,11 @@ import type {
   TaskSignal,
 } from "../../src/index.js";
 import { peekBinding } from "../../src/driver/binding.js";
-import type { DriverName, FuzzConfig, ProbePlan, ReleaseKind, RemoveStep, Step } from "./commands.js";
-import { DRIVER_KINDS, DRIVERS, drivesHardware } from "./commands.js";
-import type { DeviceKind } from "./models.js";
-import { ENGINE_REG, ENGINE_RUN, FUZZ_IDS, FuzzEngine, hasEngine, RING_BYTES } from "./models.js";
-import type { Resolved } from "./reference.js";
+import type { DmaOp, DriverName, FuzzConfig, ProbePlan, ReleaseKind, RemoveStep, Step } from "./commands.js";
+import { dmaWindow, DRIVER_KINDS, DRIVERS, drivesHardware, isDmaOp, pattern } from "./commands.js";
+import type { DeviceKind, FuzzDevice } from "./models.js";
+import { ENGINE_REG, ENGINE_RUN, FUZZ_IDS, FuzzEngine, hasEngine, plainDevice, RING_BYTES } from "./models.js";
+import type { DmaPick, MappingFacts, Resolved } from "./reference.js";
 import { PlannedError } from "./reference.js";
 
 /** The scope of everything smuggled out of its binding: the types forbid it; the run time must cope. */
@@ -59,6 +93,65 @@ export interface AllocRecord {
   /** Views taken at allocation time: dead once the memory is freed. */
   readonly bytes: Uint8Array;
   readonly view: DataView;
+}
+
+/** A streaming handle as the run time has it: one class for every state and direction, whatever its type shows. */
+export interface AnyHandle {
+  readonly state: "device" | "cpu" | "unmapped";
+  readonly owner: "device" | "cpu";
+  readonly bounced: boolean;
+  readonly size: number;
+  syncForCpu(dev: unknown, offset?: number, length?: number): AnyHandle;
+  syncForDevice(dev: unknown, offset?: number, length?: number): AnyHandle;
+  unmap(dev: unknown): void;
+  bytes(dev: unknown): Uint8Array;
+}
+
+/** A streaming mapping a binding made, and every handle of it the driver got. */
+export interface MapRecord {
+  readonly kind: "single" | "sg";
+  readonly dir: DataDirection;
+  readonly size: number;
+  readonly entries: number;
+  readonly handles: AnyHandle[];
+  readonly facts: MappingFacts;
+  /** The kernel buffers mapped, by index. */
+  readonly buffers: readonly number[];
+}
+
+/** A DMA pool a binding made, and every block it gave. */
+export interface PoolRecord {
+  readonly pool: DmaPool<Escaped>;
+  readonly blocks: { readonly block: PoolBlock<Escaped>; readonly handle: bigint; readonly bytes: Uint8Array }[];
+}
+
+/** A kernel buffer, and the last CPU view the rig took of it: dead once a device takes the buffer. */
+export interface BufferRecord {
+  readonly buffer: KernelBuffer;
+  lastView: Uint8Array | undefined;
+}
+
+/**
+ * The calls by address, typed loosely: the direction the types carry is
+ * the mapping's own here, as the fuzzer keeps it (never a CPU sync of a
+ * to-device mapping).
+ */
+const byAddress = {
+  unmapSingle: unmapSingle as (dev: unknown, address: bigint, size: number, dir: DataDirection) => void,
+  unmapSg: unmapSg as (dev: unknown, table: unknown, entries: number, dir: DataDirection) => void,
+  syncSingleForCpu: syncSingleForCpu as (dev: unknown, address: bigint, size: number, dir: DataDirection, offset?: number) => void,
+  syncSingleForDevice: syncSingleForDevice as (dev: unknown, address: bigint, size: number, dir: DataDirection, offset?: number) => void,
+  syncSgForCpu: syncSgForCpu as (dev: unknown, table: unknown, entries: number, dir: DataDirection) => void,
+  syncSgForDevice: syncSgForDevice as (dev: unknown, table: unknown, entries: number, dir: DataDirection) => void,
+};
+
+/**
+ * Every CPU access of streaming memory goes through this one line: the
+ * checker names the call site of such an access, and reports a repeat at
+ * the same site and mapping once, so one site keeps the model's count simple.
+ */
+function cpuBytes(target: { readonly bytes: (dev?: never) => unknown }, dev?: unknown): Uint8Array {
+  return target.bytes(dev as never) as Uint8Array;
 }
 
 export interface DevresRecord {
@@ -91,6 +184,10 @@ export interface BindingRecord {
   readonly drainFailures: string[];
   /** Wakes the spawned task. */
   wake: (() => void) | undefined;
+  /** Bus mastering turned on by the `busMaster` step. */
+  busMastered: boolean;
+  readonly maps: MapRecord[];
+  readonly pools: PoolRecord[];
 }
 
 /** What a use or bus call gave. */
@@ -142,7 +239,9 @@ export interface Rest {
 export class Rig {
   readonly machine: Machine;
   readonly drivers: Readonly<Record<DriverName, Driver>>;
-  readonly devices = new Map<string, { ref: Device | undefined; readonly kind: DeviceKind; readonly plans: readonly ProbePlan[] }>();
+  readonly devices = new Map<string, { ref: Device | undefined; model: FuzzDevice | undefined; readonly kind: DeviceKind; readonly plans: readonly ProbePlan[] }>();
+  /** Kernel buffers, in the order allocated. */
+  readonly buffers: BufferRecord[] = [];
   readonly records = new Map<string, BindingRecord>();
   /** Lifecycle events per device, as they happened. */
   readonly events = new Map<string, MachineEvent[]>();
@@ -157,7 +256,12 @@ export class Rig {
   readonly #unsubscribe: () => void;
 
   constructor(readonly config: FuzzConfig) {
-    this.machine = new Machine({ iommu: config.iommu, dmaDebug: config.dmaDebug, memory: { bytes: POOL_BYTES, pageSize: config.pageSize } });
+    this.machine = new Machine({
+      iommu: config.iommu,
+      dmaDebug: config.dmaDebug,
+      dmaCoherent: config.dmaCoherent,
+      memory: { bytes: POOL_BYTES, pageSize: config.pageSize, swiotlbBytes: config.swiotlbBytes },
+    });
     this.#unsubscribe = this.machine.subscribe((event) => {
       const device = event.device;
       if (device === undefined) return;
@@ -196,16 +300,31 @@ export class Rig {
     return alloc.handle;
   }
 
+  /** A streaming mapping's segments and the time it was made, as seen when it was made. */
+  mapping(key: string, index: number): MappingFacts {
+    const map = this.records.get(key)?.maps[index];
+    if (map === undefined) throw new Error(`rig: binding ${key} has no mapping #${index}; the model expected one`);
+    return map.facts;
+  }
+
+  /** The bus address a pool block got. */
+  block(key: string, pool: number, index: number): bigint {
+    const block = this.records.get(key)?.pools[pool]?.blocks[index];
+    if (block === undefined) throw new Error(`rig: binding ${key} has no block #${index} of pool #${pool}; the model expected one`);
+    return block.handle;
+  }
+
   /** Does a command. Bus calls are started and tracked, not awaited: a gate may hold them up. */
   async apply(command: Resolved): Promise<Actual | undefined> {
     const pci = this.machine.pci;
     switch (command.c) {
       case "plug": {
         // Known before plug returns: the probe plug queues looks up its plans.
-        const device = { ref: undefined as Device | undefined, kind: command.kind, plans: command.plans };
+        const device = { ref: undefined as Device | undefined, model: undefined as FuzzDevice | undefined, kind: command.kind, plans: command.plans };
         this.devices.set(command.name, device);
         this.events.set(command.name, []);
-        device.ref = pci.plug(command.kind === "plain" ? FUZZ_IDS.plain : new FuzzEngine(command.kind));
+        device.model = command.kind === "plain" ? plainDevice() : new FuzzEngine(command.kind);
+        device.ref = pci.plug(device.model);
         if (device.ref.name !== command.name) throw new Error(`plug named the device ${device.ref.name}; the model expected ${command.name}`);
         const ids = FUZZ_IDS[command.kind];
         if (device.ref.vendor !== ids.vendor || device.ref.device !== ids.device) {
@@ -237,6 +356,16 @@ export class Rig {
         return undefined;
       case "use":
         return this.#use(command);
+      case "buf": {
+        let actual: Actual;
+        try {
+          actual = this.#buf(command);
+        } catch (error) {
+          actual = { result: resultOf(error) };
+        }
+        this.ops.set(command.opId, { settled: true, result: actual.result });
+        return actual;
+      }
     }
   }
 
@@ -312,6 +441,9 @@ export class Rig {
       taskDrains: 0,
       drainFailures: [],
       wake: undefined,
+      busMastered: false,
+      maps: [],
+      pools: [],
     };
     this.records.set(record.key, record);
     this.releases.set(record.key, []);
@@ -387,6 +519,23 @@ export class Rig {
         regs.write32(dev, ENGINE_REG.CTRL, ENGINE_RUN);
         return undefined;
       }
+      case "busMaster":
+        if (hardware || record.busMastered) return undefined;
+        enableBusMaster(dev);
+        record.busMastered = true;
+        return undefined;
+      case "pool":
+        record.pools.push({ pool: createDmaPool(dev, `${record.key}/pool${record.pools.length}`, step.size, step.align, step.boundary), blocks: [] });
+        return undefined;
+      case "segmax":
+        setMaxSegmentSize(dev, step.bytes);
+        return undefined;
+      case "map": {
+        const buffer = kmalloc(dev, step.size);
+        this.buffers.push({ buffer, lastView: undefined });
+        this.#recordMap(record, "single", step.dir, smuggle(mapSingle(dev, buffer, step.dir)), [this.buffers.length - 1]);
+        return undefined;
+      }
     }
   }
 
@@ -431,6 +580,52 @@ export class Rig {
         if (record.removeGated) return undefined;
         record.removeGated = true;
         return new Promise((resolve) => this.gates.set(`${record.key}/remove`, resolve));
+      case "unmapAll":
+        this.#unmapAll(record, dev);
+        return undefined;
+    }
+  }
+
+  /** What a correct remove() does: unmap what is mapped (by the current handle, or by address), free the pool blocks still out. */
+  #unmapAll(record: BindingRecord, dev: ProbeDevice<Escaped>): void {
+    for (const map of record.maps) {
+      const latest = map.handles.at(-1)!;
+      if (latest.state === "unmapped") continue;
+      try {
+        latest.unmap(dev);
+      } catch (error) {
+        // No current handle: a call by address moved the mapping on. Unmap it by address.
+        if (!(error instanceof BoundscopeError && error.code === "EINVAL")) throw error;
+        if (map.kind === "single") byAddress.unmapSingle(dev, map.facts.address, map.size, map.dir);
+        else byAddress.unmapSg(dev, latest, map.entries, map.dir);
+      }
+    }
+    for (const pool of record.pools) for (const { block } of pool.blocks) if (!block.freed) block.free();
+  }
+
+  #recordMap(record: BindingRecord, kind: "single" | "sg", dir: DataDirection, handle: AnyHandle, buffers: readonly number[]): void {
+    const h = handle as AnyHandle & { readonly dmaAddress: bigint; readonly segments: readonly { dmaAddress: bigint; length: number }[]; readonly entries: number };
+    const segments = kind === "single" ? [{ address: h.dmaAddress, length: h.size }] : h.segments.map((s) => ({ address: s.dmaAddress, length: s.length }));
+    record.maps.push({
+      kind,
+      dir,
+      size: h.size,
+      entries: kind === "single" ? 1 : h.entries,
+      handles: [handle],
+      facts: { address: segments[0]!.address, segments, time: this.machine.clock.now },
+      buffers,
+    });
+    this.#handedOver(buffers);
+  }
+
+  /** The device took these buffers: every CPU view taken before is dead. */
+  #handedOver(buffers: readonly number[]): void {
+    for (const index of buffers) {
+      const record = this.buffers[index]!;
+      if (record.lastView !== undefined && record.lastView.byteLength !== 0) {
+        throw new Error(`a CPU view of kernel buffer #${index} taken before the device took it still reaches ${record.lastView.byteLength} bytes`);
+      }
+      record.lastView = undefined;
     }
   }
 
@@ -524,6 +719,7 @@ export class Rig {
 
   #useSync(b: BindingRecord, t: BindingRecord, command: Extract<Resolved, { c: "use" }>): Actual {
     const op = command.op;
+    if (isDmaOp(op)) return this.#dma(b, t, op, command.dma!);
     switch (op.o) {
       case "alloc":
         this.#alloc(b, b.token, op.size, false);
@@ -565,6 +761,137 @@ export class Rig {
         return { result: "ok", value: b.regs!.read32(b.token, ENGINE_REG.STATUS) };
       case "release":
         throw new Error("unreachable");
+    }
+  }
+
+  // ---- streaming DMA and pools ----------------------------------------------
+
+  #dma(b: BindingRecord, t: BindingRecord, op: DmaOp, pick: DmaPick): Actual {
+    const map = pick.map === undefined ? undefined : b.maps[pick.map];
+    const handle = map === undefined || pick.handle === undefined ? undefined : map.handles[pick.handle];
+    const pool = pick.pool === undefined ? undefined : b.pools[pick.pool];
+    const block = pool === undefined || pick.block === undefined ? undefined : pool.blocks[pick.block];
+    switch (op.o) {
+      case "kmalloc":
+        this.buffers.push({ buffer: (op.vm ? vmalloc : kmalloc)(b.token, op.size), lastView: undefined });
+        return { result: "ok" };
+      case "map": {
+        const index = pick.bufs![0]!;
+        const span = pick.spans![0];
+        const h = mapSingle(b.token, this.buffers[index]!.buffer, op.dir, span?.off, span?.len);
+        this.#recordMap(b, "single", op.dir, smuggle(h), [index]);
+        return { result: "ok" };
+      }
+      case "mapSg": {
+        const items = pick.bufs!.map((index, i) => {
+          const buffer = this.buffers[index]!.buffer;
+          const span = pick.spans![i];
+          return span === undefined ? buffer : { buffer, offset: span.off, length: span.len };
+        });
+        this.#recordMap(b, "sg", op.dir, smuggle(mapSg(b.token, items, op.dir)), [...new Set(pick.bufs)]);
+        return { result: "ok" };
+      }
+      case "sync": {
+        const span = pick.span;
+        const next = pick.forCpu! ? handle!.syncForCpu(t.token, span?.off, span?.len) : handle!.syncForDevice(t.token, span?.off, span?.len);
+        map!.handles.push(next);
+        if (!pick.forCpu) this.#handedOver(map!.buffers);
+        return { result: "ok" };
+      }
+      case "unmap":
+        handle!.unmap(t.token);
+        return { result: "ok" };
+      case "view": {
+        const bytes = cpuBytes(handle!, b.token);
+        this.buffers[map!.buffers[0]!]!.lastView = bytes;
+        return { result: "ok", bytes: bytes.slice() };
+      }
+      case "kunmap":
+        if (map!.kind === "single") byAddress.unmapSingle(b.token, map!.facts.address, op.wrong ? map!.size + 1 : map!.size, map!.dir);
+        else byAddress.unmapSg(b.token, map!.handles.at(-1), op.wrong ? map!.entries + 1 : map!.entries, map!.dir);
+        return { result: "ok" };
+      case "ksync": {
+        const m = map!;
+        if (m.kind === "sg") {
+          const entries = op.wrong ? m.entries + 1 : m.entries;
+          (pick.forCpu! ? byAddress.syncSgForCpu : byAddress.syncSgForDevice)(b.token, m.handles.at(-1), entries, m.dir);
+        } else {
+          const span = pick.span!;
+          (pick.forCpu! ? byAddress.syncSingleForCpu : byAddress.syncSingleForDevice)(b.token, m.facts.address, span.len, m.dir, span.off);
+        }
+        return { result: "ok" };
+      }
+      case "dma":
+        return this.#deviceDma(b, map!, op);
+      case "poolAlloc": {
+        const made = pool!.pool.alloc(t.token);
+        pool!.blocks.push({ block: made, handle: made.dmaHandle, bytes: made.bytes(t.token) });
+        return { result: "ok" };
+      }
+      case "blockFree":
+        block!.block.free();
+        return { result: "ok" };
+      case "poolFree":
+        pool!.pool.free(b.token, op.cpu ? block!.bytes : undefined, smuggle(block!.handle));
+        return { result: "ok" };
+      case "poolDestroy":
+        pool!.pool.destroy();
+        return { result: "ok" };
+      case "blockWrite": {
+        const bytes = block!.block.bytes(b.token);
+        const at = op.offset % bytes.length;
+        bytes[at] = op.value;
+        // Read back through the view taken at allocation: the same memory.
+        return { result: "ok", value: block!.bytes[at]! };
+      }
+      case "blockRead":
+        return { result: "ok", bytes: block!.block.bytes(t.token).slice() };
+    }
+  }
+
+  /**
+   * The device reads or writes a mapping, if its state and direction allow
+   * it and no other live mapping of the device covers those bus addresses;
+   * otherwise `skipped`. Decided from what the rig sees, not from the model.
+   */
+  #deviceDma(b: BindingRecord, map: MapRecord, op: Extract<DmaOp, { o: "dma" }>): Actual {
+    const device = this.devices.get(b.device)!;
+    const allowed = op.write ? map.dir !== "to-device" : map.dir !== "from-device";
+    const present = this.machine.pci.devices.includes(device.ref!);
+    if (map.handles.at(-1)!.state !== "device" || !allowed || !present) return { result: "skipped" };
+    const { length, address } = dmaWindow(map.facts.segments, map.size, op.at, op.len);
+    const end = address + BigInt(length);
+    for (const record of this.records.values()) {
+      if (record.device !== b.device) continue;
+      for (const other of record.maps) {
+        if (other === map || other.handles.at(-1)!.state === "unmapped") continue;
+        if (other.facts.segments.some((s) => s.address < end && address < s.address + BigInt(s.length))) return { result: "skipped" };
+      }
+    }
+    if (op.write) {
+      device.model!.writeAt(address, pattern(op.value, length));
+      return { result: "ok" };
+    }
+    return { result: "ok", bytes: device.model!.readAt(address, length).slice() };
+  }
+
+  #buf(command: Extract<Resolved, { c: "buf" }>): Actual {
+    const record = this.buffers[command.buf]!;
+    switch (command.op.b) {
+      case "free":
+        record.buffer.free();
+        return { result: "ok" };
+      case "read": {
+        const bytes = cpuBytes(record.buffer);
+        record.lastView = bytes;
+        return { result: "ok", bytes: bytes.slice() };
+      }
+      case "write": {
+        const bytes = cpuBytes(record.buffer);
+        record.lastView = bytes;
+        bytes[command.offset] = command.op.value;
+        return { result: "ok", value: bytes[command.offset]! };
+      }
     }
   }
 }

@@ -3,7 +3,7 @@
 // receive buffer for the CPU, and allocates a pool block; a task does the
 // same, kernel-style, with a vmalloc buffer as an sg table. Only set-up
 // (limits, pools) is core-only: dma-limits-core-only.ts.
-import { createDmaPool, defineDriver, kmalloc, mapSg, mapSingle, requestIrq, spawn, syncSingleForCpu, syncSingleForDevice, unmapSg, vmalloc } from "boundscope";
+import { createDmaPool, defineDriver, kmalloc, mapSg, mapSingle, requestIrq, spawn, syncSingleForCpu, syncSingleForDevice, unmapSg, unmapSingle, vmalloc } from "boundscope";
 import type { BoundDevice, DeviceOwnedFromDevice, IrqDevice, ProbeDevice, TaskDevice } from "boundscope";
 
 function refill<Scope>(dev: BoundDevice<Scope>): DeviceOwnedFromDevice<Scope> {
@@ -32,6 +32,7 @@ export const handlers = defineDriver({
       const status = mapSingle(task, kmalloc(task, 64), "from-device");
       syncSingleForCpu(task, status.dmaAddress, 64, "from-device");
       syncSingleForDevice(task, status.dmaAddress, 64, "from-device");
+      unmapSingle(task, status.dmaAddress, 64, "from-device");
       const log = mapSg(task, vmalloc(task, 3 * 4096), "from-device");
       unmapSg(task, log, log.entries, "from-device");
       descriptors.alloc(task).free();

@@ -12,8 +12,8 @@ export function crossProgram<A, B>(devA: BoundDevice<A>, ringA: CoherentAllocati
   Desc.write(ringA.view(devA), 0, { addr: ringA.dmaHandle, len: 64, flags: 1 });
   Desc.set(ringA.view(devA), 1, "addr", 0x1000n);
   Desc.write(new DataView(new ArrayBuffer(Desc.size)), 0, { addr: bufB.dmaHandle });
-  // @expect-error TS2322 /Type 'DmaAddress<B>' is not assignable to type 'RegisterValue<A>/ -- B's memory in A's descriptor, by write
+  // @expect-error TS2322 /Type 'DmaAddress<B, "coherent">' is not assignable to type 'RegisterValue<A>/ -- B's memory in A's descriptor, by write
   Desc.write(ringA.view(devA), 0, { addr: bufB.dmaHandle, len: bufB.size, flags: 1 });
-  // @expect-error TS2345 /Argument of type 'DmaAddress<B>' is not assignable to parameter of type 'RegisterValue<A>'/ -- B's memory in A's descriptor, by set
+  // @expect-error TS2345 /Argument of type 'DmaAddress<B, "coherent">' is not assignable to parameter of type 'RegisterValue<A>'/ -- B's memory in A's descriptor, by set
   Desc.set(ringA.view(devA), 0, "addr", bufB.dmaHandle);
 }

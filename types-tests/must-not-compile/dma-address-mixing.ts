@@ -8,12 +8,12 @@ import { freeCoherent } from "boundscope";
 import type { BoundDevice, CoherentAllocation, DmaAddress } from "boundscope";
 
 export function mixed<A, B>(devA: BoundDevice<A>, bufA: CoherentAllocation<A>, bufB: CoherentAllocation<B>, cond: boolean): void {
-  // @expect-error TS2345 /Argument of type 'DmaAddress<B>' is not assignable to parameter of type 'DmaAddress<A>'/ -- B's address freed with A's token
+  // @expect-error TS2345 /Argument of type 'DmaAddress<B, "coherent">' is not assignable to parameter of type 'DmaAddress<A, "coherent">'/ -- B's address freed with A's token
   freeCoherent(devA, bufB.dmaHandle);
-  // @expect-error TS2322 /Type 'DmaAddress<B> \| DmaAddress<A>' is not assignable to type 'DmaAddress<A>'|Type 'DmaAddress<A> \| DmaAddress<B>' is not assignable to type 'DmaAddress<A>'/ -- either binding's address typed as A's
+  // @expect-error TS2322 /Type 'DmaAddress<B, "coherent"> \| DmaAddress<A, "coherent">' is not assignable to type 'DmaAddress<A>'|Type 'DmaAddress<A, "coherent"> \| DmaAddress<B, "coherent">' is not assignable to type 'DmaAddress<A>'/ -- either binding's address typed as A's
   const either: DmaAddress<A> = cond ? bufA.dmaHandle : bufB.dmaHandle;
   const addresses: DmaAddress<A>[] = [bufA.dmaHandle];
-  // @expect-error TS2345 /Argument of type 'DmaAddress<B>' is not assignable to parameter of type 'DmaAddress<A>'/ -- B's address into A's list
+  // @expect-error TS2345 /Argument of type 'DmaAddress<B, "coherent">' is not assignable to parameter of type 'DmaAddress<A>'/ -- B's address into A's list
   addresses.push(bufB.dmaHandle);
   void either;
 }

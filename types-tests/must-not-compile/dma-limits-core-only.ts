@@ -11,13 +11,19 @@ export const driver = defineDriver({
   ids: [{ vendor: 1, device: 1 }],
   probe(dev) {
     requestIrq(dev, (irq) => {
+      // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'IrqDevice<Scope>'|Argument of type 'IrqDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- setMaxSegmentSize in interrupt context
       setMaxSegmentSize(irq, 4096);
+      // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'IrqDevice<Scope>'|Argument of type 'IrqDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- setSegmentBoundary in interrupt context
       setSegmentBoundary(irq, 0xffffn);
+      // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'IrqDevice<Scope>'|Argument of type 'IrqDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- createDmaPool in interrupt context
       createDmaPool(irq, "rx-desc", 16);
     });
     spawn(dev, async (task) => {
+      // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'TaskDevice<Scope>'|Argument of type 'TaskDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- setMaxSegmentSize in a task
       setMaxSegmentSize(task, 4096);
+      // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'TaskDevice<Scope>'|Argument of type 'TaskDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- setSegmentBoundary in a task
       setSegmentBoundary(task, 0xffffn);
+      // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'TaskDevice<Scope>'|Argument of type 'TaskDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- createDmaPool in a task
       createDmaPool(task, "rx-desc", 16);
     });
     return {};
@@ -25,7 +31,10 @@ export const driver = defineDriver({
 });
 
 export function tune<Limits>(dev: BoundDevice<Limits>): void {
+  // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'BoundDevice<Limits>'|Argument of type 'BoundDevice<Limits>' is not assignable to parameter of type 'ProbeDevice<Limits>'/ -- setMaxSegmentSize from a helper given only the token
   setMaxSegmentSize(dev, 65536);
+  // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'BoundDevice<Limits>'|Argument of type 'BoundDevice<Limits>' is not assignable to parameter of type 'ProbeDevice<Limits>'/ -- setSegmentBoundary from the helper
   setSegmentBoundary(dev, 0xffff_ffffn);
+  // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'BoundDevice<Limits>'|Argument of type 'BoundDevice<Limits>' is not assignable to parameter of type 'ProbeDevice<Limits>'/ -- createDmaPool from the helper
   createDmaPool(dev, "tx-desc", 16);
 }

@@ -20,7 +20,7 @@ export const next = <Scope>(base: DmaAddress<Scope>) => program<Scope>(base + 40
 program(BigInt(0xfee0_0000));
 
 export function freeMadeUp<Scope>(dev: BoundDevice<Scope>): void {
-  // @expect-error TS2345 /Argument of type 'bigint' is not assignable to parameter of type 'DmaAddress<Scope>'/ -- freeing a made-up bus address
+  // @expect-error TS2345 /Argument of type 'bigint' is not assignable to parameter of type 'DmaAddress<Scope, "coherent">'/ -- freeing a made-up bus address
   freeCoherent(dev, 0x1000n);
 }
 

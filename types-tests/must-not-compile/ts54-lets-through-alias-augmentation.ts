@@ -43,7 +43,7 @@ export const fixed = defineDriver({
   // @expect-error TS2322 ts54=none /Type '\(dev: ProbeDevice<"x">\) => \{\}' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- a probe of a concrete scope
   probe: (dev: ProbeDevice<"x">) => {
     parked = dev;
-    // @expect-error TS2345 ts54=none /Argument of type 'bigint' is not assignable to parameter of type 'DmaAddress<"x">'/ -- a made-up bus address
+    // @expect-error TS2345 ts54=none /Argument of type 'bigint' is not assignable to parameter of type 'DmaAddress<"x", "coherent">'/ -- a made-up bus address
     freeCoherent(dev, 0x1000n);
     // @expect-error TS2345 ts54=none /Argument of type '\(irq: ProbeDevice<"x">\) => void' is not assignable to parameter of type 'IrqHandler<"x">'/ -- a handler claiming the core context
     requestIrq(dev, (irq: ProbeDevice<"x">) => setDmaMask(irq, 32));

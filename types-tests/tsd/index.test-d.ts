@@ -62,7 +62,8 @@ export function inScope<Scope>(core: ProbeDevice<Scope>, token: BoundDevice<Scop
   expectNotAssignable<CoherentAllocation<unknown>>(buf);
   expectType<number>(buf.size);
   expectType<boolean>(buf.freed);
-  expectType<DmaAddress<Scope>>(buf.dmaHandle);
+  expectType<DmaAddress<Scope, "coherent">>(buf.dmaHandle);
+  expectAssignable<DmaAddress<Scope>>(buf.dmaHandle);
   expectNotAssignable<DmaAddress<unknown>>(buf.dmaHandle);
   expectType<void>(freeCoherent(token, buf.dmaHandle));
   expectAssignable<bigint>(buf.dmaHandle);
