@@ -133,6 +133,8 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
   readonly #holds = new Map<string, HoldEntry>();
   /** What the device may reach, by bus address: coherent allocations and streaming segments. */
   readonly #windows = new OrderedMap<Window[]>();
+  /** The widest span of any window added: how far below an address a window holding it may start. */
+  #widest = 0;
   /** The handler connected to the interrupt line, if any. */
   #irq: (() => void) | undefined;
   /** Live coherent allocations by bus address. */
@@ -166,6 +168,7 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
     const list = this.#windows.get(window.address);
     if (list === undefined) this.#windows.set(window.address, [window]);
     else list.push(window);
+    if (window.span > this.#widest) this.#widest = window.span;
   }
 
   removeWindow(window: Window): void {
@@ -176,15 +179,26 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
     if (list.length === 0) this.#windows.delete(window.address);
   }
 
-  /** The window that holds bus address `address`, preferring one that holds the whole transfer, and the newest. */
+  /**
+   * The window that holds bus address `address`, preferring one that holds
+   * the whole transfer: of those, the one starting nearest below the
+   * address, and the newest there. Windows may overlap (memory mapped twice
+   * in passthrough, an sg table of overlapping pieces), so a window starting
+   * lower may hold the transfer when the nearest does not, or does not
+   * reach the address at all.
+   */
   windowAt(address: number, length: number): Window | undefined {
-    const list = this.#windows.floor(address);
-    if (list === undefined) return undefined;
     let partial: Window | undefined;
-    for (let i = list.length - 1; i >= 0; i--) {
-      const w = list[i]!;
-      if (address + length <= w.address + w.span) return w;
-      if (address < w.address + w.span) partial ??= w;
+    for (let list = this.#windows.floor(address); list !== undefined; ) {
+      const start = list[0]!.address;
+      // Nothing starting here or lower reaches the address.
+      if (start + this.#widest <= address) break;
+      for (let i = list.length - 1; i >= 0; i--) {
+        const w = list[i]!;
+        if (address + length <= w.address + w.span) return w;
+        if (address < w.address + w.span) partial ??= w;
+      }
+      list = start > 0 ? this.#windows.floor(start - 1) : undefined;
     }
     return partial;
   }

@@ -127,12 +127,24 @@ export type Pick = number;
 export type DmaOp =
   /** `kmalloc(dev, size)`, or `vmalloc` with `vm`. */
   | { readonly o: "kmalloc"; readonly size: number; readonly vm: boolean }
-  /** `mapSingle(dev, buffer, dir)`, or of a part of the buffer. */
-  | { readonly o: "map"; readonly buf: Pick; readonly dir: DataDirection; readonly span: Span | undefined }
-  /** `mapSg(dev, [buffer or piece, …], dir)`. */
-  | { readonly o: "mapSg"; readonly items: readonly { readonly buf: Pick; readonly span: Span | undefined }[]; readonly dir: DataDirection }
-  /** `handle.syncForCpu(dev, offset, length)` or `syncForDevice` (an sg table's, whole), on any handle kept. */
-  | { readonly o: "sync"; readonly map: Pick; readonly handle: number; readonly forCpu: boolean; readonly span: Span | undefined; readonly token: number }
+  /**
+   * `mapSingle(dev, buffer, dir)`, or of a part of the buffer. With `fresh`
+   * (or with no live buffer to pick), of a buffer `kmalloc`ed just before.
+   */
+  | { readonly o: "map"; readonly buf: Pick; readonly dir: DataDirection; readonly span: Span | undefined; readonly fresh: number | undefined }
+  /** `mapSg(dev, [buffer or piece, …], dir)`; with `fresh`, a buffer allocated just before comes last (vmalloc with `vm`). */
+  | {
+      readonly o: "mapSg";
+      readonly items: readonly { readonly buf: Pick; readonly span: Span | undefined }[];
+      readonly dir: DataDirection;
+      readonly fresh: { readonly size: number; readonly vm: boolean } | undefined;
+    }
+  /**
+   * `handle.syncForCpu(dev, offset, length)` or `syncForDevice` (an sg
+   * table's, whole), on any handle kept: with `flip`, to the side that does
+   * not own the mapping now; otherwise to the one that does.
+   */
+  | { readonly o: "sync"; readonly map: Pick; readonly handle: number; readonly flip: boolean; readonly span: Span | undefined; readonly token: number }
   /** `handle.unmap(dev)`. */
   | { readonly o: "unmap"; readonly map: Pick; readonly handle: number; readonly token: number }
   /** `handle.bytes(dev)` of a single mapping: the bytes synced for the CPU. */
@@ -285,8 +297,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant("mask" as const), bits: fc.constantFrom(...MASKS, 32, 64) }) },
   { weight: 4, arbitrary: fc.record({ t: fc.constant("engine" as const), task: fc.boolean() }) },
   { weight: 1, arbitrary: fc.constant({ t: "fail" as const }) },
-  { weight: 3, arbitrary: fc.constant({ t: "busMaster" as const }) },
-  { weight: 2, arbitrary: poolStep },
+  { weight: 8, arbitrary: fc.constant({ t: "busMaster" as const }) },
+  { weight: 3, arbitrary: poolStep },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("segmax" as const), bytes: fc.constantFrom(65_536, 4096, 1024) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("map" as const), size, dir }) },
 );
@@ -321,20 +333,28 @@ const use: fc.Arbitrary<UseOp> = fc.oneof(
 
 const dmaUse: fc.Arbitrary<DmaOp> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ o: fc.constant("kmalloc" as const), size, vm: fc.constantFrom(false, false, false, true) }) },
-  { weight: 6, arbitrary: fc.record({ o: fc.constant("map" as const), buf: bufPick, dir, span: maybeSpan }) },
-  { weight: 3, arbitrary: fc.record({ o: fc.constant("mapSg" as const), items: fc.array(fc.record({ buf: bufPick, span: maybeSpan }), { minLength: 1, maxLength: 3 }), dir }) },
-  { weight: 6, arbitrary: fc.record({ o: fc.constant("sync" as const), map: newest, handle, forCpu: fc.boolean(), span: maybeSpan, token: ownToken }) },
+  { weight: 7, arbitrary: fc.record({ o: fc.constant("map" as const), buf: bufPick, dir, span: maybeSpan, fresh: fc.option(size, { nil: undefined }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      o: fc.constant("mapSg" as const),
+      items: fc.array(fc.record({ buf: bufPick, span: maybeSpan }), { maxLength: 3 }),
+      dir,
+      fresh: fc.option(fc.record({ size, vm: fc.boolean() }), { nil: undefined }),
+    }),
+  },
+  { weight: 7, arbitrary: fc.record({ o: fc.constant("sync" as const), map: newest, handle, flip: fc.constantFrom(true, true, true, true, false), span: maybeSpan, token: ownToken }) },
   { weight: 3, arbitrary: fc.record({ o: fc.constant("unmap" as const), map: newest, handle, token: ownToken }) },
-  { weight: 2, arbitrary: fc.record({ o: fc.constant("view" as const), map: newest, handle }) },
+  { weight: 4, arbitrary: fc.record({ o: fc.constant("view" as const), map: newest, handle }) },
   { weight: 2, arbitrary: fc.record({ o: fc.constant("kunmap" as const), map: newest, wrong: fc.boolean() }) },
   { weight: 3, arbitrary: fc.record({ o: fc.constant("ksync" as const), map: newest, forCpu: fc.boolean(), span, wrong: fc.boolean() }) },
-  { weight: 6, arbitrary: fc.record({ o: fc.constant("dma" as const), map: newest, at: fc.nat({ max: 20_000 }), len: fc.integer({ min: 1, max: 200 }), value: fc.integer({ min: 1, max: 255 }), write: fc.boolean() }) },
+  { weight: 8, arbitrary: fc.record({ o: fc.constant("dma" as const), map: newest, at: fc.nat({ max: 20_000 }), len: fc.integer({ min: 1, max: 200 }), value: fc.integer({ min: 1, max: 255 }), write: fc.boolean() }) },
   { weight: 3, arbitrary: fc.record({ o: fc.constant("poolAlloc" as const), pool: newest, token: ownToken }) },
-  { weight: 1, arbitrary: fc.record({ o: fc.constant("blockFree" as const), pool: newest, block: newest }) },
-  { weight: 1, arbitrary: fc.record({ o: fc.constant("poolFree" as const), pool: newest, block: newest, cpu: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ o: fc.constant("poolDestroy" as const), pool: newest }) },
-  { weight: 1, arbitrary: fc.record({ o: fc.constant("blockWrite" as const), pool: newest, block: newest, offset: fc.nat({ max: 600 }), value: fc.integer({ min: 1, max: 255 }) }) },
-  { weight: 1, arbitrary: fc.record({ o: fc.constant("blockRead" as const), pool: newest, block: newest, token: ownToken }) },
+  { weight: 2, arbitrary: fc.record({ o: fc.constant("blockFree" as const), pool: newest, block: newest }) },
+  { weight: 2, arbitrary: fc.record({ o: fc.constant("poolFree" as const), pool: newest, block: newest, cpu: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ o: fc.constant("poolDestroy" as const), pool: newest }) },
+  { weight: 2, arbitrary: fc.record({ o: fc.constant("blockWrite" as const), pool: newest, block: newest, offset: fc.nat({ max: 600 }), value: fc.integer({ min: 1, max: 255 }) }) },
+  { weight: 2, arbitrary: fc.record({ o: fc.constant("blockRead" as const), pool: newest, block: newest, token: ownToken }) },
 );
 
 const bufOp: fc.Arbitrary<BufOp> = fc.oneof(
@@ -347,18 +367,51 @@ const kind = fc.constantFrom<DeviceKind>("tick", "copy", "plain", "tick");
 const driver = fc.constantFrom<DriverName>(...DRIVERS);
 const index = fc.nat({ max: 15 });
 
-export const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ c: fc.constant("plug" as const), kind, plans: fc.array(plan, { minLength: 1, maxLength: 3 }) }) },
-  { weight: 1, arbitrary: fc.record({ c: fc.constant("unplug" as const), dev: index }) },
-  { weight: 3, arbitrary: fc.record({ c: fc.constant("unbind" as const), dev: index }) },
-  { weight: 4, arbitrary: fc.record({ c: fc.constant("register" as const), driver }) },
-  { weight: 2, arbitrary: fc.record({ c: fc.constant("unregister" as const), driver }) },
-  { weight: 3, arbitrary: fc.record({ c: fc.constant("gate" as const), pick: index }) },
-  { weight: 2, arbitrary: fc.record({ c: fc.constant("run" as const), ns: fc.integer({ min: 0, max: 20_000 }) }) },
-  { weight: 10, arbitrary: fc.record({ c: fc.constant("use" as const), binding: fc.nat({ max: 31 }), op: use }) },
-  { weight: 10, arbitrary: fc.record({ c: fc.constant("use" as const), binding: fc.nat({ max: 63 }), op: dmaUse }) },
-  { weight: 3, arbitrary: fc.record({ c: fc.constant("buf" as const), op: bufOp }) },
-);
+const plugCommand = fc.record({ c: fc.constant("plug" as const), kind, plans: fc.array(plan, { minLength: 1, maxLength: 3 }) });
+const registerCommand = fc.record({ c: fc.constant("register" as const), driver });
+
+/** Every command, weighted: `lifecycle` for runs about binding and unbinding, `streaming` for runs about what a binding maps. */
+function commands(weights: { readonly lifecycle: number; readonly streaming: number }): fc.Arbitrary<Command> {
+  const { lifecycle: l, streaming: s } = weights;
+  return fc.oneof(
+    { weight: 4 * l, arbitrary: plugCommand },
+    { weight: 1, arbitrary: fc.record({ c: fc.constant("unplug" as const), dev: index }) },
+    { weight: 3 * l, arbitrary: fc.record({ c: fc.constant("unbind" as const), dev: index }) },
+    { weight: 4 * l, arbitrary: registerCommand },
+    { weight: 2 * l, arbitrary: fc.record({ c: fc.constant("unregister" as const), driver }) },
+    { weight: 3 * l, arbitrary: fc.record({ c: fc.constant("gate" as const), pick: index }) },
+    { weight: 2 * l, arbitrary: fc.record({ c: fc.constant("run" as const), ns: fc.integer({ min: 0, max: 20_000 }) }) },
+    { weight: 10 * l, arbitrary: fc.record({ c: fc.constant("use" as const), binding: fc.nat({ max: 31 }), op: use }) },
+    // Mostly on a live binding with something to act on (32 and above).
+    { weight: 10 * s, arbitrary: fc.record({ c: fc.constant("use" as const), binding: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 32, max: 63 }) }, { weight: 1, arbitrary: fc.nat({ max: 31 }) }), op: dmaUse }) },
+    { weight: 3 * s, arbitrary: fc.record({ c: fc.constant("buf" as const), op: bufOp }) },
+  );
+}
+
+export const commandArbitrary: fc.Arbitrary<Command> = commands({ lifecycle: 1, streaming: 1 });
+
+/** Fewer bindings ended, many more streaming ops: mappings live long enough to be synced, read, written by the device. */
+const streamingCommand: fc.Arbitrary<Command> = commands({ lifecycle: 1, streaming: 4 });
+
+/**
+ * A sequence of at most `max` commands. Most start with a register and a
+ * plug, so that bindings exist for most of the sequence; shrinking drops
+ * either when the failure does not need it. A third weigh streaming ops
+ * four times as much as the rest.
+ */
+export function sequenceArbitrary(max: number): fc.Arbitrary<Command[]> {
+  return fc
+    .tuple(
+      fc.option(registerCommand, { freq: 4, nil: undefined }),
+      fc.option(plugCommand, { freq: 4, nil: undefined }),
+      // A third of the runs are about what bindings map.
+      fc.oneof(
+        { weight: 2, arbitrary: fc.array(commandArbitrary, { maxLength: Math.max(0, max - 2), size: "max" }) },
+        { weight: 1, arbitrary: fc.array(streamingCommand, { maxLength: Math.max(0, max - 2), size: "max" }) },
+      ),
+    )
+    .map(([register, plug, rest]) => [...(register === undefined ? [] : [register]), ...(plug === undefined ? [] : [plug]), ...rest].slice(0, max));
+}
 
 export const configArbitrary: fc.Arbitrary<FuzzConfig> = fc.record({
   iommu: fc.constantFrom<IommuMode>("passthrough", "strict"),

@@ -75,7 +75,7 @@ import fc from "fast-check";
 import { allocCoherent, BoundscopeError, Devres, kmalloc, mapSingle, setDmaMask } from "../../src/index.js";
 import type { DmaViolation, MachineEvent } from "../../src/index.js";
 import type { Command, FuzzConfig } from "./commands.js";
-import { commandArbitrary, configArbitrary } from "./commands.js";
+import { configArbitrary, sequenceArbitrary } from "./commands.js";
 import type { Expectation, MAlloc, MBinding, MBlock, MMapping, Observe, PError, PEvent, Predicted, ReferenceOptions, Resolved } from "./reference.js";
 import { PlannedError, Reference } from "./reference.js";
 import type { Actual, BindingRecord } from "./rig.js";
@@ -116,7 +116,7 @@ export interface LifecycleOptions extends ReferenceOptions {
 
 /** The property: any machine, any command sequence, every invariant holds. */
 export function lifecycleProperty(options: LifecycleOptions = {}): fc.IAsyncProperty<[FuzzConfig, Command[]]> {
-  return fc.asyncProperty(configArbitrary, fc.array(commandArbitrary, { maxLength: options.maxCommands ?? 40, size: "max" }), (config, commands) =>
+  return fc.asyncProperty(configArbitrary, sequenceArbitrary(options.maxCommands ?? 40), (config, commands) =>
     runLifecycle(config, commands, options),
   );
 }
@@ -149,7 +149,7 @@ export async function runLifecycle(config: FuzzConfig, commands: readonly Comman
     }
     checker.unmapped();
     // Kernel buffers outlive every binding: nothing maps them now, so each one left frees.
-    for (const buf of reference.buffers) if (!buf.freed) await checker.step(reference.freeBuffer(buf.index), "the end (free the kernel buffers)");
+    for (const buf of reference.buffers) if (!buf.freed) await checker.step(reference.freeBuffer(buf), "the end (free the kernel buffers)");
     checker.final();
     for (const [what, n] of Object.entries(reference.dmaReached)) count(stats.seen, what, n);
     count(stats.seen, "probes held at a gate", reference.reached.gatedProbes);
@@ -377,10 +377,11 @@ class Checker {
     if (bounce.bytesInUse !== expectBounce.bytesInUse || bounce.allocations !== expectBounce.allocations) {
       fail(`swiotlb holds ${bounce.bytesInUse} bytes in ${bounce.allocations} allocations; the model's bounced parts come to ${expectBounce.bytesInUse} bytes in ${expectBounce.allocations}`);
     }
-    if (this.rig.buffers.length !== this.reference.buffers.length) fail(`the rig has ${this.rig.buffers.length} kernel buffers; the model expected ${this.reference.buffers.length}`);
+    if (this.rig.buffers.size !== this.reference.buffers.length) fail(`the rig has ${this.rig.buffers.size} kernel buffers; the model expected ${this.reference.buffers.length}`);
     for (const buf of this.reference.buffers) {
-      const real = this.rig.buffers[buf.index]!.buffer;
-      if (real.freed !== buf.freed || real.size !== buf.size) fail(`kernel buffer #${buf.index} is ${real.freed ? "freed" : "live"} (${real.size} bytes); the model expected ${buf.freed ? "freed" : "live"} (${buf.size} bytes)`);
+      const real = this.rig.buffers.get(buf.id)?.buffer;
+      if (real === undefined) fail(`the rig has no kernel buffer ${buf.id}; the model expected one`);
+      if (real.freed !== buf.freed || real.size !== buf.size) fail(`kernel buffer ${buf.id} is ${real.freed ? "freed" : "live"} (${real.size} bytes); the model expected ${buf.freed ? "freed" : "live"} (${buf.size} bytes)`);
     }
     const passthrough = this.rig.config.iommu === "passthrough";
     for (const binding of this.reference.bindings) {
@@ -525,7 +526,7 @@ class Checker {
     const bounceBefore = this.rig.machine.memory.swiotlb();
     expectCode(() => allocCoherent(record.token, 64), "ENXIO", `allocCoherent with the dead token of ${binding.key}`);
     expectCode(() => kmalloc(record.token, 64), "ENXIO", `kmalloc with the dead token of ${binding.key}`);
-    const live = this.rig.buffers.find((b) => !b.buffer.freed);
+    const live = [...this.rig.buffers.values()].find((b) => !b.buffer.freed);
     if (live !== undefined) expectCode(() => mapSingle(record.token, live.buffer, "bidirectional"), "ENXIO", `mapSingle with the dead token of ${binding.key}`);
     for (const pool of record.pools) expectCode(() => pool.pool.alloc(record.token), "ENXIO", `DmaPool.alloc with the dead token of ${binding.key}`);
     for (const map of record.maps) {

@@ -132,8 +132,14 @@ export class MBuffer {
   ram: Uint8Array | undefined;
 
   constructor(
-    /** Position in the model's `buffers`, and the rig's. */
+    /** Position in the model's `buffers`: the order the model made them in. */
     readonly index: number,
+    /**
+     * What the rig knows it by: `u<op>` for a use, `<binding>/m<n>` for a
+     * probe's n-th map step. Probes of several devices run side by side, so
+     * the rig may allocate in another order than the model.
+     */
+    readonly id: string,
     readonly size: number,
     readonly vm: boolean,
     /** Bytes behind it: what cache maintenance is clipped to. */
@@ -281,6 +287,8 @@ export class MBinding {
   maxSegment = 65_536;
   /** Every streaming mapping it made, live or not. */
   readonly maps: MMapping[] = [];
+  /** `map` steps done: names the buffers they allocate. */
+  mapSteps = 0;
   readonly pools: MPool[] = [];
   /** Mappings and pool blocks in the order made: what a call by address finds first. */
   readonly streams: MStream[] = [];
@@ -401,7 +409,7 @@ export type Resolved =
       /** For streaming and pool ops: what it names. */
       readonly dma?: DmaPick;
     }
-  | { readonly c: "buf"; readonly op: BufOp; readonly buf: number; readonly offset: number; readonly opId: number };
+  | { readonly c: "buf"; readonly op: BufOp; readonly buf: string; readonly offset: number; readonly opId: number };
 
 /** What a streaming or pool op names, resolved: indices into the lists of the binding (or the model's buffers), handles, ranges. */
 export interface DmaPick {
@@ -409,14 +417,18 @@ export interface DmaPick {
   readonly handle?: number;
   readonly pool?: number;
   readonly block?: number;
-  /** Buffers to map, and the part of each (the whole when `undefined`). */
-  readonly bufs?: readonly number[];
+  /** Buffers to map, by id, and the part of each (the whole when `undefined`). */
+  readonly bufs?: readonly string[];
   readonly spans?: readonly (Span | undefined)[];
   /** The range of a sync. */
   readonly span?: Span | undefined;
   readonly forCpu?: boolean;
   /** A call by address that names one byte or entry too many. */
   readonly wrong?: boolean;
+  /** The device writes (else reads). */
+  readonly write?: boolean;
+  /** A buffer to allocate first (its id is `u<op>`, the last of `bufs`). */
+  readonly fresh?: { readonly size: number; readonly vm: boolean };
 }
 
 /** A mapping as the rig saw it made: its segments and the virtual time. */
@@ -563,9 +575,18 @@ export class Reference {
         return command;
       case "use": {
         if (this.bindings.length === 0) return undefined;
-        const live = this.bindings.filter((x) => x.live);
-        const b = command.binding >= 32 && live.length > 0 ? live[command.binding % live.length]! : this.bindings[command.binding % this.bindings.length]!;
         const op = command.op;
+        // A streaming or pool op goes to a binding it can act on: one with mappings, or with pools; a live one from 32 on.
+        const needs = (x: MBinding): boolean => (!isDmaOp(op) ? true : MAP_OPS.has(op.o) ? x.maps.length > 0 : POOL_OPS.has(op.o) ? x.pools.length > 0 : true);
+        const candidates = this.bindings.filter(needs);
+        if (candidates.length === 0) return undefined;
+        // From 32 on: a live binding with something live to act on; the device's DMA, where it can, on a device that masters the bus.
+        const useful = (x: MBinding): boolean =>
+          !isDmaOp(op) || !MAP_OPS.has(op.o) ? true : op.o === "dma" ? x.device.present && x.device.busMaster && x.maps.some((m) => m.live && m.owner === "device") : x.maps.some((m) => m.live);
+        const live = candidates.filter((x) => x.live && useful(x));
+        // The device's DMA on nothing it can reach names nothing: it is tried (and skipped) below 32 only.
+        if (op.o === "dma" && command.binding >= 32 && live.length === 0) return undefined;
+        const b = command.binding >= 32 && live.length > 0 ? live[command.binding % live.length]! : candidates[command.binding % candidates.length]!;
         const token = "token" in op ? this.#tokenOf(op.token, b) : b;
         if (isDmaOp(op)) {
           const dma = this.#resolveDma(b, op);
@@ -587,31 +608,45 @@ export class Reference {
       case "buf": {
         const buf = this.#pickBuffer(command.op.pick);
         if (buf === undefined) return undefined;
-        const offset = command.op.b === "write" ? command.op.offset % this.buffers[buf]!.size : 0;
-        return { c: "buf", op: command.op, buf, offset, opId: this.#nextOp };
+        const offset = command.op.b === "write" ? command.op.offset % buf.size : 0;
+        return { c: "buf", op: command.op, buf: buf.id, offset, opId: this.#nextOp };
       }
     }
   }
 
-  /** A free of kernel buffer `index`, as the end of a sequence gives back what is left. */
-  freeBuffer(index: number): Resolved {
-    return { c: "buf", op: { b: "free", pick: index }, buf: index, offset: 0, opId: this.#nextOp };
+  /** A free of `buf`, as the end of a sequence gives back what is left. */
+  freeBuffer(buf: MBuffer): Resolved {
+    return { c: "buf", op: { b: "free", pick: buf.index }, buf: buf.id, offset: 0, opId: this.#nextOp };
   }
 
   /** A buffer: 16 and above among the live ones (modulo), below among all. */
-  #pickBuffer(pick: number): number | undefined {
+  #pickBuffer(pick: number): MBuffer | undefined {
     if (this.buffers.length === 0) return undefined;
     if (pick >= 16) {
       const live = this.buffers.filter((b) => !b.freed);
-      if (live.length > 0) return live[(pick - 16) % live.length]!.index;
+      if (live.length > 0) return live[(pick - 16) % live.length]!;
     }
-    return pick % this.buffers.length;
+    return this.buffers[pick % this.buffers.length]!;
+  }
+
+  #buffer(id: string): MBuffer {
+    const buf = this.buffers.find((b) => b.id === id);
+    if (buf === undefined) throw new Error(`reference: no kernel buffer ${id}`);
+    return buf;
+  }
+
+  /** True when a live mapping of another device than `b`'s maps `buf`: what one device's walk does to it could race another's. */
+  #elsewhere(b: MBinding, buf: MBuffer): boolean {
+    return buf.maps.some((m) => m.binding.device !== b.device);
   }
 
   /** Resolves what a streaming or pool op names; `undefined` when it names nothing. */
   #resolveDma(b: MBinding, op: DmaOp): DmaPick | undefined {
     const at = (length: number, pick: number): number | undefined => (length === 0 ? undefined : pick < 0 ? length - 1 : pick % length);
+    // -1: the newest live mapping (the newest of all if none is live).
     const mapping = (pick: number): MMapping | undefined => {
+      const live = b.maps.filter((m) => m.live);
+      if (pick < 0 && live.length > 0) return live.at(-1);
       const i = at(b.maps.length, pick);
       return i === undefined ? undefined : b.maps[i];
     };
@@ -620,33 +655,54 @@ export class Reference {
       case "kmalloc":
         return {};
       case "map": {
+        // A fresh buffer, asked for or for want of a live one to pick; it gets the op's id.
+        const fresh = op.fresh ?? (this.buffers.some((x) => !x.freed) ? undefined : op.buf + 1);
+        if (fresh !== undefined) return { fresh: { size: fresh, vm: false }, bufs: [`u${this.#nextOp}`], spans: [op.span === undefined ? undefined : spanOf(op.span, fresh)] };
         const buf = this.#pickBuffer(op.buf);
-        if (buf === undefined) return undefined;
-        return { bufs: [buf], spans: [op.span === undefined ? undefined : spanOf(op.span, this.buffers[buf]!.size)] };
+        // One device's mappings of a buffer at a time: devres walks of two devices run side by side, in an order the model does not know.
+        if (buf === undefined || this.#elsewhere(b, buf)) return undefined;
+        return { bufs: [buf.id], spans: [op.span === undefined ? undefined : spanOf(op.span, buf.size)] };
       }
       case "mapSg": {
-        const bufs: number[] = [];
+        const bufs: string[] = [];
         const spans: (Span | undefined)[] = [];
         for (const item of op.items) {
           const buf = this.#pickBuffer(item.buf);
-          if (buf === undefined) return undefined;
-          bufs.push(buf);
-          spans.push(item.span === undefined ? undefined : spanOf(item.span, this.buffers[buf]!.size));
+          if (buf === undefined || this.#elsewhere(b, buf)) return undefined;
+          bufs.push(buf.id);
+          spans.push(item.span === undefined ? undefined : spanOf(item.span, buf.size));
         }
-        return { bufs, spans };
+        if (op.fresh !== undefined) {
+          bufs.push(`u${this.#nextOp}`);
+          spans.push(undefined);
+        }
+        if (bufs.length === 0) return undefined;
+        return op.fresh === undefined ? { bufs, spans } : { bufs, spans, fresh: op.fresh };
       }
       case "sync":
       case "unmap":
       case "view": {
-        const m = mapping(op.map);
+        // A view is of a single mapping the CPU owns, mostly: the newest such for -1.
+        // A sync, of one that has syncs (not to-device) and is not gone: the newest such for -1.
+        const cpuOwned = b.maps.filter((m) => m.live && m.kind === "single" && m.owner === "cpu");
+        const syncable = b.maps.filter((m) => m.live && m.dir !== "to-device");
+        const preferred = op.o === "view" ? cpuOwned : op.o === "sync" ? syncable : [];
+        const m = op.map < 0 && preferred.length > 0 ? preferred.at(-1)! : mapping(op.map);
         if (m === undefined || (op.o === "view" && m.kind !== "single")) return undefined;
         const span = op.o === "sync" && m.kind === "single" && op.span !== undefined ? spanOf(op.span, m.size) : undefined;
-        return { map: m.index, handle: handleOf(m, op.handle), span, forCpu: op.o === "sync" && op.forCpu };
+        return { map: m.index, handle: handleOf(m, op.handle), span, forCpu: op.o === "sync" && (m.owner === "device") === op.flip };
       }
-      case "kunmap":
-      case "dma": {
+      case "kunmap": {
         const m = mapping(op.map);
         return m === undefined ? undefined : { map: m.index };
+      }
+      case "dma": {
+        // The device uses what it owns, mostly: the newest device-owned mapping for -1.
+        const owned = b.maps.filter((m) => m.live && m.owner === "device");
+        const m = op.map < 0 && owned.length > 0 ? owned.at(-1)! : mapping(op.map);
+        if (m === undefined) return undefined;
+        // Which way, where the direction leaves a choice.
+        return { map: m.index, write: m.dir === "from-device" || (m.dir === "bidirectional" && op.write) };
       }
       case "ksync": {
         const m = mapping(op.map);
@@ -943,7 +999,9 @@ export class Reference {
         binding.maxSegment = step.bytes;
         return undefined;
       case "map": {
-        const buf = this.#kmalloc(step.size, false);
+        // Never through bounce slots: probes of several devices run side by side, and which takes the last slot would be a guess.
+        if (this.config.iommu === "passthrough" && binding.mask <= 32) return undefined;
+        const buf = this.#kmalloc(`${binding.key}/m${binding.mapSteps++}`, step.size, false);
         const m = this.#map(binding, "single", [{ buf, offset: 0, length: step.size }], step.dir);
         if (typeof m === "string") return m;
         this.#commit(m);
@@ -1192,7 +1250,7 @@ export class Reference {
       this.#settle(id, result);
       return { result, ...extra };
     };
-    if (isDmaOp(op)) return this.#dmaUse(b, t, op, command.dma!, done);
+    if (isDmaOp(op)) return this.#dmaUse(b, t, op, command.dma!, id, done);
     switch (op.o) {
       case "alloc":
         if (!b.live) return done("ENXIO");
@@ -1286,16 +1344,17 @@ export class Reference {
 
   // ---- streaming DMA and pools ---------------------------------------------
 
-  #dmaUse(b: MBinding, t: MBinding, op: DmaOp, pick: DmaPick, done: (result: Predicted["result"], extra?: Omit<Predicted, "result">) => Predicted): Predicted {
+  #dmaUse(b: MBinding, t: MBinding, op: DmaOp, pick: DmaPick, opId: number, done: (result: Predicted["result"], extra?: Omit<Predicted, "result">) => Predicted): Predicted {
     const throws = this.config.dmaDebug === "throw";
     switch (op.o) {
       case "kmalloc":
         if (!b.live) return done("ENXIO");
-        this.#kmalloc(op.size, op.vm);
+        this.#kmalloc(`u${opId}`, op.size, op.vm);
         return done("ok");
       case "map": {
         if (!b.live) return done("ENXIO");
-        const buf = this.buffers[pick.bufs![0]!]!;
+        if (pick.fresh !== undefined) this.#kmalloc(`u${opId}`, pick.fresh.size, pick.fresh.vm);
+        const buf = this.#buffer(pick.bufs![0]!);
         if (buf.freed || buf.vm) return done("EINVAL");
         const span = pick.spans![0] ?? { off: 0, len: buf.size };
         const m = this.#map(b, "single", [{ buf, offset: span.off, length: span.len }], op.dir);
@@ -1305,9 +1364,10 @@ export class Reference {
       }
       case "mapSg": {
         if (!b.live) return done("ENXIO");
+        if (pick.fresh !== undefined) this.#kmalloc(`u${opId}`, pick.fresh.size, pick.fresh.vm);
         const pieces: { buf: MBuffer; offset: number; length: number }[] = [];
-        for (const [i, index] of pick.bufs!.entries()) {
-          const buf = this.buffers[index]!;
+        for (const [i, id] of pick.bufs!.entries()) {
+          const buf = this.#buffer(id);
           if (buf.freed) return done("EINVAL");
           const span = pick.spans![i] ?? { off: 0, len: buf.size };
           // A vmalloc buffer gives one entry per page.
@@ -1335,7 +1395,7 @@ export class Reference {
       case "unmap": {
         const m = b.maps[pick.map!]!;
         if (!t.live) return done("ENXIO");
-        if (t !== b) return done("EINVAL");
+        if (t !== b) { this.#reachedDma("DIAG other token"); return done("EINVAL"); }
         if (m.current !== pick.handle) {
           this.#reachedDma("stale handle refused");
           return done("EINVAL");
@@ -1345,8 +1405,8 @@ export class Reference {
           return done("ok");
         }
         const forCpu = pick.forCpu!;
-        if (forCpu && m.dir === "to-device") return done("EINVAL");
-        if (m.owner === (forCpu ? "cpu" : "device")) return done("EINVAL");
+        if (forCpu && m.dir === "to-device") { this.#reachedDma("DIAG to-device"); return done("EINVAL"); }
+        if (m.owner === (forCpu ? "cpu" : "device")) { this.#reachedDma(`DIAG owned already live=${m.live}`); return done("EINVAL"); }
         const span = pick.span ?? { off: 0, len: m.size };
         this.#sync(m, forCpu, span.off, span.len);
         m.handles++;
@@ -1357,7 +1417,7 @@ export class Reference {
       case "view": {
         const m = b.maps[pick.map!]!;
         if (!b.live) return done("ENXIO");
-        if (m.current !== pick.handle || m.owner !== "cpu") return done("EINVAL");
+        if (m.current !== pick.handle || m.owner !== "cpu") { this.#reachedDma(`DIAG view ${m.current !== pick.handle ? "stale" : "device"} live=${m.live} cur=${m.current} h=${pick.handle}`); return done("EINVAL"); }
         const buf = m.buffers[0]!;
         if (this.#cpuAccess(buf)) return done("EINVAL");
         const from = m.offset + m.window.offset;
@@ -1379,7 +1439,7 @@ export class Reference {
       case "ksync":
         return done(this.#syncByAddress(b, b.maps[pick.map!]!, pick));
       case "dma":
-        return this.#deviceDma(b, b.maps[pick.map!]!, op, done);
+        return this.#deviceDma(b, b.maps[pick.map!]!, { ...op, write: pick.write! }, done);
       case "poolAlloc": {
         const pool = b.pools[pick.pool!]!;
         if (!t.live) return done("ENXIO");
@@ -1451,7 +1511,7 @@ export class Reference {
       this.#settle(id, result);
       return { result, ...extra };
     };
-    const buf = this.buffers[command.buf]!;
+    const buf = this.#buffer(command.buf);
     if (buf.freed) return done("EINVAL");
     switch (command.op.b) {
       case "free":
@@ -1472,11 +1532,11 @@ export class Reference {
     }
   }
 
-  #kmalloc(size: number, vm: boolean): MBuffer {
+  #kmalloc(id: string, size: number, vm: boolean): MBuffer {
     const page = this.config.pageSize;
     // A slab slot up to half a page, whole pages above; vmalloc is always pages.
     const bytes = !vm && size <= page / 2 ? sizeClass(size) : Math.ceil(size / page) * page;
-    const buf = new MBuffer(this.buffers.length, size, vm, bytes, bytes);
+    const buf = new MBuffer(this.buffers.length, id, size, vm, bytes, bytes);
     this.buffers.push(buf);
     return buf;
   }
@@ -1715,7 +1775,10 @@ export class Reference {
   #deviceDma(b: MBinding, m: MMapping, op: Extract<DmaOp, { o: "dma" }>, done: (result: Predicted["result"], extra?: Omit<Predicted, "result">) => Predicted): Predicted {
     const allowed = op.write ? m.dir !== "to-device" : m.dir !== "from-device";
     const device = b.device;
-    if (!m.live || m.owner !== "device" || !allowed || !device.present) return done("skipped");
+    if (!m.live || m.owner !== "device" || !allowed || !device.present) {
+      this.#reachedDma(`device DMA skipped: ${!m.live ? "unmapped" : m.owner !== "device" ? "CPU-owned" : !allowed ? "direction" : "unplugged"}`);
+      return done("skipped");
+    }
     const { offset, length } = dmaWindow(this.#seen.mapping(m).segments, m.size, op.at, op.len);
     if (this.#shared(m, offset, length)) {
       this.#reachedDma("device DMA skipped: bus addresses shared");
@@ -1883,6 +1946,10 @@ function remove<Item>(items: Item[], match: (item: Item) => boolean): void {
   const at = items.findIndex(match);
   if (at >= 0) items.splice(at, 1);
 }
+
+/** The ops that act on a mapping, and those that act on a pool. */
+const MAP_OPS: ReadonlySet<string> = new Set(["sync", "unmap", "view", "kunmap", "ksync", "dma"]);
+const POOL_OPS: ReadonlySet<string> = new Set(["poolAlloc", "blockFree", "poolFree", "poolDestroy", "blockWrite", "blockRead"]);
 
 /** swiotlb slots, and where the pool lies. */
 const SLOT = 2048;

@@ -115,8 +115,8 @@ export interface MapRecord {
   readonly entries: number;
   readonly handles: AnyHandle[];
   readonly facts: MappingFacts;
-  /** The kernel buffers mapped, by index. */
-  readonly buffers: readonly number[];
+  /** The kernel buffers mapped, by id. */
+  readonly buffers: readonly string[];
 }
 
 /** A DMA pool a binding made, and every block it gave. */
@@ -184,6 +184,8 @@ export interface BindingRecord {
   readonly drainFailures: string[];
   /** Wakes the spawned task. */
   wake: (() => void) | undefined;
+  /** `map` steps done: names the buffers they allocate. */
+  mapSteps: number;
   /** Bus mastering turned on by the `busMaster` step. */
   busMastered: boolean;
   readonly maps: MapRecord[];
@@ -240,8 +242,8 @@ export class Rig {
   readonly machine: Machine;
   readonly drivers: Readonly<Record<DriverName, Driver>>;
   readonly devices = new Map<string, { ref: Device | undefined; model: FuzzDevice | undefined; readonly kind: DeviceKind; readonly plans: readonly ProbePlan[] }>();
-  /** Kernel buffers, in the order allocated. */
-  readonly buffers: BufferRecord[] = [];
+  /** Kernel buffers, by the id the model gives them. */
+  readonly buffers = new Map<string, BufferRecord>();
   readonly records = new Map<string, BindingRecord>();
   /** Lifecycle events per device, as they happened. */
   readonly events = new Map<string, MachineEvent[]>();
@@ -441,6 +443,7 @@ export class Rig {
       taskDrains: 0,
       drainFailures: [],
       wake: undefined,
+      mapSteps: 0,
       busMastered: false,
       maps: [],
       pools: [],
@@ -531,9 +534,12 @@ export class Rig {
         setMaxSegmentSize(dev, step.bytes);
         return undefined;
       case "map": {
+        // Never through bounce slots (see the model).
+        if (this.config.iommu === "passthrough" && record.mask <= 32) return undefined;
+        const id = `${record.key}/m${record.mapSteps++}`;
         const buffer = kmalloc(dev, step.size);
-        this.buffers.push({ buffer, lastView: undefined });
-        this.#recordMap(record, "single", step.dir, smuggle(mapSingle(dev, buffer, step.dir)), [this.buffers.length - 1]);
+        this.buffers.set(id, { buffer, lastView: undefined });
+        this.#recordMap(record, "single", step.dir, smuggle(mapSingle(dev, buffer, step.dir)), [id]);
         return undefined;
       }
     }
@@ -603,7 +609,7 @@ export class Rig {
     for (const pool of record.pools) for (const { block } of pool.blocks) if (!block.freed) block.free();
   }
 
-  #recordMap(record: BindingRecord, kind: "single" | "sg", dir: DataDirection, handle: AnyHandle, buffers: readonly number[]): void {
+  #recordMap(record: BindingRecord, kind: "single" | "sg", dir: DataDirection, handle: AnyHandle, buffers: readonly string[]): void {
     const h = handle as AnyHandle & { readonly dmaAddress: bigint; readonly segments: readonly { dmaAddress: bigint; length: number }[]; readonly entries: number };
     const segments = kind === "single" ? [{ address: h.dmaAddress, length: h.size }] : h.segments.map((s) => ({ address: s.dmaAddress, length: s.length }));
     record.maps.push({
@@ -619,11 +625,11 @@ export class Rig {
   }
 
   /** The device took these buffers: every CPU view taken before is dead. */
-  #handedOver(buffers: readonly number[]): void {
-    for (const index of buffers) {
-      const record = this.buffers[index]!;
+  #handedOver(buffers: readonly string[]): void {
+    for (const id of buffers) {
+      const record = this.#buffer(id);
       if (record.lastView !== undefined && record.lastView.byteLength !== 0) {
-        throw new Error(`a CPU view of kernel buffer #${index} taken before the device took it still reaches ${record.lastView.byteLength} bytes`);
+        throw new Error(`a CPU view of kernel buffer ${id} taken before the device took it still reaches ${record.lastView.byteLength} bytes`);
       }
       record.lastView = undefined;
     }
@@ -719,7 +725,7 @@ export class Rig {
 
   #useSync(b: BindingRecord, t: BindingRecord, command: Extract<Resolved, { c: "use" }>): Actual {
     const op = command.op;
-    if (isDmaOp(op)) return this.#dma(b, t, op, command.dma!);
+    if (isDmaOp(op)) return this.#dma(b, t, op, command.dma!, command.opId);
     switch (op.o) {
       case "alloc":
         this.#alloc(b, b.token, op.size, false);
@@ -766,25 +772,33 @@ export class Rig {
 
   // ---- streaming DMA and pools ----------------------------------------------
 
-  #dma(b: BindingRecord, t: BindingRecord, op: DmaOp, pick: DmaPick): Actual {
+  #buffer(id: string): BufferRecord {
+    const record = this.buffers.get(id);
+    if (record === undefined) throw new Error(`rig: no kernel buffer ${id}; the model expected one`);
+    return record;
+  }
+
+  #dma(b: BindingRecord, t: BindingRecord, op: DmaOp, pick: DmaPick, opId: number): Actual {
     const map = pick.map === undefined ? undefined : b.maps[pick.map];
     const handle = map === undefined || pick.handle === undefined ? undefined : map.handles[pick.handle];
     const pool = pick.pool === undefined ? undefined : b.pools[pick.pool];
     const block = pool === undefined || pick.block === undefined ? undefined : pool.blocks[pick.block];
     switch (op.o) {
       case "kmalloc":
-        this.buffers.push({ buffer: (op.vm ? vmalloc : kmalloc)(b.token, op.size), lastView: undefined });
+        this.buffers.set(`u${opId}`, { buffer: (op.vm ? vmalloc : kmalloc)(b.token, op.size), lastView: undefined });
         return { result: "ok" };
       case "map": {
-        const index = pick.bufs![0]!;
+        if (pick.fresh !== undefined) this.buffers.set(`u${opId}`, { buffer: kmalloc(b.token, pick.fresh.size), lastView: undefined });
+        const id = pick.bufs![0]!;
         const span = pick.spans![0];
-        const h = mapSingle(b.token, this.buffers[index]!.buffer, op.dir, span?.off, span?.len);
-        this.#recordMap(b, "single", op.dir, smuggle(h), [index]);
+        const h = mapSingle(b.token, this.#buffer(id).buffer, op.dir, span?.off, span?.len);
+        this.#recordMap(b, "single", op.dir, smuggle(h), [id]);
         return { result: "ok" };
       }
       case "mapSg": {
-        const items = pick.bufs!.map((index, i) => {
-          const buffer = this.buffers[index]!.buffer;
+        if (pick.fresh !== undefined) this.buffers.set(`u${opId}`, { buffer: (pick.fresh.vm ? vmalloc : kmalloc)(b.token, pick.fresh.size), lastView: undefined });
+        const items = pick.bufs!.map((id, i) => {
+          const buffer = this.#buffer(id).buffer;
           const span = pick.spans![i];
           return span === undefined ? buffer : { buffer, offset: span.off, length: span.len };
         });
@@ -803,7 +817,7 @@ export class Rig {
         return { result: "ok" };
       case "view": {
         const bytes = cpuBytes(handle!, b.token);
-        this.buffers[map!.buffers[0]!]!.lastView = bytes;
+        this.#buffer(map!.buffers[0]!).lastView = bytes;
         return { result: "ok", bytes: bytes.slice() };
       }
       case "kunmap":
@@ -822,7 +836,7 @@ export class Rig {
         return { result: "ok" };
       }
       case "dma":
-        return this.#deviceDma(b, map!, op);
+        return this.#deviceDma(b, map!, { ...op, write: pick.write! });
       case "poolAlloc": {
         const made = pool!.pool.alloc(t.token);
         pool!.blocks.push({ block: made, handle: made.dmaHandle, bytes: made.bytes(t.token) });
@@ -876,7 +890,7 @@ export class Rig {
   }
 
   #buf(command: Extract<Resolved, { c: "buf" }>): Actual {
-    const record = this.buffers[command.buf]!;
+    const record = this.#buffer(command.buf);
     switch (command.op.b) {
       case "free":
         record.buffer.free();
