@@ -283,6 +283,16 @@ const TYPE_MUTANTS = [
     ],
   },
   {
+    id: "map-single-takes-vmalloc",
+    what: "mapSingle takes a buffer of either allocator, vmalloc's scattered pages included",
+    edits: [edit("src/driver/streaming.ts", '  buffer: KernelBuffer<"kmalloc">,', "  buffer: KernelBuffer,")],
+  },
+  {
+    id: "readonly-bytes-buffer",
+    what: "the read-only bytes expose their ArrayBuffer, over which any view writes",
+    edits: [edit("src/driver/streaming.ts", '"sort" | "subarray" | "buffer">', '"sort" | "subarray">')],
+  },
+  {
     id: "sync-for-cpu-any-direction",
     what: "syncSingleForCpu takes an address of any direction, to-device included",
     edits: [edit("src/driver/streaming.ts", 'export const syncSingleForCpu = <Scope, Dir extends "from-device" | "bidirectional">(', "export const syncSingleForCpu = <Scope, Dir extends DataDirection>(")],

@@ -30,6 +30,7 @@ import type { DevicePort, HeapMemory } from "./ports.js";
 /**
  * A buffer of CPU memory from the kernel heap. Contiguous for the CPU; for
  * `kmalloc` physically contiguous too, for `vmalloc` page by page scattered.
+ * `KernelBuffer` alone is either.
  *
  * @example
  * ```ts
@@ -38,11 +39,14 @@ import type { DevicePort, HeapMemory } from "./ports.js";
  * const tx = mapSingle(dev, frame, "to-device");
  * ```
  */
-export type KernelBuffer = {
+export type KernelBuffer<Allocator extends "kmalloc" | "vmalloc" = "kmalloc" | "vmalloc"> = {
   /** The bytes asked for. */
   readonly size: number;
-  /** `kmalloc` or `vmalloc`. */
-  readonly allocator: "kmalloc" | "vmalloc";
+  /**
+   * `kmalloc` or `vmalloc`. In the type too: only a `KernelBuffer<"kmalloc">`
+   * is physically contiguous, so only it maps with `mapSingle`.
+   */
+  readonly allocator: Allocator;
   /** True once freed. */
   readonly freed: boolean;
   /**
@@ -75,7 +79,7 @@ export type KernelBuffer = {
  * header.free();
  * ```
  */
-export const kmalloc = <Scope>(dev: BoundDevice<Scope>, size: number): KernelBuffer => allocate(dev, size, "kmalloc");
+export const kmalloc = <Scope>(dev: BoundDevice<Scope>, size: number): KernelBuffer<"kmalloc"> => allocate(dev, size, "kmalloc");
 
 /**
  * Allocates `size` bytes of zero-filled CPU memory that is contiguous for
@@ -88,9 +92,9 @@ export const kmalloc = <Scope>(dev: BoundDevice<Scope>, size: number): KernelBuf
  * const table = mapSg(dev, big, "to-device");   // four entries; one segment behind a strict IOMMU
  * ```
  */
-export const vmalloc = <Scope>(dev: BoundDevice<Scope>, size: number): KernelBuffer => allocate(dev, size, "vmalloc");
+export const vmalloc = <Scope>(dev: BoundDevice<Scope>, size: number): KernelBuffer<"vmalloc"> => allocate(dev, size, "vmalloc");
 
-function allocate<Scope>(dev: BoundDevice<Scope>, size: number, allocator: "kmalloc" | "vmalloc"): KernelBuffer {
+function allocate<Scope, Allocator extends "kmalloc" | "vmalloc">(dev: BoundDevice<Scope>, size: number, allocator: Allocator): KernelBuffer<Allocator> {
   const binding = liveBinding(dev, allocator);
   // Covers a size from `any` or arithmetic: `number` admits NaN, fractions and negatives.
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size <= 0) {
@@ -98,7 +102,8 @@ function allocate<Scope>(dev: BoundDevice<Scope>, size: number, allocator: "kmal
   }
   const { port } = binding;
   const memory = port.heapAlloc(binding, size, allocator, port.checking ? captureSite() : undefined);
-  return new Buffer(port, memory);
+  // Safe: the memory was allocated by `allocator`, which is what the buffer's `allocator` reports.
+  return new Buffer(port, memory) as unknown as KernelBuffer<Allocator>;
 }
 
 /** The memory behind a buffer, for mappings: `undefined` for anything that is not one. */

@@ -71,7 +71,8 @@ export type StreamingAddress<Scope, Dir extends DataDirection> = DmaAddress<Scop
 /**
  * A `Uint8Array` the CPU may only read: what a CPU-owned from-device mapping
  * gives, since the device is the one that writes it. A `subarray` of it is
- * the same memory, so it is read-only too.
+ * the same memory, so it is read-only too; and it has no `buffer`, so no
+ * writable view can be made over the memory beneath.
  *
  * @example
  * ```ts
@@ -80,7 +81,7 @@ export type StreamingAddress<Scope, Dir extends DataDirection> = DmaAddress<Scop
  * const type = (packet[12]! << 8) | packet[13]!;
  * ```
  */
-export type ReadonlyBytes = Omit<Readonly<Uint8Array>, "set" | "fill" | "copyWithin" | "reverse" | "sort" | "subarray"> & {
+export type ReadonlyBytes = Omit<Readonly<Uint8Array>, "set" | "fill" | "copyWithin" | "reverse" | "sort" | "subarray" | "buffer"> & {
   /** Bytes `begin` to `end` of the same memory: read-only too. */
   subarray(begin?: number, end?: number): ReadonlyBytes;
 };
@@ -235,8 +236,8 @@ export type CpuOwned<Scope, Dir extends "from-device" | "bidirectional"> = Dir e
  *
  * `ENXIO` for a dead token; `EINVAL` for something that is not a
  * `KernelBuffer`, a freed one, a `vmalloc` buffer (not physically
- * contiguous: use `mapSg`), an unknown direction or a range outside the
- * buffer; `ENOMEM` when no IOVA range or bounce slot is free. A failure maps
+ * contiguous: use `mapSg`; it does not compile either), an unknown
+ * direction or a range outside the buffer; `ENOMEM` when no IOVA range or bounce slot is free. A failure maps
  * nothing.
  *
  * @example
@@ -250,7 +251,7 @@ export type CpuOwned<Scope, Dir extends "from-device" | "bidirectional"> = Dir e
  */
 export const mapSingle = <Scope, Dir extends DataDirection>(
   dev: BoundDevice<Scope>,
-  buffer: KernelBuffer,
+  buffer: KernelBuffer<"kmalloc">,
   direction: Dir,
   offset?: number,
   length?: number,

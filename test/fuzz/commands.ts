@@ -272,13 +272,13 @@ const dir = fc.constantFrom<DataDirection>("to-device", "from-device", "bidirect
 const span = fc.record({ off: fc.nat({ max: 20_000 }), len: fc.nat({ max: 20_000 }) });
 const maybeSpan = fc.option(span, { freq: 2, nil: undefined });
 /** -1 (the newest) most of the time. */
-const newest = fc.oneof({ weight: 3, arbitrary: fc.constant(-1) }, { weight: 2, arbitrary: fc.nat({ max: 15 }) });
+const newest = fc.oneof({ weight: 4, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.nat({ max: 15 }) });
 /** A buffer: a live one (16 and above) most of the time. */
 const bufPick = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 16, max: 31 }) }, { weight: 1, arbitrary: fc.nat({ max: 15 }) });
 /** A handle: the newest most of the time, else any kept. */
 const handle = fc.oneof({ weight: 4, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.nat({ max: 7 }) });
 /** Mostly the binding's own token. */
-const ownToken = fc.oneof({ weight: 6, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.nat({ max: 15 }) }, { weight: 1, arbitrary: fc.integer({ min: 16, max: 31 }) });
+const ownToken = fc.oneof({ weight: 12, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.nat({ max: 15 }) }, { weight: 1, arbitrary: fc.integer({ min: 16, max: 31 }) });
 const poolStep = fc
   .record({ size: fc.oneof(fc.integer({ min: 1, max: 64 }), fc.constantFrom(100, 200, 512)), align: fc.constantFrom(1, 8, 16, 64) })
   .chain(({ size, align }) => {

@@ -58,9 +58,11 @@
  *   (unless to-device); no slots, `ENOMEM`, nothing taken. Behind a strict
  *   IOMMU nothing bounces, and a mask of 20 bits or less reaches no IOVA;
  * - on a machine whose DMA is not coherent, memory has a CPU copy and a RAM
- *   copy: the device reads and writes RAM; a map and a sync for the device
- *   write the CPU's cache lines (64 bytes, widened) back, a sync for the CPU
- *   (unless to-device) invalidates them. Bounce slots are uncached;
+ *   copy: the device reads and writes RAM. Cache maintenance works on whole
+ *   64-byte lines: a map and a sync for the device write the CPU's lines
+ *   back, or (from-device: memory only the device writes) drop them; a sync
+ *   for the CPU and the unmap drop them, unless to-device. Bounce slots are
+ *   uncached;
  * - the checker's cache-line table holds, per line, the first live mapping
  *   the device may write there; a mapping that finds another's line is
  *   `overlapping-cacheline`. The CPU touching a buffer while one of its
@@ -175,6 +177,8 @@ export class MMapping {
   /** The cache lines it holds in the checker's table. */
   readonly lines: string[] = [];
   readonly size: number;
+  /** The command it was made in (see `Reference.#liveStreams`). */
+  epoch = 0;
 
   constructor(
     readonly binding: MBinding,
@@ -485,6 +489,8 @@ export class Reference {
   readonly #parts = new Map<number, number>();
   #nextOp = 1;
   #slots = 0;
+  /** Commands applied: the rig can be asked about what earlier ones made, not about what this one makes. */
+  #epoch = 0;
   #expect: Expectation = fresh();
   #observe: Observe | undefined;
 
@@ -688,7 +694,8 @@ export class Reference {
         const syncable = b.maps.filter((m) => m.live && m.dir !== "to-device");
         const preferred = op.o === "view" ? cpuOwned : op.o === "sync" ? syncable : [];
         const m = op.map < 0 && preferred.length > 0 ? preferred.at(-1)! : mapping(op.map);
-        if (m === undefined || (op.o === "view" && m.kind !== "single")) return undefined;
+        // With nothing the CPU owns, a view of the newest would be refused for sure: names nothing.
+        if (m === undefined || (op.o === "view" && (m.kind !== "single" || (op.map < 0 && preferred.length === 0)))) return undefined;
         const span = op.o === "sync" && m.kind === "single" && op.span !== undefined ? spanOf(op.span, m.size) : undefined;
         return { map: m.index, handle: handleOf(m, op.handle), span, forCpu: op.o === "sync" && (m.owner === "device") === op.flip };
       }
@@ -735,6 +742,7 @@ export class Reference {
   apply(command: Resolved, observe: Observe): Expectation {
     this.#expect = fresh();
     this.#observe = observe;
+    this.#epoch++;
     // A devres walk waiting at a gate with the engine still running: any
     // command that moves the clock lets the engine tick into it.
     for (const device of this.devices) {
@@ -1395,7 +1403,7 @@ export class Reference {
       case "unmap": {
         const m = b.maps[pick.map!]!;
         if (!t.live) return done("ENXIO");
-        if (t !== b) { this.#reachedDma("DIAG other token"); return done("EINVAL"); }
+        if (t !== b) return done("EINVAL");
         if (m.current !== pick.handle) {
           this.#reachedDma("stale handle refused");
           return done("EINVAL");
@@ -1405,8 +1413,8 @@ export class Reference {
           return done("ok");
         }
         const forCpu = pick.forCpu!;
-        if (forCpu && m.dir === "to-device") { this.#reachedDma("DIAG to-device"); return done("EINVAL"); }
-        if (m.owner === (forCpu ? "cpu" : "device")) { this.#reachedDma(`DIAG owned already live=${m.live}`); return done("EINVAL"); }
+        if (forCpu && m.dir === "to-device") return done("EINVAL");
+        if (m.owner === (forCpu ? "cpu" : "device")) return done("EINVAL");
         const span = pick.span ?? { off: 0, len: m.size };
         this.#sync(m, forCpu, span.off, span.len);
         m.handles++;
@@ -1417,7 +1425,7 @@ export class Reference {
       case "view": {
         const m = b.maps[pick.map!]!;
         if (!b.live) return done("ENXIO");
-        if (m.current !== pick.handle || m.owner !== "cpu") { this.#reachedDma(`DIAG view ${m.current !== pick.handle ? "stale" : "device"} live=${m.live} cur=${m.current} h=${pick.handle}`); return done("EINVAL"); }
+        if (m.current !== pick.handle || m.owner !== "cpu") return done("EINVAL");
         const buf = m.buffers[0]!;
         if (this.#cpuAccess(buf)) return done("EINVAL");
         const from = m.offset + m.window.offset;
@@ -1584,12 +1592,13 @@ export class Reference {
     }
     const buffers = [...new Set(pieces.map((p) => p.buf))];
     const m = new MMapping(b, b.maps.length, kind, dir, parts, kind === "single" ? 1 : ranges.length, kind === "single" ? pieces[0]!.offset : 0, buffers);
+    m.epoch = this.#epoch;
     // The handover: bounce slots take a copy; a non-coherent device's view is written back.
     for (const part of parts) {
       if (part.data !== undefined) part.data.set(part.buf.cpu.subarray(part.at, part.at + part.length));
       else if (!this.config.dmaCoherent) {
         part.buf.ram ??= part.buf.cpu.slice();
-        cacheSync(part.buf, part.at, part.length, "writeback");
+        cacheSync(part.buf, part.at, part.length, dir === "from-device" ? "invalidate" : "writeback");
       }
     }
     if (m.bounced) this.#reachedDma("bounced map");
@@ -1657,7 +1666,7 @@ export class Reference {
           else part.data.set(part.buf.cpu.subarray(from, from + size), at);
         }
       } else if (!this.config.dmaCoherent) {
-        if (!forCpu) cacheSync(part.buf, from, size, "writeback");
+        if (!forCpu) cacheSync(part.buf, from, size, m.dir === "from-device" ? "invalidate" : "writeback");
         else if (m.dir !== "to-device") cacheSync(part.buf, from, size, "invalidate");
       }
     });
@@ -1681,9 +1690,17 @@ export class Reference {
     this.#unmapPlatform(m);
   }
 
-  /** The binding's live mappings and pool blocks at bus address `address` (the first segment's, a block's), oldest first. */
+  /**
+   * The binding's live mappings and pool blocks at bus address `address`
+   * (the first segment's, a block's), oldest first. A mapping made in this
+   * very command (a probe's map step, resumed at a gate, before a remove()
+   * unmaps by address) has no address the rig can tell yet; it is of a fresh
+   * buffer and never bounced, so it shares no address with an older one.
+   */
   #liveStreams(b: MBinding, address: bigint): MStream[] {
-    return b.streams.filter((x) => (x instanceof MMapping ? x.live && this.#seen.mapping(x).address === address : !x.freed && this.#seen.block(x) === address));
+    return b.streams.filter((x) =>
+      x instanceof MMapping ? x.live && x.epoch !== this.#epoch && this.#seen.mapping(x).address === address : !x.freed && this.#seen.block(x) === address,
+    );
   }
 
   /** The binding's live coherent allocation (the ring included) at `handle`, if any. */

@@ -36,7 +36,7 @@ function receive<Scope>(dev: BoundDevice<Scope>, rx: DeviceOwnedFromDevice<Scope
 }
 
 function transmit<Scope>(dev: BoundDevice<Scope>, payload: Uint8Array): StreamingAddress<Scope, "to-device"> {
-  const frame: KernelBuffer = kmalloc(dev, payload.length);
+  const frame: KernelBuffer<"kmalloc"> = kmalloc(dev, payload.length);
   frame.bytes().set(payload);
   frame.view().setUint16(12, 0x0800, false);
   const tx: DeviceOwnedToDevice<Scope> = mapSingle(dev, frame, "to-device");
@@ -58,7 +58,7 @@ function command<Scope>(dev: BoundDevice<Scope>): void {
   buffer.free();
 }
 
-function kernelStyle<Scope>(dev: BoundDevice<Scope>, rxBuffer: KernelBuffer): void {
+function kernelStyle<Scope>(dev: BoundDevice<Scope>, rxBuffer: KernelBuffer<"kmalloc">): void {
   const rx: StreamingAddress<Scope, "from-device"> = mapSingle(dev, rxBuffer, "from-device", 0, 1536).dmaAddress;
   syncSingleForCpu(dev, rx, 60, "from-device");
   const first: number = rxBuffer.bytes()[0]!;

@@ -1,8 +1,9 @@
 // Blocks: a CPU write into memory the device writes. bytes() of a CPU-owned
 // from-device mapping is ReadonlyBytes: no index assignment; no `set`,
 // `fill`, `copyWithin`, `reverse` or `sort`; a `subarray` of it read-only
-// too; and not a Uint8Array. (Reading is fine. Writing through the buffer's
-// own bytes(), or through a view over ReadonlyBytes' `buffer`, compiles: see
+// too; no `buffer` to make a writable view over; and not a Uint8Array. (Reading
+// is fine. Writing through the buffer's own bytes(), or through a mutable
+// index-signature alias, compiles: see
 // must-compile/lets-through-kernel-buffer-writes-from-device.ts and
 // lets-through-readonly-bytes-alias.ts.)
 import { kmalloc, mapSingle } from "boundscope";
@@ -13,6 +14,8 @@ export function receive<Rx>(dev: BoundDevice<Rx>): number {
   const cpu = rx.syncForCpu(dev, 0, 60);
   const packet = cpu.bytes(dev);
   const type = (packet[12]! << 8) | packet[13]!;
+  // @expect-error TS2339 /Property 'buffer' does not exist on type 'ReadonlyBytes'/ -- a writable view over the memory beneath
+  new Uint8Array(packet.buffer)[0] = 0xff;
   // @expect-error TS2542 /Index signature in type 'ReadonlyBytes' only permits reading/ -- an index assignment
   packet[0] = 0xff;
   // @expect-error TS2339 /Property 'set' does not exist on type 'ReadonlyBytes'/ -- set
@@ -34,7 +37,7 @@ export function receive<Rx>(dev: BoundDevice<Rx>): number {
 }
 
 export function scrub<Rx>(dev: BoundDevice<Rx>, cpu: CpuOwnedFromDevice<Rx>): void {
-  // @expect-error TS2739 /Type 'ReadonlyBytes' is missing the following properties from type 'Uint8Array(<ArrayBufferLike>)?': copyWithin, fill, reverse, set, sort/ -- read-only bytes typed as a Uint8Array
+  // @expect-error TS2740 /Type 'ReadonlyBytes' is missing the following properties from type 'Uint8Array(<ArrayBufferLike>)?': buffer, copyWithin, fill, reverse/ -- read-only bytes typed as a Uint8Array
   const bytes: Uint8Array = cpu.bytes(dev);
   bytes.fill(0);
 }

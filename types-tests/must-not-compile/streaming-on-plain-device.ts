@@ -13,7 +13,7 @@ vmalloc(dev, 4096);
 // @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'ProbeDevice<unknown>': \[coreContextOnlyInProbeOrRemove\], #private, \[tokenOfOneBindingOnly\]|Argument of type 'Device' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- a DMA pool for a plain Device
 createDmaPool(dev, "desc", 16);
 
-export function withBuffer<Plain>(bound: BoundDevice<Plain>, buffer: KernelBuffer): void {
+export function withBuffer<Plain>(bound: BoundDevice<Plain>, buffer: KernelBuffer<"kmalloc">): void {
   // @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'BoundDevice<unknown>': #private, \[tokenOfOneBindingOnly\]|Argument of type 'Device' is not assignable to parameter of type 'BoundDevice<unknown>'/ -- a streaming mapping for a plain Device
   mapSingle(dev, buffer, "to-device");
   // @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'BoundDevice<unknown>': #private, \[tokenOfOneBindingOnly\]|Argument of type 'Device' is not assignable to parameter of type 'BoundDevice<unknown>'/ -- an sg table for a plain Device
