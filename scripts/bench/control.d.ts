@@ -67,20 +67,20 @@ export interface CoherentAllocation<_Scope = unknown> {
 export declare function allocCoherent(dev: BoundDevice, size: number): CoherentAllocation;
 export declare function freeCoherent(dev: BoundDevice, handle: DmaAddress, size?: number, cpu?: Uint8Array): void;
 
-export interface KernelBuffer {
+export interface KernelBuffer<Allocator extends "kmalloc" | "vmalloc" = "kmalloc" | "vmalloc"> {
   readonly size: number;
-  readonly allocator: "kmalloc" | "vmalloc";
+  readonly allocator: Allocator;
   readonly freed: boolean;
   bytes(): Uint8Array;
   view(): DataView;
   free(): void;
   [Symbol.dispose](): void;
 }
-export declare function kmalloc(dev: BoundDevice, size: number): KernelBuffer;
-export declare function vmalloc(dev: BoundDevice, size: number): KernelBuffer;
+export declare function kmalloc(dev: BoundDevice, size: number): KernelBuffer<"kmalloc">;
+export declare function vmalloc(dev: BoundDevice, size: number): KernelBuffer<"vmalloc">;
 
 export type StreamingAddress<_Scope = unknown, _Dir extends DataDirection = DataDirection> = bigint;
-export type ReadonlyBytes = Omit<Readonly<Uint8Array>, "set" | "fill" | "copyWithin" | "reverse" | "sort" | "subarray"> & {
+export type ReadonlyBytes = Omit<Readonly<Uint8Array>, "set" | "fill" | "copyWithin" | "reverse" | "sort" | "subarray" | "buffer"> & {
   subarray(begin?: number, end?: number): ReadonlyBytes;
 };
 /** One handle type for every state and direction: no typestate. */

@@ -191,10 +191,13 @@ class Pool implements Resource, FactSource {
 
   readonly free = (dev: unknown, cpu: unknown, handle: unknown): void => {
     const binding = liveBinding(dev, "DmaPool.free");
+    // Covers a token of another binding (after a cast), as alloc does: its blocks are not that binding's to free.
+    if (binding !== this.#binding) throw fail("EINVAL", `DmaPool.free: the token is for ${binding.describe()}, but ${this.label} belongs to ${this.#binding.describe()}.`);
     // Covers an address from `any`.
     if (typeof handle !== "bigint") throw fail("EINVAL", `DmaPool.free(${describe(handle)}): ${binding.describe()}: the handle is a bus address from this pool.`);
     const site = binding.port.checking ? captureSite() : undefined;
-    const block = [...this.#blocks].find((b) => b.dmaHandle === handle);
+    const found = binding.streams.get(Number(handle))?.find((b) => b instanceof Block && b.pool === this);
+    const block = found instanceof Block ? found : undefined;
     if (block === undefined) {
       const call = { call: "DmaPool.free", kind: "pool" as const, address: handle, site };
       const region = binding.streams.get(Number(handle))?.[0]?.region() ?? binding.allocations.get(Number(handle))?.region();
@@ -288,6 +291,11 @@ class Block implements MappedRecord {
 
   get size(): number {
     return this.#pool.size;
+  }
+
+  /** The pool it came from. */
+  get pool(): object {
+    return this.#pool;
   }
 
   get freed(): boolean {

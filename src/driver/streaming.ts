@@ -264,7 +264,7 @@ export const mapSingle = <Scope, Dir extends DataDirection>(
   }
   const from = offset ?? 0;
   const size = length ?? memory.bytes - from;
-  checkRange(binding, "mapSingle", from, size, memory.bytes, `${memory.label}`);
+  checkRange(binding, "mapSingle", from, size, memory.bytes, memory);
   const { port } = binding;
   const site = port.checking ? captureSite() : undefined;
   const mapping = port.mapStreaming(binding, "single", [{ memory, offset: from, length: size }], direction, binding.dmaMaskBits, limitsOf(binding), site);
@@ -296,6 +296,9 @@ export const unmapSingle = <Scope, Dir extends DataDirection>(
   direction: NoInfer<Dir>,
 ): void => {
   const binding = liveBinding(dev, "unmapSingle");
+  checkDirection(binding, direction, "unmapSingle");
+  // Covers a size from `any` or arithmetic: one that is no size at all is refused, not compared with the mapping's.
+  if (!Number.isSafeInteger(size) || size <= 0) throw fail("EINVAL", `unmapSingle(${describe(size)}): ${binding.describe()}: the size is a positive whole number of bytes.`);
   const site = binding.port.checking ? captureSite() : undefined;
   const call: DmaCallFact = { call: "unmapSingle", kind: "single", address, size, direction, site };
   const stream = find(binding, call, "unmapSingle");
@@ -387,9 +390,9 @@ export function checkDirection(binding: Binding, direction: unknown, operation: 
 }
 
 /** Covers offsets and lengths from `any` or arithmetic: `number` admits fractions, negatives and NaN. */
-export function checkRange(binding: Binding, operation: string, offset: unknown, length: unknown, size: number, what: string): void {
+export function checkRange(binding: Binding, operation: string, offset: unknown, length: unknown, size: number, what: { readonly label: string }): void {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || (offset as number) < 0 || (length as number) <= 0 || (offset as number) + (length as number) > size) {
-    throw fail("EINVAL", `${operation}: ${binding.describe()}: offset ${describe(offset)} and length ${describe(length)} must name bytes inside ${what} (${size} bytes).`);
+    throw fail("EINVAL", `${operation}: ${binding.describe()}: offset ${describe(offset)} and length ${describe(length)} must name bytes inside ${what.label} (${size} bytes).`);
   }
 }
 
@@ -438,7 +441,6 @@ export class Streaming implements Resource, MappedRecord {
   readonly kind = "streaming";
   /** Which calls made it, and so give it back. */
   readonly mapKind: "single" | "sg";
-  readonly label: string;
   readonly binding: Binding;
   readonly mapping: StreamMapping;
   readonly buffer: unknown;
@@ -454,7 +456,6 @@ export class Streaming implements Resource, MappedRecord {
     this.mapKind = mapping.kind;
     this.buffer = buffer;
     this.memory = memory;
-    this.label = mapping.label;
     this.current = handle(this);
     binding.devres.add(this);
     const key = Number(mapping.segments[0]!.address);
@@ -465,6 +466,11 @@ export class Streaming implements Resource, MappedRecord {
 
   get size(): number {
     return this.mapping.size;
+  }
+
+  /** Built when asked for: a message or the event log. */
+  get label(): string {
+    return this.mapping.label;
   }
 
   get extent(): { readonly address: bigint; readonly size: number } {
@@ -582,7 +588,7 @@ class Handle {
     }
     const from = offset ?? 0;
     const size = length ?? mapping.size - from;
-    checkRange(binding, operation, from, size, mapping.size, stream.label);
+    checkRange(binding, operation, from, size, mapping.size, stream);
     const next = new Handle(stream);
     stream.sync(forCpu, from, size, binding.port.checking ? captureSite() : undefined, next);
     return next;

@@ -19,9 +19,8 @@
  * `dma_get_seg_boundary`), `kernel/dma/swiotlb.c`.
  *
  * # Invariants
- * - A live mapping's memory is in its heap objects' `mappings`, its segments
- *   are windows of its device, and its cache lines (unless it is to-device)
- *   are in the machine's cache-line table. Unmapping undoes all three.
+ * - A live mapping's memory is in its heap objects' `mappings`, and its
+ *   segments are windows of its device. Unmapping undoes both.
  * - Handing memory to the device detaches every CPU view handed out before.
  * - A failed map changes nothing.
  *
@@ -72,8 +71,6 @@ export interface MapHost {
   readonly checking: boolean;
   addWindow(window: Window): void;
   removeWindow(window: Window): void;
-  /** The machine-wide cache-line table: live mappings the device may write, by line. */
-  readonly lines: Map<number, StreamMap>;
 }
 
 const PROT: Record<DataDirection, Prot> = {
@@ -97,7 +94,6 @@ export class StreamMap implements StreamMapping {
   readonly #parts: readonly Part[];
   readonly #host: MapHost;
   readonly #windows: Window[] = [];
-  readonly #lines: number[] = [];
   readonly subject: () => FactSubject;
 
   constructor(host: MapHost, init: { kind: "single" | "sg"; direction: DataDirection; pieces: readonly MapPiece[]; segments: DmaSegment[]; parts: Part[]; site: Site | undefined; subject: () => FactSubject }) {
@@ -169,7 +165,6 @@ export class StreamMap implements StreamMapping {
       for (const run of iovaRuns(this.#parts, host.domain)) host.domain.unmap(run.start, run.pages);
     }
     for (const window of this.#windows) host.removeWindow(window);
-    for (const line of this.#lines) if (host.lines.get(line) === this) host.lines.delete(line);
     for (const piece of this.pieces) objectOf(piece).mappings.delete(this);
     // Remembered to name a device DMA after the unmap: the bounce slots too, which the device may still use.
     if (host.checking) {
@@ -201,10 +196,33 @@ export class StreamMap implements StreamMapping {
     }
   }
 
-  /** Registers the windows and cache lines of a new mapping; returns the line shared with another, if any. */
+  /**
+   * Registers the windows of a new mapping, and returns a cache line it
+   * shares with another live mapping, if any. dma-debug tracks the active
+   * cache lines of the mappings a device may write (a to-device one cannot
+   * make the CPU read stale data). Two heap objects never share a line
+   * (each starts on one, and a slab slot is whole lines), so only mappings
+   * of the same objects can: those are the objects' own `mappings`, and no
+   * table of lines is kept.
+   */
   install(): { other: StreamMap; line: number } | undefined {
     const host = this.#host;
     let overlap: { other: StreamMap; line: number } | undefined;
+    if (this.direction !== "to-device") {
+      for (const part of this.#parts) {
+        for (const mapping of part.object.mappings) {
+          // Safe: a heap object is mapped only by mapStreaming, below, which makes StreamMaps.
+          const other = mapping as StreamMap;
+          if (other === this || !other.live || other.direction === "to-device") continue;
+          const line = other.#sharedLine(part);
+          if (line !== undefined) {
+            overlap = { other, line };
+            break;
+          }
+        }
+        if (overlap !== undefined) break;
+      }
+    }
     for (const segment of this.segments) {
       const region = (): DmaRegionFact => ({ ...this.region(), address: segment.address, size: segment.length, span: segment.length });
       const window: Window = { address: Number(segment.address), length: segment.length, span: segment.length, stream: this, region };
@@ -212,23 +230,20 @@ export class StreamMap implements StreamMapping {
       host.addWindow(window);
     }
     for (const piece of this.pieces) objectOf(piece).mappings.add(this);
-    // dma-debug's active cache lines: only mappings the device may write are tracked (a to-device one cannot make the CPU read stale data).
-    if (this.direction !== "to-device") {
-      for (const part of this.#parts) {
-        const first = Math.floor(part.phys / CACHE_LINE);
-        const last = Math.floor((part.phys + part.length - 1) / CACHE_LINE);
-        for (let line = first; line <= last; line++) {
-          const other = host.lines.get(line);
-          if (other !== undefined && other !== this && other.live) {
-            overlap ??= { other, line: line * CACHE_LINE };
-            continue;
-          }
-          host.lines.set(line, this);
-          this.#lines.push(line);
-        }
-      }
-    }
     return overlap;
+  }
+
+  /** The physical address of the first cache line one of this mapping's parts shares with `part`, if any. */
+  #sharedLine(part: Part): number | undefined {
+    const first = Math.floor(part.phys / CACHE_LINE);
+    const last = Math.floor((part.phys + part.length - 1) / CACHE_LINE);
+    for (const mine of this.#parts) {
+      if (mine.object !== part.object) continue;
+      const from = Math.max(first, Math.floor(mine.phys / CACHE_LINE));
+      const to = Math.min(last, Math.floor((mine.phys + mine.length - 1) / CACHE_LINE));
+      if (from <= to) return from * CACHE_LINE;
+    }
+    return undefined;
   }
 }
 

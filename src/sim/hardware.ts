@@ -63,9 +63,6 @@ export class Hardware {
   /** Errors device models raised in clock events, not yet handed to anyone. */
   readonly #deviceErrors: { device: object; error: unknown }[] = [];
 
-  /** The machine-wide cache-line table of dma-debug: live mappings a device may write, by line. */
-  readonly lines = new Map<number, StreamMap>();
-
   constructor(
     readonly clock: VirtualClock,
     readonly phys: PhysicalMemory,
@@ -158,10 +155,6 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
 
   get swiotlb(): Swiotlb {
     return this.hw.swiotlb;
-  }
-
-  get lines(): Map<number, StreamMap> {
-    return this.hw.lines;
   }
 
   addWindow(window: Window): void {

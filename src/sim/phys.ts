@@ -140,12 +140,15 @@ export function cacheSync(backing: Backing, lineBase: number, at: number, length
 
 declare function structuredClone<T>(value: T, options: { transfer: ArrayBuffer[] }): T;
 
+/** `ArrayBuffer.prototype.transfer` (Node 21 and later); Node 20 has only `structuredClone`'s transfer. */
+const nativeTransfer = (ArrayBuffer.prototype as { transfer?: (this: ArrayBuffer) => ArrayBuffer }).transfer;
+
 /**
  * Moves `buffer`'s bytes to a new ArrayBuffer and detaches the old one, whose
  * every view goes dead (length 0). No copy: the backing store moves.
  */
 export function transferBuffer(buffer: ArrayBuffer): ArrayBuffer {
-  return structuredClone(buffer, { transfer: [buffer] });
+  return nativeTransfer !== undefined ? nativeTransfer.call(buffer) : structuredClone(buffer, { transfer: [buffer] });
 }
 
 /** Detaches `buffer`: every typed array and DataView on it goes dead. */

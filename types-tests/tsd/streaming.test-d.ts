@@ -48,10 +48,11 @@ import type {
 
 export function single<Scope>(core: ProbeDevice<Scope>, token: BoundDevice<Scope>, irq: IrqDevice<Scope>): void {
   const buffer = kmalloc(irq, 1536);
-  expectType<KernelBuffer>(buffer);
-  expectType<KernelBuffer>(vmalloc(token, 8192));
+  expectType<KernelBuffer<"kmalloc">>(buffer);
+  expectType<KernelBuffer<"vmalloc">>(vmalloc(token, 8192));
+  expectAssignable<KernelBuffer>(buffer);
   expectType<Uint8Array>(buffer.bytes());
-  expectType<"kmalloc" | "vmalloc">(buffer.allocator);
+  expectType<"kmalloc">(buffer.allocator);
 
   const tx = mapSingle(token, kmalloc(token, 60), "to-device");
   expectType<DeviceOwnedToDevice<Scope>>(tx);
