@@ -108,7 +108,7 @@ function allocate<Scope, Allocator extends "kmalloc" | "vmalloc">(dev: BoundDevi
 
 /** The memory behind a buffer, for mappings: `undefined` for anything that is not one. */
 export function heapMemoryOf(value: unknown): HeapMemory | undefined {
-  return value instanceof Buffer ? Buffer.memory(value) : undefined;
+  return Buffer.memory(value);
 }
 
 /** The run-time buffer. */
@@ -123,8 +123,9 @@ class Buffer implements KernelBuffer {
     this.#memory = memory;
   }
 
-  static memory(buffer: Buffer): HeapMemory {
-    return buffer.#memory;
+  /** The memory behind a buffer; `undefined` for anything else, a look-alike made with `Object.create(buffer)` included (`instanceof` would pass it). */
+  static memory(value: unknown): HeapMemory | undefined {
+    return typeof value === "object" && value !== null && #memory in value ? value.#memory : undefined;
   }
 
   get size(): number {

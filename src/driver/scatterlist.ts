@@ -203,6 +203,8 @@ export const unmapSg = <Scope, Dir extends DataDirection>(
 ): void => {
   const binding = liveBinding(dev, "unmapSg");
   const stream = tableOf(binding, table, "unmapSg");
+  checkDirection(binding, direction, "unmapSg");
+  checkEntries(binding, entries, "unmapSg");
   const site = binding.port.checking ? captureSite() : undefined;
   const call: DmaCallFact = { call: "unmapSg", kind: "sg", address: stream.mapping.segments[0]!.address, entries, direction, site };
   const found = find(binding, call, "unmapSg");
@@ -299,6 +301,7 @@ function syncTable(dev: unknown, table: unknown, entries: number, direction: Dat
   const binding = liveBinding(dev, name);
   const stream = tableOf(binding, table, name);
   checkDirection(binding, direction, name);
+  checkEntries(binding, entries, name);
   const site = binding.port.checking ? captureSite() : undefined;
   const address = stream.mapping.segments[0]!.address;
   if (!stream.mapping.live) {
@@ -315,6 +318,13 @@ function syncTable(dev: unknown, table: unknown, entries: number, direction: Dat
   if (error !== undefined) throw error;
 }
 
+/** Covers a count from `any` or arithmetic: one that is no count at all is refused, not compared with the table's. */
+function checkEntries(binding: Binding, entries: unknown, operation: string): void {
+  if (!Number.isSafeInteger(entries) || (entries as number) <= 0) {
+    throw fail("EINVAL", `${operation}(${describe(entries)}): ${binding.describe()}: the entry count is a positive whole number, as mapSg was given.`);
+  }
+}
+
 /** The pieces of an sg source, checked. */
 function piecesOf(binding: Binding, source: unknown): MapPiece[] {
   const items: unknown[] = Array.isArray(source) ? [...(source as unknown[])] : [source];
@@ -327,7 +337,7 @@ function piecesOf(binding: Binding, source: unknown): MapPiece[] {
     const memory = bufferMemory(binding, buffer, "mapSg");
     const offset = isPiece ? (item as SgPiece).offset : 0;
     const length = isPiece ? (item as SgPiece).length : memory.bytes;
-    checkRange(binding, "mapSg", offset, length, memory.bytes, memory.label);
+    checkRange(binding, "mapSg", offset, length, memory.bytes, memory);
     if (memory.allocator === "vmalloc") {
       // One entry per page, as sg_alloc_table_from_pages gives for vmalloc memory.
       for (const run of memory.runs) {
