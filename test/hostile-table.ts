@@ -7,10 +7,45 @@
  */
 
 import { expect } from "vitest";
-import { allocCoherent, defineDriver, defineStruct, DeviceModel, Devres, enableBusMaster, freeCoherent, iomap, Machine, requestIrq, Revocable, setDmaMask, sleep, spawn } from "../src/index.js";
+import {
+  allocCoherent,
+  createDmaPool,
+  defineDriver,
+  defineStruct,
+  DeviceModel,
+  Devres,
+  enableBusMaster,
+  freeCoherent,
+  iomap,
+  kmalloc,
+  Machine,
+  mapSg,
+  mapSingle,
+  requestIrq,
+  Revocable,
+  setDmaMask,
+  setMaxSegmentSize,
+  setSegmentBoundary,
+  sleep,
+  spawn,
+  syncSgForCpu,
+  syncSgForDevice,
+  syncSingleForCpu,
+  syncSingleForDevice,
+  unmapSg,
+  unmapSingle,
+  vmalloc,
+} from "../src/index.js";
 import type {
   CoherentAllocation,
+  CpuOwnedBidirectional,
   Device,
+  DeviceOwnedFromDevice,
+  DeviceOwnedToDevice,
+  DmaPool,
+  KernelBuffer,
+  PoolBlock,
+  SgTable,
   DeviceModelSpec,
   DmaViolationKind,
   Driver,
@@ -122,12 +157,87 @@ export interface Rig {
   readonly foreign: Side & { readonly machine: Machine };
   /** A driver made by defineDriver and never registered. */
   readonly stray: Driver;
+  /** Streaming mappings of A, kernel buffers, and a DMA pool of the parked binding: see {@link Streaming}. */
+  readonly streaming: Streaming;
   /** What A's interrupt handler does; nothing unless a row says. */
   onIrq: IrqHandler<Smuggled>;
   /** Binds a fresh device whose probe takes the five resources, then runs `spec.then`. */
   transient(spec?: TransientSpec): Promise<Transient>;
   /** How many transient devices the row made. */
   readonly transients: number;
+}
+
+/**
+ * What the streaming rows act on, made after the sides (A's DMA mask is 64
+ * bits, so nothing of A bounces). The test takes it apart before the
+ * unbinds: `cleanUp`.
+ */
+export interface Streaming {
+  /** 256 patterned bytes, mapped bidirectional by A and synced for the CPU: `stale` is the mapping's first handle, `cpu` its current one. */
+  readonly kbuf: KernelBuffer<"kmalloc">;
+  readonly stale: DeviceOwnedFromDevice<Smuggled> | object;
+  readonly cpu: CpuOwnedBidirectional<Smuggled>;
+  /** 128 bytes mapped from-device by A: the device owns it. */
+  readonly rxbuf: KernelBuffer<"kmalloc">;
+  readonly rx: DeviceOwnedFromDevice<Smuggled>;
+  /** 64 bytes mapped to-device by A. */
+  readonly txbuf: KernelBuffer<"kmalloc">;
+  readonly tx: DeviceOwnedToDevice<Smuggled>;
+  /** Two pages of vmalloc memory mapped from-device by A as an sg table. */
+  readonly vbuf: KernelBuffer<"vmalloc">;
+  readonly table: SgTable<Smuggled, "from-device">;
+  /** 64 patterned bytes, mapped by nothing. */
+  readonly spare: KernelBuffer<"kmalloc">;
+  /** A buffer freed already. */
+  readonly freed: KernelBuffer<"kmalloc">;
+  /** A pool of the parked binding (core context), with one block out. */
+  readonly pool: DmaPool<Smuggled>;
+  readonly block: PoolBlock<Smuggled>;
+  /** Unmaps, frees and destroys all of the above (the parked binding's pool before its unbind). */
+  cleanUp(): void;
+}
+
+/** Builds the streaming fixtures on A and the parked binding. */
+function streamingOn(a: Side, core: ProbeDevice<Smuggled>): Streaming {
+  const token = a.token;
+  const kbuf = kmalloc(token, 256);
+  kbuf.bytes().forEach((_, i, bytes) => (bytes[i] = (i * 5 + 1) & 0xff));
+  const stale = mapSingle(token, kbuf, "bidirectional");
+  const cpu = stale.syncForCpu(token);
+  const rxbuf = kmalloc(token, 128);
+  const rx = mapSingle(token, rxbuf, "from-device");
+  const txbuf = kmalloc(token, 64);
+  const tx = mapSingle(token, txbuf, "to-device");
+  const vbuf = vmalloc(token, 8192);
+  const table = mapSg(token, vbuf, "from-device");
+  const spare = kmalloc(token, 64);
+  spare.bytes().forEach((_, i, bytes) => (bytes[i] = (i * 3 + 7) & 0xff));
+  const freed = kmalloc(token, 64);
+  freed.free();
+  const pool = createDmaPool(core, "hostile", 32, 16);
+  const block = pool.alloc(core);
+  block.bytes(core).fill(0x5a);
+  return {
+    kbuf,
+    stale,
+    cpu,
+    rxbuf,
+    rx,
+    txbuf,
+    tx,
+    vbuf,
+    table,
+    spare,
+    freed,
+    pool,
+    block,
+    cleanUp() {
+      block.free();
+      pool.destroy();
+      for (const mapping of [cpu, rx, tx, table]) mapping.unmap(token);
+      for (const buffer of [kbuf, rxbuf, txbuf, vbuf, spare]) buffer.free();
+    },
+  };
 }
 
 export interface TransientSpec {
@@ -203,6 +313,7 @@ export async function makeRig(options?: MachineOptions): Promise<Rig> {
   const dead = await side(machine, () => () => {});
   await machine.pci.unbind(dead.dev);
   const { core, parked } = await park(machine);
+  const streaming = streamingOn(a, core);
   const zombieModel = new HostileModel();
   const zombie = machine.pci.plug(zombieModel);
   await machine.pci.unplug(zombie);
@@ -221,6 +332,7 @@ export async function makeRig(options?: MachineOptions): Promise<Rig> {
     zombieModel,
     foreign,
     stray,
+    streaming,
     get onIrq() {
       return onIrq;
     },
@@ -343,6 +455,21 @@ table(
       ["`memory.pageSize` `-4096`", { memory: { pageSize: -4096 } }],
       ["`memory.pageSize` `NaN`", { memory: { pageSize: Number.NaN } }],
       ['`memory.pageSize` `"4096"`', { memory: { pageSize: "4096" } }],
+      ['`{ dmaCoherent: "no" }`', { dmaCoherent: "no" }],
+      ["`{ dmaCoherent: 0 }`", { dmaCoherent: 0 }],
+      ["`{ dmaCoherent: null }`", { dmaCoherent: null }],
+      ["`memory.heapBytes` `0`", { memory: { heapBytes: 0 } }],
+      ["`memory.heapBytes` `-4096`", { memory: { heapBytes: -4096 } }],
+      ["`memory.heapBytes` not a whole number of pages", { memory: { heapBytes: 4097 } }],
+      ["`memory.heapBytes` `NaN`", { memory: { heapBytes: Number.NaN } }],
+      ['`memory.heapBytes` `"4096"`', { memory: { heapBytes: "4096" } }],
+      ["`memory.heapBytes` `2 ** 41` (over 1 TiB)", { memory: { heapBytes: 2 ** 41 } }],
+      ["`memory.swiotlbBytes` `0`", { memory: { swiotlbBytes: 0 } }],
+      ["`memory.swiotlbBytes` `-2048`", { memory: { swiotlbBytes: -2048 } }],
+      ["`memory.swiotlbBytes` not a whole number of 2 KiB slots", { memory: { swiotlbBytes: 3000 } }],
+      ["`memory.swiotlbBytes` `NaN`", { memory: { swiotlbBytes: Number.NaN } }],
+      ['`memory.swiotlbBytes` `"2048"`', { memory: { swiotlbBytes: "2048" } }],
+      ["`memory.swiotlbBytes` `2 ** 30` (896 MiB and more)", { memory: { swiotlbBytes: 2 ** 30 } }],
     ] as const
   ).map(([input, options]) => [input, () => new Machine(any<MachineOptions>(options))] as const),
 );
@@ -451,6 +578,8 @@ table(
       ['`name` `""`', { vendor: 0x1af4, device: 0x1000, name: "" }],
       ['`name` `"  "`', { vendor: 0x1af4, device: 0x1000, name: "  " }],
       ["`name` `42`", { vendor: 0x1af4, device: 0x1000, name: 42 }],
+      ['`dmaCoherent` `"false"`', { vendor: 0x1af4, device: 0x1000, dmaCoherent: "false" }],
+      ["`dmaCoherent` `0`", { vendor: 0x1af4, device: 0x1000, dmaCoherent: 0 }],
     ] as const
   ).map(([input, spec]) => [input, (rig: Rig) => rig.machine.pci.plug(any<PlugSpec>(spec))] as const),
 );
@@ -736,6 +865,579 @@ table(
   ],
   { violation: "double-free", note: "a `double-free` violation; the pool is untouched" },
 );
+
+// ---------------------------------------------------------------- streaming DMA
+
+/** The calls by address and the mapping calls, typed loosely: the rows pass what the types refuse. */
+type Loose = (dev: unknown, ...rest: unknown[]) => unknown;
+const unmapSingleAny = unmapSingle as Loose;
+const syncSingleForCpuAny = syncSingleForCpu as Loose;
+const syncSingleForDeviceAny = syncSingleForDevice as Loose;
+const mapSingleAny = mapSingle as Loose;
+
+/** Runs `use` with a fresh kernel buffer of the parked binding, then frees it: a row that maps it must leave nothing mapped. */
+function withBuffer<T>(rig: Rig, size: number, use: (buffer: KernelBuffer<"kmalloc">) => T, allocator: "kmalloc" | "vmalloc" = "kmalloc"): T {
+  const buffer = (allocator === "kmalloc" ? kmalloc : vmalloc)(rig.core, size) as KernelBuffer<"kmalloc">;
+  try {
+    return use(buffer);
+  } finally {
+    buffer.free();
+  }
+}
+
+/** Runs `use` with the parked binding's DMA mask at `bits`, then puts the default (32) back. */
+function withMask<T>(rig: Rig, bits: number, use: () => T): T {
+  setDmaMask(rig.core, bits);
+  try {
+    return use();
+  } finally {
+    setDmaMask(rig.core, 32);
+  }
+}
+
+/** A mapping of the spare buffer by A, unmapped at once: a handle and an address that are gone. */
+function unmappedSingle(rig: Rig): DeviceOwnedToDevice<Smuggled> {
+  const gone = mapSingle(rig.a.token, rig.streaming.spare, "to-device");
+  gone.unmap(rig.a.token);
+  return gone;
+}
+
+/** An sg table of the spare buffer by A, unmapped at once. */
+function unmappedTable(rig: Rig): SgTable<Smuggled, "from-device"> {
+  const gone = mapSg(rig.a.token, [rig.streaming.spare], "from-device");
+  gone.unmap(rig.a.token);
+  return gone;
+}
+
+/** Bad sizes for an allocation of kernel memory. */
+const badSizes = [
+  ["`0`", 0],
+  ["`-1`", -1],
+  ["`1.5`", 1.5],
+  ["`NaN`", Number.NaN],
+  ["`Infinity`", Number.POSITIVE_INFINITY],
+  ['`"64"`', "64"],
+  ["`64n`", 64n],
+  ["`null`", null],
+  ["`2 ** 53` (unsafe)", 2 ** 53],
+] as const;
+
+for (const [name, allocate] of [
+  ["kmalloc", kmalloc],
+  ["vmalloc", vmalloc],
+] as const) {
+  const entry = `${name}(dev, size)`;
+  for (const [input, code, make] of notTokens) rows.push({ entry, input: `\`dev\` ${input}`, outcome: { code }, act: (rig) => allocate(any<Token>(make(rig)), 64) });
+  rows.push({ entry, input: "a dead token and `size` `-1`", outcome: ENXIO, note: "the token is checked first", act: (rig) => allocate(rig.dead.token, -1) });
+  table(
+    entry,
+    EINVAL,
+    badSizes.map(([input, size]) => [`\`size\` ${input}`, (rig: Rig) => allocate(rig.a.token, any(size))] as const),
+  );
+  table(entry, ENOMEM, [
+    ["`size` one byte more than the heap", (rig) => allocate(rig.a.token, 64 * 1024 * 1024 + 1)],
+    ["`size` `Number.MAX_SAFE_INTEGER`", (rig) => allocate(rig.a.token, Number.MAX_SAFE_INTEGER)],
+  ]);
+}
+table(
+  "kmalloc(dev, size)",
+  ENOMEM,
+  [["four pages with three free, in a heap of eight", (rig) => kmalloc(rig.a.token, 4 * 4096)]],
+  { machine: { memory: { heapBytes: 8 * 4096 } } },
+);
+table(
+  "vmalloc(dev, size)",
+  ENOMEM,
+  [["four pages with three free, in a heap of eight", (rig) => vmalloc(rig.a.token, 4 * 4096)]],
+  { machine: { memory: { heapBytes: 8 * 4096 } } },
+);
+
+for (const method of ["bytes", "view"] as const) {
+  rows.push({ entry: "buffer.bytes/view()", input: `\`${method}()\` of a freed buffer`, outcome: EINVAL, act: (rig) => rig.streaming.freed[method]() });
+  rows.push({
+    entry: "buffer.bytes/view()",
+    input: `\`${method}()\` of a buffer the device owns, under \`dmaDebug: "throw"\``,
+    outcome: EINVAL,
+    violation: "cpu-access-device-owned",
+    note: "a `cpu-access-device-owned` violation, and no view",
+    machine: { dmaDebug: "throw" },
+    act: (rig) => rig.streaming.rxbuf[method](),
+  });
+}
+table(
+  "buffer.free()",
+  EINVAL,
+  [
+    ["called twice", (rig) => rig.streaming.freed.free()],
+    ["`[Symbol.dispose]()` after `free()`", (rig) => rig.streaming.freed[Symbol.dispose]()],
+  ],
+);
+table("buffer.free()", EBUSY, [["while mapped", (rig) => rig.streaming.kbuf.free()], ["while an sg table maps it", (rig) => rig.streaming.vbuf.free()]], {
+  note: "the device could still DMA into it; nothing is freed",
+});
+
+// mapSingle
+for (const [input, code, make] of notTokens) {
+  rows.push({ entry: "mapSingle(dev, buffer, dir, offset, length)", input: `\`dev\` ${input}`, outcome: { code }, act: (rig) => mapSingle(any<Token>(make(rig)), rig.streaming.spare, "to-device") });
+}
+table("mapSingle(dev, buffer, dir, offset, length)", EINVAL, [
+  ["`buffer` `null`", (rig) => mapSingle(rig.a.token, any(null), "to-device")],
+  ["`buffer` `{}`", (rig) => mapSingle(rig.a.token, any({}), "to-device")],
+  ["`buffer` a `Uint8Array`", (rig) => mapSingle(rig.a.token, any(new Uint8Array(64)), "to-device")],
+  ["`buffer` a coherent allocation", (rig) => mapSingle(rig.a.token, any(rig.a.buf), "to-device")],
+  ["`buffer` `Object.create(buffer)`", (rig) => mapSingle(rig.a.token, any(Object.create(rig.streaming.spare)), "to-device")],
+  ["`buffer` freed", (rig) => mapSingle(rig.a.token, rig.streaming.freed, "to-device")],
+  ["`buffer` from vmalloc (through a cast)", (rig) => mapSingle(rig.a.token, any(rig.streaming.vbuf), "to-device")],
+  ['`dir` `"to_device"`', (rig) => mapSingleAny(rig.a.token, rig.streaming.spare, any("to_device"))],
+  ['`dir` `"DMA_TO_DEVICE"`', (rig) => mapSingleAny(rig.a.token, rig.streaming.spare, any("DMA_TO_DEVICE"))],
+  ["`dir` `null`", (rig) => mapSingleAny(rig.a.token, rig.streaming.spare, any(null))],
+  ["`dir` `1`", (rig) => mapSingleAny(rig.a.token, rig.streaming.spare, any(1))],
+  ["`offset` `-1`", (rig) => mapSingle(rig.a.token, rig.streaming.spare, "to-device", -1)],
+  ["`offset` `1.5`", (rig) => mapSingle(rig.a.token, rig.streaming.spare, "to-device", 1.5)],
+  ["`offset` `NaN`", (rig) => mapSingle(rig.a.token, rig.streaming.spare, "to-device", Number.NaN)],
+  ["`offset` `64` (the size)", (rig) => mapSingle(rig.a.token, rig.streaming.spare, "to-device", 64)],
+  ['`offset` `"0"`', (rig) => mapSingle(rig.a.token, rig.streaming.spare, "to-device", any("0"))],
+  ["`length` `0`", (rig) => mapSingle(rig.a.token, rig.streaming.spare, "to-device", 0, 0)],
+  ["`length` `-1`", (rig) => mapSingle(rig.a.token, rig.streaming.spare, "to-device", 0, -1)],
+  ["`length` `65` (past the end)", (rig) => mapSingle(rig.a.token, rig.streaming.spare, "to-device", 0, 65)],
+  ["`offset` `32` and `length` `33` (past the end)", (rig) => mapSingle(rig.a.token, rig.streaming.spare, "to-device", 32, 33)],
+  ["`length` `NaN`", (rig) => mapSingle(rig.a.token, rig.streaming.spare, "to-device", 0, Number.NaN)],
+  ["`length` `Infinity`", (rig) => mapSingle(rig.a.token, rig.streaming.spare, "to-device", 0, Number.POSITIVE_INFINITY)],
+]);
+rows.push(
+  {
+    entry: "mapSingle(dev, buffer, dir, offset, length)",
+    input: "4 KiB that must bounce, with a swiotlb pool of one 2 KiB slot",
+    outcome: ENOMEM,
+    note: "no slot is taken",
+    machine: { memory: { swiotlbBytes: 2048 } },
+    act: (rig) => withBuffer(rig, 4096, (buffer) => mapSingle(rig.core, buffer, "to-device")),
+  },
+  {
+    entry: "mapSingle(dev, buffer, dir, offset, length)",
+    input: "300 KiB that must bounce: more than 128 slots",
+    outcome: ENOMEM,
+    act: (rig) => withBuffer(rig, 300 * 1024, (buffer) => mapSingle(rig.core, buffer, "to-device")),
+  },
+  {
+    entry: "mapSingle(dev, buffer, dir, offset, length)",
+    input: "a 16-bit DMA mask in passthrough: swiotlb lies above it",
+    outcome: ENOMEM,
+    act: (rig) => withBuffer(rig, 64, (buffer) => withMask(rig, 16, () => mapSingle(rig.core, buffer, "to-device"))),
+  },
+  {
+    entry: "mapSingle(dev, buffer, dir, offset, length)",
+    input: "a 16-bit DMA mask behind a strict IOMMU: no IOVA lies below it",
+    outcome: ENOMEM,
+    machine: { iommu: "strict" },
+    act: (rig) => withBuffer(rig, 64, (buffer) => withMask(rig, 16, () => mapSingle(rig.core, buffer, "to-device"))),
+  },
+  {
+    entry: "mapSingle(dev, buffer, dir, offset, length)",
+    input: 'cache lines a live mapping holds, from-device, under `dmaDebug: "throw"`',
+    outcome: EINVAL,
+    violation: "overlapping-cacheline",
+    note: "an `overlapping-cacheline` violation, and nothing stays mapped",
+    machine: { dmaDebug: "throw" },
+    act: (rig) => mapSingle(rig.a.token, rig.streaming.kbuf, "from-device"),
+  },
+);
+
+// unmapSingle
+const rxAddress = (rig: Rig) => rig.streaming.rx.dmaAddress;
+for (const [input, code, make] of notTokens) {
+  rows.push({ entry: "unmapSingle(dev, address, size, dir)", input: `\`dev\` ${input}`, outcome: { code }, act: (rig) => unmapSingleAny(any<Token>(make(rig)), rxAddress(rig), 128, "from-device") });
+}
+table(
+  "unmapSingle(dev, address, size, dir)",
+  EINVAL,
+  [
+    ["`address` as a number", (rig) => unmapSingleAny(rig.a.token, any(Number(rxAddress(rig))), 128, "from-device")],
+    ["`address` as a hex string", (rig) => unmapSingleAny(rig.a.token, any(`0x${rxAddress(rig).toString(16)}`), 128, "from-device")],
+    ["`address` `null`", (rig) => unmapSingleAny(rig.a.token, any(null), 128, "from-device")],
+    ['`dir` `"up"`', (rig) => unmapSingleAny(rig.a.token, rxAddress(rig), 128, any("up"))],
+    ["`dir` `null`", (rig) => unmapSingleAny(rig.a.token, rxAddress(rig), 128, any(null))],
+    ["`size` `NaN`", (rig) => unmapSingleAny(rig.a.token, rxAddress(rig), Number.NaN, "from-device")],
+    ["`size` `0`", (rig) => unmapSingleAny(rig.a.token, rxAddress(rig), 0, "from-device")],
+    ["`size` `-1`", (rig) => unmapSingleAny(rig.a.token, rxAddress(rig), -1, "from-device")],
+    ['`size` `"128"`', (rig) => unmapSingleAny(rig.a.token, rxAddress(rig), any("128"), "from-device")],
+  ],
+  { note: "nothing is unmapped" },
+);
+table("unmapSingle(dev, address, size, dir)", EINVAL, [["`address` `1n`, never mapped", (rig) => unmapSingleAny(rig.a.token, any(1n), 64, "to-device")]], {
+  violation: "free-unknown",
+  note: "a `free-unknown` violation, and nothing is unmapped",
+});
+table(
+  "unmapSingle(dev, address, size, dir)",
+  EINVAL,
+  [
+    ["the address of an sg table", (rig) => unmapSingleAny(rig.a.token, any(rig.streaming.table.segments[0]!.dmaAddress), 8192, "from-device")],
+    ["the handle of a coherent allocation", (rig) => unmapSingleAny(rig.a.token, any(rig.a.buf.dmaHandle), 4096, "to-device")],
+  ],
+  { violation: "wrong-function", note: "a `wrong-function` violation, and nothing is unmapped" },
+);
+table("unmapSingle(dev, address, size, dir)", EINVAL, [["an address unmapped already", (rig) => unmapSingleAny(rig.a.token, unmappedSingle(rig).dmaAddress, 64, "to-device")]], {
+  violation: "double-free",
+  note: "a `double-free` violation",
+});
+
+// syncSingleForCpu / syncSingleForDevice
+const SYNC_SINGLE = "syncSingleForCpu/syncSingleForDevice(dev, address, size, dir, offset)";
+for (const [input, code, make] of notTokens) {
+  rows.push({ entry: SYNC_SINGLE, input: `\`dev\` ${input}`, outcome: { code }, act: (rig) => syncSingleForCpuAny(any<Token>(make(rig)), rxAddress(rig), 128, "from-device") });
+}
+table(
+  SYNC_SINGLE,
+  EINVAL,
+  (
+    [
+      ["`address` as a number", (rig: Rig) => [any(Number(rxAddress(rig))), 128, "from-device", 0]],
+      ["`address` `null`", () => [any(null), 128, "from-device", 0]],
+      ['`dir` `"up"`', (rig: Rig) => [rxAddress(rig), 128, any("up"), 0]],
+      ["`size` `0`", (rig: Rig) => [rxAddress(rig), 0, "from-device", 0]],
+      ["`size` `-1`", (rig: Rig) => [rxAddress(rig), -1, "from-device", 0]],
+      ["`size` `NaN`", (rig: Rig) => [rxAddress(rig), Number.NaN, "from-device", 0]],
+      ["`offset` `-1`", (rig: Rig) => [rxAddress(rig), 1, "from-device", -1]],
+      ["`offset` `NaN`", (rig: Rig) => [rxAddress(rig), 1, "from-device", Number.NaN]],
+      ['`offset` `"0"`', (rig: Rig) => [rxAddress(rig), 1, "from-device", any("0")]],
+    ] as const
+  ).flatMap(([input, args]) => [
+    [`\`syncSingleForCpu\` ${input}`, (rig: Rig) => syncSingleForCpuAny(rig.a.token, ...(args(rig) as [never, number, "from-device", number]))] as const,
+    [`\`syncSingleForDevice\` ${input}`, (rig: Rig) => syncSingleForDeviceAny(rig.a.token, ...(args(rig) as [never, number, "from-device", number]))] as const,
+  ]),
+  { note: "nothing is synced" },
+);
+table(
+  SYNC_SINGLE,
+  EINVAL,
+  [
+    ["`syncSingleForCpu` `size` `129`, past the end", (rig) => syncSingleForCpuAny(rig.a.token, rxAddress(rig), 129, "from-device")],
+    ["`syncSingleForCpu` `offset` `128`", (rig) => syncSingleForCpuAny(rig.a.token, rxAddress(rig), 1, "from-device", 128)],
+    ["`syncSingleForDevice` `offset` `100` and `size` `29`", (rig) => syncSingleForDeviceAny(rig.a.token, rxAddress(rig), 29, "from-device", 100)],
+  ],
+  { violation: "sync-outside-mapping", note: "a `sync-outside-mapping` violation, and nothing is synced" },
+);
+table(
+  SYNC_SINGLE,
+  EINVAL,
+  [
+    ["`syncSingleForCpu` `address` `1n`, never mapped", (rig) => syncSingleForCpuAny(rig.a.token, any(1n), 64, "from-device")],
+    ["`syncSingleForDevice` of an address unmapped already", (rig) => syncSingleForDeviceAny(rig.a.token, unmappedSingle(rig).dmaAddress, 64, "to-device")],
+  ],
+  { violation: "sync-unmapped", note: "a `sync-unmapped` violation" },
+);
+
+// mapSg
+const MAP_SG = "mapSg(dev, buffers, dir)";
+for (const [input, code, make] of notTokens) rows.push({ entry: MAP_SG, input: `\`dev\` ${input}`, outcome: { code }, act: (rig) => mapSg(any<Token>(make(rig)), [rig.streaming.spare], "to-device") });
+table(
+  MAP_SG,
+  EINVAL,
+  [
+    ["`[]`", (rig) => mapSg(rig.a.token, [], "to-device")],
+    ["`null`", (rig) => mapSg(rig.a.token, any(null), "to-device")],
+    ["`[null]`", (rig) => mapSg(rig.a.token, any([null]), "to-device")],
+    ["`[{}]`", (rig) => mapSg(rig.a.token, any([{}]), "to-device")],
+    ["`[Object.create(buffer)]`", (rig) => mapSg(rig.a.token, any([Object.create(rig.streaming.spare)]), "to-device")],
+    ["a `Uint8Array`", (rig) => mapSg(rig.a.token, any(new Uint8Array(64)), "to-device")],
+    ["a freed buffer", (rig) => mapSg(rig.a.token, [rig.streaming.freed], "to-device")],
+    ["a live buffer, then `null`", (rig) => mapSg(rig.a.token, any([rig.streaming.spare, null]), "to-device")],
+    ["a piece with `offset` `-1`", (rig) => mapSg(rig.a.token, [{ buffer: rig.streaming.spare, offset: -1, length: 1 }], "to-device")],
+    ["a piece with `length` `0`", (rig) => mapSg(rig.a.token, [{ buffer: rig.streaming.spare, offset: 0, length: 0 }], "to-device")],
+    ["a piece past the end", (rig) => mapSg(rig.a.token, [{ buffer: rig.streaming.spare, offset: 60, length: 5 }], "to-device")],
+    ["a piece with `offset` `NaN`", (rig) => mapSg(rig.a.token, [{ buffer: rig.streaming.spare, offset: Number.NaN, length: 1 }], "to-device")],
+    ["a piece of a coherent allocation", (rig) => mapSg(rig.a.token, any([{ buffer: rig.a.buf, offset: 0, length: 64 }]), "to-device")],
+    ['`dir` `"sideways"`', (rig) => mapSg(rig.a.token, [rig.streaming.spare], any<"to-device">("sideways"))],
+    ["`dir` `undefined`", (rig) => mapSg(rig.a.token, [rig.streaming.spare], any<"to-device">(undefined))],
+  ],
+  { note: "nothing is mapped" },
+);
+rows.push(
+  {
+    entry: MAP_SG,
+    input: "two vmalloc pages that must bounce, with a swiotlb pool of one 2 KiB slot",
+    outcome: ENOMEM,
+    note: "the slot the first entry took is given back",
+    machine: { memory: { swiotlbBytes: 2048, pageSize: 2048 } },
+    act: (rig) => withBuffer(rig, 4096, (buffer) => mapSg(rig.core, buffer, "to-device"), "vmalloc"),
+  },
+  {
+    entry: MAP_SG,
+    input: 'a 4 KiB entry with a maximum segment of 1 KiB, under `dmaDebug: "throw"`',
+    outcome: EINVAL,
+    violation: "sg-segment-too-long",
+    note: "an `sg-segment-too-long` violation, and nothing stays mapped",
+    machine: { dmaDebug: "throw" },
+    act: (rig) =>
+      withBuffer(rig, 4096, (buffer) => {
+        setMaxSegmentSize(rig.core, 1024);
+        try {
+          return mapSg(rig.core, [buffer], "to-device");
+        } finally {
+          setMaxSegmentSize(rig.core, 65_536);
+        }
+      }),
+  },
+);
+
+// unmapSg, syncSgForCpu, syncSgForDevice
+const UNMAP_SG = "unmapSg(dev, table, entries, dir)";
+const SYNC_SG = "syncSgForCpu/syncSgForDevice(dev, table, entries, dir)";
+for (const [input, code, make] of notTokens) {
+  rows.push({ entry: UNMAP_SG, input: `\`dev\` ${input}`, outcome: { code }, act: (rig) => unmapSg(any<Token>(make(rig)), rig.streaming.table, 2, "from-device") });
+  rows.push({ entry: SYNC_SG, input: `\`dev\` ${input}`, outcome: { code }, act: (rig) => syncSgForCpu(any<Token>(make(rig)), rig.streaming.table, 2, "from-device") });
+}
+/** Bad tables, entry counts and directions, for each call that takes a table. */
+const badTables: readonly (readonly [string, (rig: Rig) => readonly [unknown, unknown, unknown]])[] = [
+  ["`table` `null`", () => [null, 2, "from-device"]],
+  ["`table` `{}`", () => [{}, 2, "from-device"]],
+  ["`table` a single mapping's handle", (rig) => [rig.streaming.rx, 1, "from-device"]],
+  ["`table` a segment's bus address", (rig) => [rig.streaming.table.segments[0]!.dmaAddress, 2, "from-device"]],
+  ["`entries` `NaN`", (rig) => [rig.streaming.table, Number.NaN, "from-device"]],
+  ["`entries` `0`", (rig) => [rig.streaming.table, 0, "from-device"]],
+  ["`entries` `-2`", (rig) => [rig.streaming.table, -2, "from-device"]],
+  ['`entries` `"2"`', (rig) => [rig.streaming.table, "2", "from-device"]],
+  ['`dir` `"up"`', (rig) => [rig.streaming.table, 2, "up"]],
+  ["`dir` `null`", (rig) => [rig.streaming.table, 2, null]],
+];
+for (const [input, args] of badTables) {
+  rows.push({ entry: UNMAP_SG, input, outcome: EINVAL, note: "nothing is unmapped", act: (rig) => unmapSg(rig.a.token, ...(args(rig) as [never, number, "from-device"])) });
+  rows.push({ entry: SYNC_SG, input: `\`syncSgForCpu\` ${input}`, outcome: EINVAL, note: "nothing is synced", act: (rig) => syncSgForCpu(rig.a.token, ...(args(rig) as [never, number, "from-device"])) });
+  rows.push({ entry: SYNC_SG, input: `\`syncSgForDevice\` ${input}`, outcome: EINVAL, note: "nothing is synced", act: (rig) => syncSgForDevice(rig.a.token, ...(args(rig) as [never, number, "from-device"])) });
+}
+rows.push({
+  entry: UNMAP_SG,
+  input: "a table of another binding",
+  outcome: EINVAL,
+  note: "nothing is unmapped",
+  act: (rig) => {
+    const theirs = mapSg(rig.core, [rig.streaming.spare], "to-device");
+    try {
+      return unmapSg(rig.a.token, theirs, 1, "to-device");
+    } finally {
+      theirs.unmap(rig.core);
+    }
+  },
+});
+table(UNMAP_SG, EINVAL, [["a table unmapped already", (rig) => unmapSg(rig.a.token, unmappedTable(rig), 1, "from-device")]], { violation: "double-free", note: "a `double-free` violation" });
+table(
+  SYNC_SG,
+  EINVAL,
+  [
+    ["`syncSgForCpu` of a table unmapped already", (rig) => syncSgForCpu(rig.a.token, unmappedTable(rig), 1, "from-device")],
+    ["`syncSgForDevice` of a table unmapped already", (rig) => syncSgForDevice(rig.a.token, unmappedTable(rig), 1, "from-device")],
+  ],
+  { violation: "sync-unmapped", note: "a `sync-unmapped` violation" },
+);
+
+// the device's segment limits
+for (const [entry, act] of [
+  ["setMaxSegmentSize(dev, bytes)", (dev: Token) => setMaxSegmentSize(dev, 4096)],
+  ["setSegmentBoundary(dev, mask)", (dev: Token) => setSegmentBoundary(dev, 0xffffn)],
+] as const) {
+  for (const [input, code, make] of notTokens) rows.push({ entry, input: `\`dev\` ${input}`, outcome: { code }, act: (rig) => act(any<Token>(make(rig))) });
+  rows.push({ entry, input: "a live token outside probe() and remove()", outcome: EPERM, act: (rig) => act(rig.a.token) });
+}
+table(
+  "setMaxSegmentSize(dev, bytes)",
+  EINVAL,
+  (
+    [
+      ["`0`", 0],
+      ["`-1`", -1],
+      ["`1.5`", 1.5],
+      ["`NaN`", Number.NaN],
+      ["`Infinity`", Number.POSITIVE_INFINITY],
+      ['`"4096"`', "4096"],
+    ] as const
+  ).map(([input, bytes]) => [`\`bytes\` ${input}`, (rig: Rig) => setMaxSegmentSize(rig.core, any(bytes))] as const),
+);
+table(
+  "setSegmentBoundary(dev, mask)",
+  EINVAL,
+  (
+    [
+      ["`0n`", 0n],
+      ["`-1n`", -1n],
+      ["`0x1000n` (not a power of two less one)", 0x1000n],
+      ["`2n ** 64n`", 2n ** 64n],
+      ["`0xfff` (a number)", 0xfff],
+      ['`"0xfff"`', "0xfff"],
+      ["`null`", null],
+    ] as const
+  ).map(([input, mask]) => [`\`mask\` ${input}`, (rig: Rig) => setSegmentBoundary(rig.core, any(mask))] as const),
+);
+
+// DMA pools
+const CREATE_POOL = "createDmaPool(dev, name, size, align, boundary)";
+for (const [input, code, make] of notTokens) rows.push({ entry: CREATE_POOL, input: `\`dev\` ${input}`, outcome: { code }, act: (rig) => createDmaPool(any<Token>(make(rig)), "p", 32) });
+rows.push({ entry: CREATE_POOL, input: "a live token outside probe() and remove()", outcome: EPERM, act: (rig) => createDmaPool(rig.a.token, "p", 32) });
+table(
+  CREATE_POOL,
+  EINVAL,
+  (
+    [
+      ['`name` `""`', "", 32, 16, 0],
+      ["`name` `42`", 42, 32, 16, 0],
+      ["`name` `null`", null, 32, 16, 0],
+      ["`size` `0`", "p", 0, 16, 0],
+      ["`size` `-1`", "p", -1, 16, 0],
+      ["`size` `1.5`", "p", 1.5, 16, 0],
+      ["`size` `NaN`", "p", Number.NaN, 16, 0],
+      ["`size` `2 ** 20 + 1` (over 1 MiB)", "p", 2 ** 20 + 1, 16, 0],
+      ['`size` `"32"`', "p", "32", 16, 0],
+      ["`align` `0`", "p", 32, 0, 0],
+      ["`align` `3` (not a power of two)", "p", 32, 3, 0],
+      ["`align` `-8`", "p", 32, -8, 0],
+      ["`align` `2 ** 21` (over 1 MiB)", "p", 32, 2 ** 21, 0],
+      ["`align` `NaN`", "p", 32, Number.NaN, 0],
+      ["`boundary` `-1`", "p", 32, 16, -1],
+      ["`boundary` `3` (not a power of two)", "p", 32, 16, 3],
+      ["`boundary` `16` (below the 32-byte block)", "p", 32, 16, 16],
+      ["`boundary` `2 ** 31` (over 1 GiB)", "p", 32, 16, 2 ** 31],
+      ['`boundary` `"4096"`', "p", 32, 16, "4096"],
+    ] as const
+  ).map(([input, name, size, align, boundary]) => [input, (rig: Rig) => createDmaPool(rig.core, any(name), any(size), any(align), any(boundary))] as const),
+  { note: "no pool is made" },
+);
+
+/** A pool of the parked binding, destroyed: its blocks are gone. */
+function destroyedPool(rig: Rig): DmaPool<Smuggled> {
+  const pool = createDmaPool(rig.core, "gone", 16);
+  pool.destroy();
+  return pool;
+}
+
+/** A block of the fixture pool, freed. */
+function freedBlock(rig: Rig): PoolBlock<Smuggled> {
+  const block = rig.streaming.pool.alloc(rig.core);
+  block.free();
+  return block;
+}
+
+// Tokens for the pool of the parked binding: the not-tokens, and live tokens of other bindings.
+const notPoolTokens: readonly (readonly [string, ErrorCode, (rig: Rig) => unknown])[] = [
+  ...notTokens,
+  ["a Proxy of the token", "EPERM", (rig) => new Proxy(rig.core, {})],
+  ["another device's live token", "EINVAL", (rig) => rig.a.token],
+  ["a live token of another machine", "EINVAL", (rig) => rig.foreign.token],
+];
+for (const [input, code, make] of notPoolTokens) {
+  rows.push({ entry: "pool.alloc(dev)", input: `\`dev\` ${input}`, outcome: { code }, act: (rig) => rig.streaming.pool.alloc(any(make(rig))) });
+  rows.push({ entry: "pool.free(dev, cpu, handle)", input: `\`dev\` ${input}`, outcome: { code }, act: (rig) => rig.streaming.pool.free(any(make(rig)), undefined, rig.streaming.block.dmaHandle) });
+  for (const method of ["bytes", "view"] as const) {
+    rows.push({ entry: "block.bytes/view(dev)", input: `\`${method}\`, \`dev\` ${input}`, outcome: { code }, act: (rig) => rig.streaming.block[method](any(make(rig))) });
+  }
+}
+table("pool.alloc(dev)", EINVAL, [["a destroyed pool", (rig) => destroyedPool(rig).alloc(rig.core)]]);
+rows.push({
+  entry: "pool.alloc(dev)",
+  input: "a 16-bit DMA mask: a new chunk would lie beyond it",
+  outcome: ENOMEM,
+  act: (rig) => {
+    const pool = createDmaPool(rig.core, "masked", 16);
+    try {
+      return withMask(rig, 16, () => pool.alloc(rig.core));
+    } finally {
+      pool.destroy();
+    }
+  },
+});
+table("pool.free(dev, cpu, handle)", EINVAL, [
+  ["`handle` as a number", (rig) => rig.streaming.pool.free(rig.core, undefined, any(Number(rig.streaming.block.dmaHandle)))],
+  ["`handle` as a hex string", (rig) => rig.streaming.pool.free(rig.core, undefined, any(`0x${rig.streaming.block.dmaHandle.toString(16)}`))],
+  ["`handle` `null`", (rig) => rig.streaming.pool.free(rig.core, undefined, any(null))],
+]);
+table("pool.free(dev, cpu, handle)", EINVAL, [["`handle` `1n`, never allocated", (rig) => rig.streaming.pool.free(rig.core, undefined, any(1n))]], {
+  violation: "free-unknown",
+  note: "a `free-unknown` violation, and nothing is freed",
+});
+table("pool.free(dev, cpu, handle)", EINVAL, [["the handle of a block freed already", (rig) => rig.streaming.pool.free(rig.core, undefined, freedBlock(rig).dmaHandle)]], {
+  violation: "double-free",
+  note: "a `double-free` violation",
+});
+table("pool.destroy()", EBUSY, [["with a block still out", (rig) => rig.streaming.pool.destroy()]], { note: "nothing is freed" });
+table("pool.destroy()", EINVAL, [["called twice", (rig) => destroyedPool(rig).destroy()]]);
+for (const method of ["bytes", "view"] as const) {
+  rows.push({ entry: "block.bytes/view(dev)", input: `\`${method}\` of a freed block`, outcome: EINVAL, act: (rig) => freedBlock(rig)[method](rig.core) });
+}
+table("block.free()", EINVAL, [
+  ["called twice", (rig) => freedBlock(rig).free()],
+  ["`[Symbol.dispose]()` after `free()`", (rig) => freedBlock(rig)[Symbol.dispose]()],
+]);
+
+// handles of single mappings, and of sg tables
+const SYNC_HANDLE = "mapping.syncForCpu/syncForDevice(dev, offset, length)";
+for (const [input, code, make] of wrongTokens) {
+  rows.push({ entry: SYNC_HANDLE, input: `\`syncForCpu\`, \`dev\` ${input}`, outcome: { code }, act: (rig) => rig.streaming.rx.syncForCpu(any(make(rig))) });
+  rows.push({ entry: SYNC_HANDLE, input: `\`syncForDevice\`, \`dev\` ${input}`, outcome: { code }, act: (rig) => rig.streaming.cpu.syncForDevice(any(make(rig))) });
+  rows.push({ entry: "mapping.unmap(dev)", input: `\`dev\` ${input}`, outcome: { code }, act: (rig) => rig.streaming.rx.unmap(any(make(rig))) });
+  rows.push({ entry: "mapping.bytes(dev)", input: `\`dev\` ${input}`, outcome: { code }, act: (rig) => rig.streaming.cpu.bytes(any(make(rig))) });
+  rows.push({ entry: "table.syncForCpu/syncForDevice(dev)", input: `\`dev\` ${input}`, outcome: { code }, act: (rig) => rig.streaming.table.syncForCpu(any(make(rig))) });
+  rows.push({ entry: "table.unmap(dev)", input: `\`dev\` ${input}`, outcome: { code }, act: (rig) => rig.streaming.table.unmap(any(make(rig))) });
+}
+/** The fixture handles through a cast, with every call a handle of any state has at run time. */
+const loose = (handle: unknown) => any<{ syncForCpu: (dev: unknown, offset?: number, length?: number) => unknown; syncForDevice: (dev: unknown, offset?: number, length?: number) => unknown; unmap: (dev: unknown) => void; bytes: (dev: unknown) => unknown }>(handle);
+table(
+  SYNC_HANDLE,
+  EINVAL,
+  [
+    ["`syncForCpu` of a stale handle (a sync moved the mapping on)", (rig) => loose(rig.streaming.stale).syncForCpu(rig.a.token)],
+    ["`syncForCpu` of a to-device mapping (through a cast)", (rig) => loose(rig.streaming.tx).syncForCpu(rig.a.token)],
+    ["`syncForCpu` of a mapping the CPU owns (through a cast)", (rig) => loose(rig.streaming.cpu).syncForCpu(rig.a.token)],
+    ["`syncForDevice` of a mapping the device owns (through a cast)", (rig) => loose(rig.streaming.rx).syncForDevice(rig.a.token)],
+    ["`syncForCpu` `offset` `-1`", (rig) => rig.streaming.rx.syncForCpu(rig.a.token, -1)],
+    ["`syncForCpu` `offset` `1.5`", (rig) => rig.streaming.rx.syncForCpu(rig.a.token, 1.5)],
+    ["`syncForCpu` `offset` `NaN`", (rig) => rig.streaming.rx.syncForCpu(rig.a.token, Number.NaN)],
+    ["`syncForCpu` `offset` `128` (the size)", (rig) => rig.streaming.rx.syncForCpu(rig.a.token, 128)],
+    ['`syncForCpu` `offset` `"0"`', (rig) => rig.streaming.rx.syncForCpu(rig.a.token, any("0"))],
+    ["`syncForCpu` `length` `0`", (rig) => rig.streaming.rx.syncForCpu(rig.a.token, 0, 0)],
+    ["`syncForCpu` `length` `-1`", (rig) => rig.streaming.rx.syncForCpu(rig.a.token, 0, -1)],
+    ["`syncForCpu` `length` `129` (past the end)", (rig) => rig.streaming.rx.syncForCpu(rig.a.token, 0, 129)],
+    ["`syncForCpu` `length` `NaN`", (rig) => rig.streaming.rx.syncForCpu(rig.a.token, 0, Number.NaN)],
+    ["`syncForDevice` `offset` `-1`", (rig) => rig.streaming.cpu.syncForDevice(rig.a.token, -1)],
+    ["`syncForDevice` `length` `257` (past the end)", (rig) => rig.streaming.cpu.syncForDevice(rig.a.token, 0, 257)],
+  ],
+  { note: "nothing is synced: the handle the call was made on stays current" },
+);
+table("mapping.unmap(dev)", EINVAL, [
+  ["a stale handle (a sync moved the mapping on)", (rig) => loose(rig.streaming.stale).unmap(rig.a.token)],
+  ["called twice", (rig) => unmappedSingle(rig).unmap(rig.a.token)],
+]);
+table("mapping.bytes(dev)", EINVAL, [
+  ["of a mapping the device owns (through a cast)", (rig) => loose(rig.streaming.rx).bytes(rig.a.token)],
+  ["of a stale handle", (rig) => loose(rig.streaming.stale).bytes(rig.a.token)],
+  ["of a mapping unmapped (through a cast)", (rig) => loose(unmappedSingle(rig)).bytes(rig.a.token)],
+]);
+table("table.syncForCpu/syncForDevice(dev)", EINVAL, [
+  ["`syncForDevice` of a table the device owns (through a cast)", (rig) => loose(rig.streaming.table).syncForDevice(rig.a.token)],
+  ["`syncForCpu` of a table unmapped", (rig) => loose(unmappedTable(rig)).syncForCpu(rig.a.token)],
+  [
+    "`syncForCpu` of a to-device table (through a cast)",
+    (rig) => {
+      const tx = mapSg(rig.a.token, [rig.streaming.spare], "to-device");
+      try {
+        return loose(tx).syncForCpu(rig.a.token);
+      } finally {
+        tx.unmap(rig.a.token);
+      }
+    },
+  ],
+  [
+    "`syncForCpu` of a stale handle",
+    (rig) => {
+      const rx = mapSg(rig.a.token, [rig.streaming.spare], "from-device");
+      const cpu = rx.syncForCpu(rig.a.token);
+      try {
+        return rx.syncForCpu(rig.a.token);
+      } finally {
+        cpu.unmap(rig.a.token);
+      }
+    },
+  ],
+]);
+table("table.unmap(dev)", EINVAL, [["called twice", (rig) => unmappedTable(rig).unmap(rig.a.token)]]);
 
 // ---------------------------------------------------------------- devres and revocable
 
@@ -1130,6 +1832,9 @@ table(
       ["`bars` `[3 * 2 ** 32]` (not a power of two)", { vendor: 1, device: 1, bars: [3 * 2 ** 32] }],
       ["`bars` a sparse array `[ , 64]`", { vendor: 1, device: 1, bars: [, 64] }],
       ["seven BARs", { vendor: 1, device: 1, bars: [64, 64, 64, 64, 64, 64, 64] }],
+      ['`dmaCoherent` `"yes"`', { vendor: 1, device: 1, dmaCoherent: "yes" }],
+      ["`dmaCoherent` `1`", { vendor: 1, device: 1, dmaCoherent: 1 }],
+      ["`dmaCoherent` `null`", { vendor: 1, device: 1, dmaCoherent: null }],
     ] as const
   ).map(([input, spec]) => [input, () => new DeviceModel(any<DeviceModelSpec>(spec))] as const),
 );
@@ -1276,6 +1981,29 @@ export const ENTRY_POINTS: readonly string[] = [
   "allocation.bytes(dev)",
   "allocation.view(dev)",
   "allocation.free()",
+  "kmalloc(dev, size)",
+  "vmalloc(dev, size)",
+  "buffer.bytes/view()",
+  "buffer.free()",
+  "mapSingle(dev, buffer, dir, offset, length)",
+  "unmapSingle(dev, address, size, dir)",
+  "syncSingleForCpu/syncSingleForDevice(dev, address, size, dir, offset)",
+  "mapping.syncForCpu/syncForDevice(dev, offset, length)",
+  "mapping.unmap(dev)",
+  "mapping.bytes(dev)",
+  "mapSg(dev, buffers, dir)",
+  "unmapSg(dev, table, entries, dir)",
+  "syncSgForCpu/syncSgForDevice(dev, table, entries, dir)",
+  "table.syncForCpu/syncForDevice(dev)",
+  "table.unmap(dev)",
+  "setMaxSegmentSize(dev, bytes)",
+  "setSegmentBoundary(dev, mask)",
+  "createDmaPool(dev, name, size, align, boundary)",
+  "pool.alloc(dev)",
+  "pool.free(dev, cpu, handle)",
+  "pool.destroy()",
+  "block.bytes/view(dev)",
+  "block.free()",
   "Devres.new(dev, value, release)",
   "devres.access(dev)",
   "devres.release()",

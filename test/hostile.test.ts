@@ -2,11 +2,14 @@
  * Hostile input: every row of the table in `test/hostile-table.ts` is one
  * test. Each runs on a fresh rig (two bound devices with one of each
  * resource, a dead binding, a parked probe, a zombie, a device of another
- * machine) and checks three things: the entry point gives what the table
- * says; nothing changed that the input had no right to change (pool stats and
+ * machine, and streaming mappings, kernel buffers and a DMA pool) and checks
+ * three things: the entry point gives what the table says; nothing changed
+ * that the input had no right to change (pool, heap and swiotlb stats and
  * fragmentation, device states, the bus, memory contents, registers, the
- * clock, the checker); and the machine still works afterwards: every binding
- * unbinds cleanly, releasing what it took, and the pool ends empty.
+ * clock, the checker, the state of every mapping, buffer, pool and block);
+ * and the machine still works afterwards: the streaming fixtures unmap and
+ * free, every binding unbinds cleanly, releasing what it took, and the pool,
+ * the heap and swiotlb end empty.
  */
 
 import { Buffer } from "node:buffer";
@@ -33,7 +36,32 @@ function snapshot(rig: Rig) {
     writes: [rig.a.model.writes, rig.b.model.writes, rig.parked.model.writes],
     mastering: [rig.a.model.mastering, rig.b.model.mastering, rig.parked.model.mastering],
     handles: [rig.a, rig.b].map((side) => [side.buf.freed, side.irq.freed, side.res.revoked]),
-    foreign: [rig.foreign.machine.memory.stats(), rig.foreign.machine.dmaDebug.violations.length, rig.foreign.dev.state],
+    foreign: [rig.foreign.machine.memory.stats(), rig.foreign.machine.memory.heap(), rig.foreign.machine.dmaDebug.violations.length, rig.foreign.dev.state],
+    heap: withoutHighWater(machine.memory.heap()),
+    swiotlb: withoutHighWater(machine.memory.swiotlb()),
+    streaming: streamingState(rig),
+  };
+}
+
+function withoutHighWater<Stats extends { readonly highWater: number }>(stats: Stats): Omit<Stats, "highWater"> {
+  const { highWater: _, ...rest } = stats;
+  return rest;
+}
+
+/**
+ * The streaming fixtures as they are: each mapping's state and segments,
+ * each buffer freed or not, the pool's blocks, and the bytes the CPU may
+ * read now (never a buffer the device owns: that read is a violation).
+ */
+function streamingState(rig: Rig) {
+  const s = rig.streaming;
+  const token = rig.a.token;
+  return {
+    states: [s.stale, s.cpu, s.rx, s.tx, s.table].map((m) => (m as { readonly state: string }).state),
+    addresses: [s.cpu.dmaAddress, s.rx.dmaAddress, s.tx.dmaAddress, ...s.table.segments.map((seg) => seg.dmaAddress)],
+    freed: [s.kbuf, s.rxbuf, s.txbuf, s.vbuf, s.spare, s.freed].map((b) => b.freed),
+    pool: [s.pool.inUse, s.block.freed],
+    bytes: [s.cpu.bytes(token), s.spare.bytes(), s.block.bytes(rig.core)].map((b) => Buffer.from(b as Uint8Array).toString("base64")),
   };
 }
 
@@ -71,9 +99,12 @@ function expectOutcome(row: Row, caught: unknown, rig: Rig, seq: number): void {
   }
 }
 
-/** The machine still works: every binding unbinds cleanly and releases what it took; the pool ends empty. */
+/** The machine still works: the streaming fixtures unmap and free, every binding unbinds cleanly and releases what it took; the pool, the heap and swiotlb end empty. */
 async function expectHealthy(rig: Rig, row: Row, seq: number, violations: number): Promise<void> {
   const { machine } = rig;
+  rig.streaming.cleanUp();
+  expect(machine.memory.heap()).toMatchObject({ bytesInUse: 0, allocations: 0 });
+  expect(machine.memory.swiotlb()).toMatchObject({ bytesInUse: 0, allocations: 0 });
   rig.parked.gate.resolve();
   await machine.settled();
   expect(rig.parked.dev.state).toBe("bound");

@@ -157,8 +157,9 @@ export class Binding {
     return `${this.port.describe()}, driver "${this.driver}" (binding #${this.serial})`;
   }
 
-  /** Who a fact about this binding is about. */
-  readonly subject = (): FactSubject => ({ device: this.port.name, instance: this.port, driver: this.driver, who: this.describe() });
+  /** Who a fact about this binding is about: the same for its whole life, so built once, when first asked for. */
+  readonly subject = (): FactSubject => (this.#subject ??= Object.freeze({ device: this.port.name, instance: this.port, driver: this.driver, who: this.describe() }));
+  #subject: FactSubject | undefined;
 
   /** Logs an event about this binding's device and driver. */
   emit(event: Omit<EventRecord, "device" | "driver">): void {

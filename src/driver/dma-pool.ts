@@ -177,14 +177,14 @@ class Pool implements Resource, FactSource {
     let chunk = this.#chunks.find((c) => c.free.length > 0);
     if (chunk === undefined) {
       const { port } = binding;
-      const memory = port.allocCoherent(binding, this.#chunkBytes, binding.dmaMaskBits, port.checking ? captureSite() : undefined);
+      const memory = port.allocCoherent(binding, this.#chunkBytes, binding.dmaMaskBits, port.checking ? captureSite(1) : undefined);
       chunk = { memory, free: this.#offsets(memory.handle).reverse(), used: 0 };
       this.#chunks.push(chunk);
     }
     const offset = chunk.free.pop()!;
     chunk.used++;
     new Uint8Array(chunk.memory.buffer, offset, this.size).fill(0);
-    const block = new Block(this, binding, chunk, offset, binding.port.checking ? captureSite() : undefined);
+    const block = new Block(this, binding, chunk, offset, binding.port.checking ? captureSite(1) : undefined);
     this.#blocks.add(block);
     return block;
   };
@@ -195,7 +195,7 @@ class Pool implements Resource, FactSource {
     if (binding !== this.#binding) throw fail("EINVAL", `DmaPool.free: the token is for ${binding.describe()}, but ${this.label} belongs to ${this.#binding.describe()}.`);
     // Covers an address from `any`.
     if (typeof handle !== "bigint") throw fail("EINVAL", `DmaPool.free(${describe(handle)}): ${binding.describe()}: the handle is a bus address from this pool.`);
-    const site = binding.port.checking ? captureSite() : undefined;
+    const site = binding.port.checking ? captureSite(1) : undefined;
     const found = binding.streams.get(Number(handle))?.find((b) => b instanceof Block && b.pool === this);
     const block = found instanceof Block ? found : undefined;
     if (block === undefined) {

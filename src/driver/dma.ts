@@ -209,7 +209,7 @@ export const allocCoherent = <Scope>(dev: BoundDevice<Scope>, size: number): Coh
     );
   }
   const { port } = binding;
-  const memory = port.allocCoherent(binding, size, binding.dmaMaskBits, port.checking ? captureSite() : undefined);
+  const memory = port.allocCoherent(binding, size, binding.dmaMaskBits, port.checking ? captureSite(1) : undefined);
   // Safe: Coherent implements CoherentAllocation<unknown>; the scope is type-level only, and this binding's scope is `Scope`.
   return new Coherent(binding, memory) as unknown as CoherentAllocation<Scope>;
 };
@@ -240,7 +240,7 @@ export const freeCoherent = <Scope>(dev: BoundDevice<Scope>, handle: DmaAddress<
   if (typeof handle !== "bigint") {
     throw fail("EINVAL", `freeCoherent(${describe(handle)}): ${binding.describe()}: the handle is a DmaAddress (a bigint) from allocCoherent.`);
   }
-  const site = binding.port.checking ? captureSite() : undefined;
+  const site = binding.port.checking ? captureSite(1) : undefined;
   const allocation = binding.allocations.get(Number(handle));
   if (allocation !== undefined && handle === allocation.dmaHandle) {
     // Covers a size or view from `any` or from another allocation: `number` and `Uint8Array` cannot say which.

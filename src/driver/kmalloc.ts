@@ -101,7 +101,8 @@ function allocate<Scope, Allocator extends "kmalloc" | "vmalloc">(dev: BoundDevi
     throw fail("EINVAL", `${allocator}(${describe(size)}): ${binding.describe()}: the size is a positive whole number of bytes.`);
   }
   const { port } = binding;
-  const memory = port.heapAlloc(binding, size, allocator, port.checking ? captureSite() : undefined);
+  // This function and kmalloc or vmalloc.
+  const memory = port.heapAlloc(binding, size, allocator, port.checking ? captureSite(2) : undefined);
   // Safe: the memory was allocated by `allocator`, which is what the buffer's `allocator` reports.
   return new Buffer(port, memory) as unknown as KernelBuffer<Allocator>;
 }

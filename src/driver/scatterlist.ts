@@ -158,7 +158,7 @@ export const mapSg = <Scope, Dir extends DataDirection>(
   checkDirection(binding, direction, "mapSg");
   const pieces = piecesOf(binding, source);
   const { port } = binding;
-  const site = port.checking ? captureSite() : undefined;
+  const site = port.checking ? captureSite(1) : undefined;
   const mapping = port.mapStreaming(binding, "sg", pieces, direction, binding.dmaMaskBits, limitsOf(binding), site);
   const buffers = Array.isArray(source) ? source.map((p) => ("buffer" in p ? p.buffer : p)) : [source];
   const stream = new Streaming(binding, mapping, Object.freeze(buffers), undefined, (s) => new SgHandle(s));
@@ -205,7 +205,7 @@ export const unmapSg = <Scope, Dir extends DataDirection>(
   const stream = tableOf(binding, table, "unmapSg");
   checkDirection(binding, direction, "unmapSg");
   checkEntries(binding, entries, "unmapSg");
-  const site = binding.port.checking ? captureSite() : undefined;
+  const site = binding.port.checking ? captureSite(1) : undefined;
   const call: DmaCallFact = { call: "unmapSg", kind: "sg", address: stream.mapping.segments[0]!.address, entries, direction, site };
   const found = find(binding, call, "unmapSg");
   const error = mismatch(binding, found.region(), call, "sg");
@@ -302,7 +302,8 @@ function syncTable(dev: unknown, table: unknown, entries: number, direction: Dat
   const stream = tableOf(binding, table, name);
   checkDirection(binding, direction, name);
   checkEntries(binding, entries, name);
-  const site = binding.port.checking ? captureSite() : undefined;
+  // This function and the public one that called it.
+  const site = binding.port.checking ? captureSite(2) : undefined;
   const address = stream.mapping.segments[0]!.address;
   if (!stream.mapping.live) {
     const error = binding.port.report({ ...binding.subject(), seen: "unmap-unknown", call: { call: name, kind: "sg", address, entries, direction, site } });
@@ -399,7 +400,7 @@ class SgHandle {
 
   readonly unmap = (dev: unknown): void => {
     const stream = this.#check(dev, "unmap");
-    stream.unmap(stream.binding.port.checking ? captureSite() : undefined);
+    stream.unmap(stream.binding.port.checking ? captureSite(1) : undefined);
   };
 
   #sync(dev: unknown, forCpu: boolean): SgHandle {
@@ -415,7 +416,8 @@ class SgHandle {
     }
     const next = new SgHandle(stream);
     tables.set(next, stream);
-    stream.sync(forCpu, 0, mapping.size, binding.port.checking ? captureSite() : undefined, next);
+    // This method and the arrow property that called it.
+    stream.sync(forCpu, 0, mapping.size, binding.port.checking ? captureSite(2) : undefined, next);
     return next;
   }
 

@@ -266,7 +266,7 @@ export const mapSingle = <Scope, Dir extends DataDirection>(
   const size = length ?? memory.bytes - from;
   checkRange(binding, "mapSingle", from, size, memory.bytes, memory);
   const { port } = binding;
-  const site = port.checking ? captureSite() : undefined;
+  const site = port.checking ? captureSite(1) : undefined;
   const mapping = port.mapStreaming(binding, "single", [{ memory, offset: from, length: size }], direction, binding.dmaMaskBits, limitsOf(binding), site);
   const stream = new Streaming(binding, mapping, buffer, memory, (s) => new Handle(s));
   // Safe: a fresh mapping is device-owned in `direction`, which is what DeviceOwned<Scope, Dir> describes; the scope is type-level only.
@@ -299,7 +299,7 @@ export const unmapSingle = <Scope, Dir extends DataDirection>(
   checkDirection(binding, direction, "unmapSingle");
   // Covers a size from `any` or arithmetic: one that is no size at all is refused, not compared with the mapping's.
   if (!Number.isSafeInteger(size) || size <= 0) throw fail("EINVAL", `unmapSingle(${describe(size)}): ${binding.describe()}: the size is a positive whole number of bytes.`);
-  const site = binding.port.checking ? captureSite() : undefined;
+  const site = binding.port.checking ? captureSite(1) : undefined;
   const call: DmaCallFact = { call: "unmapSingle", kind: "single", address, size, direction, site };
   const stream = find(binding, call, "unmapSingle");
   const error = mismatch(binding, stream.region(), call, stream.mapKind);
@@ -353,7 +353,8 @@ export const syncSingleForDevice = <Scope, Dir extends DataDirection>(
 function syncByAddress(dev: unknown, address: bigint, size: number, direction: DataDirection, offset: number, forCpu: boolean): void {
   const name = forCpu ? "syncSingleForCpu" : "syncSingleForDevice";
   const binding = liveBinding(dev, name);
-  const site = binding.port.checking ? captureSite() : undefined;
+  // This function and the public one that called it.
+  const site = binding.port.checking ? captureSite(2) : undefined;
   const call: DmaCallFact = { call: name, kind: "single", address, size, offset, direction, site };
   const stream = find(binding, call, name);
   checkDirection(binding, direction, name);
@@ -560,7 +561,7 @@ class Handle {
 
   readonly unmap = (dev: unknown): void => {
     const stream = this.#check(dev, "unmap");
-    stream.unmap(stream.binding.port.checking ? captureSite() : undefined);
+    stream.unmap(stream.binding.port.checking ? captureSite(1) : undefined);
   };
 
   readonly bytes = (dev: unknown): Uint8Array => {
@@ -590,7 +591,8 @@ class Handle {
     const size = length ?? mapping.size - from;
     checkRange(binding, operation, from, size, mapping.size, stream);
     const next = new Handle(stream);
-    stream.sync(forCpu, from, size, binding.port.checking ? captureSite() : undefined, next);
+    // This method and the arrow property that called it.
+    stream.sync(forCpu, from, size, binding.port.checking ? captureSite(2) : undefined, next);
     return next;
   }
 

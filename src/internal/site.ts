@@ -17,8 +17,18 @@
 /** A captured call site; formatted only when a violation needs it. */
 export type Site = Error;
 
-export function captureSite(): Site {
-  return new Error("site");
+export function captureSite(libraryFrames = 7): Site {
+  // Capturing a frame costs about as much as the rest of the capture (V8
+  // rebuilds inlined frames of optimized code one by one), and the checker
+  // captures a site at every map, sync and unmap. Only the first frame
+  // outside the library is ever shown: so keep this frame, the library's own
+  // (`libraryFrames`, as the caller counts them: itself and the public
+  // function above it), the driver's, and one to spare.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = libraryFrames + 3;
+  const site = new Error("site");
+  Error.stackTraceLimit = limit;
+  return site;
 }
 
 /**

@@ -176,7 +176,7 @@ export class DmaChecker implements DmaDebug {
   readonly #seen = new Set<string>();
   #repeats = 0;
   /** Per device, its most recently freed mappings, oldest first. */
-  readonly #freed = new WeakMap<object, FreedMapping[]>();
+  readonly #freed = new WeakMap<object, { readonly entries: FreedMapping[]; next: number }>();
   readonly #now: () => number;
   readonly #emit: ViolationEmit;
 
@@ -549,18 +549,22 @@ export class DmaChecker implements DmaDebug {
 
   /** Remembers a freed mapping of a device, to name its sites if the device uses it later. */
   #remember(device: object, region: DmaRegionFact): void {
-    let list = this.#freed.get(device);
-    if (list === undefined) this.#freed.set(device, (list = []));
-    if (list.length >= FREED_HISTORY) list.shift();
-    list.push({ address: Number(region.address), region });
+    let ring = this.#freed.get(device);
+    if (ring === undefined) this.#freed.set(device, (ring = { entries: [], next: 0 }));
+    const entry = { address: Number(region.address), region };
+    // A ring of the last FREED_HISTORY: the oldest is overwritten, nothing is moved.
+    if (ring.entries.length < FREED_HISTORY) ring.entries.push(entry);
+    else ring.entries[ring.next] = entry;
+    ring.next = (ring.next + 1) % FREED_HISTORY;
   }
 
   /** The most recent freed mapping of `device` whose pages held `address`. */
   #freedAt(device: object, address: number): FreedMapping | undefined {
-    const list = this.#freed.get(device);
-    if (list === undefined) return undefined;
-    for (let i = list.length - 1; i >= 0; i--) {
-      const m = list[i]!;
+    const ring = this.#freed.get(device);
+    if (ring === undefined) return undefined;
+    const { entries, next } = ring;
+    for (let k = 1; k <= entries.length; k++) {
+      const m = entries[(next - k + FREED_HISTORY) % FREED_HISTORY]!;
       if (address >= m.address && address < m.address + m.region.span) return m;
     }
     return undefined;

@@ -118,18 +118,7 @@ export class StreamMap implements StreamMapping {
 
   region(): DmaRegionFact {
     const first = this.segments[0]!;
-    return {
-      kind: this.kind,
-      direction: this.direction,
-      bounced: this.bounced,
-      entries: this.pieces.length,
-      address: first.address,
-      size: this.size,
-      span: this.size,
-      label: this.label,
-      allocSite: this.mapSite,
-      allocTime: this.mapTime,
-    };
+    return new Region(this, first.address, this.size);
   }
 
   /** Hands `[offset, offset + length)` to the CPU or to the device. */
@@ -168,7 +157,8 @@ export class StreamMap implements StreamMapping {
     for (const piece of this.pieces) objectOf(piece).mappings.delete(this);
     // Remembered to name a device DMA after the unmap: the bounce slots too, which the device may still use.
     if (host.checking) {
-      for (const window of this.#windows) host.report({ ...this.subject(), seen: "freed", region: { ...window.region(), freeSite: site, freeTime: host.now } });
+      const subject = this.subject();
+      for (const window of this.#windows) host.report({ ...subject, seen: "freed", region: new Region(this, BigInt(window.address), window.length, site, host.now) });
     }
   }
 
@@ -224,7 +214,7 @@ export class StreamMap implements StreamMapping {
       }
     }
     for (const segment of this.segments) {
-      const region = (): DmaRegionFact => ({ ...this.region(), address: segment.address, size: segment.length, span: segment.length });
+      const region = (): DmaRegionFact => new Region(this, segment.address, segment.length);
       const window: Window = { address: Number(segment.address), length: segment.length, span: segment.length, stream: this, region };
       this.#windows.push(window);
       host.addWindow(window);
@@ -244,6 +234,39 @@ export class StreamMap implements StreamMapping {
       if (from <= to) return from * CACHE_LINE;
     }
     return undefined;
+  }
+}
+
+/** A mapping, or one segment of it, as facts name it: the label is worded only if a message needs it. */
+class Region implements DmaRegionFact {
+  readonly kind: "single" | "sg";
+  readonly direction: DataDirection;
+  readonly bounced: boolean;
+  readonly entries: number;
+  readonly span: number;
+  readonly allocSite: Site | undefined;
+  readonly allocTime: number;
+  readonly #mapping: StreamMap;
+
+  constructor(
+    mapping: StreamMap,
+    readonly address: bigint,
+    readonly size: number,
+    readonly freeSite?: Site,
+    readonly freeTime?: number,
+  ) {
+    this.#mapping = mapping;
+    this.kind = mapping.kind;
+    this.direction = mapping.direction;
+    this.bounced = mapping.bounced;
+    this.entries = mapping.pieces.length;
+    this.span = size;
+    this.allocSite = mapping.mapSite;
+    this.allocTime = mapping.mapTime;
+  }
+
+  get label(): string {
+    return this.#mapping.label;
   }
 }
 

@@ -54,8 +54,12 @@ export type Step =
   /** Bus mastering, BAR 0, a ring, the IRQ, optionally a task, and the engine started. */
   | { readonly t: "engine"; readonly task: boolean }
   | { readonly t: "fail" }
-  /** Bus mastering on, for a driver that does not run the engine (one that does gets it with the engine). */
-  | { readonly t: "busMaster" }
+  /**
+   * Bus mastering on, for a driver that does not run the engine (one that
+   * does gets it with the engine); with `mask64`, the 64-bit DMA mask too,
+   * as drivers set both in probe.
+   */
+  | { readonly t: "busMaster"; readonly mask64: boolean }
   /** `createDmaPool(dev, name, size, align, boundary)`. */
   | { readonly t: "pool"; readonly size: number; readonly align: number; readonly boundary: number }
   /** `setMaxSegmentSize(dev, bytes)`. */
@@ -131,13 +135,23 @@ export type DmaOp =
    * `mapSingle(dev, buffer, dir)`, or of a part of the buffer. With `fresh`
    * (or with no live buffer to pick), of a buffer `kmalloc`ed just before.
    */
-  | { readonly o: "map"; readonly buf: Pick; readonly dir: DataDirection; readonly span: Span | undefined; readonly fresh: number | undefined }
+  | {
+      readonly o: "map";
+      readonly buf: Pick;
+      readonly dir: DataDirection;
+      readonly span: Span | undefined;
+      readonly fresh: number | undefined;
+      /** Instead, (part of) the buffer of the binding's newest live single mapping again: two windows on the same memory. */
+      readonly again: boolean;
+    }
   /** `mapSg(dev, [buffer or piece, …], dir)`; with `fresh`, a buffer allocated just before comes last (vmalloc with `vm`). */
   | {
       readonly o: "mapSg";
       readonly items: readonly { readonly buf: Pick; readonly span: Span | undefined }[];
       readonly dir: DataDirection;
       readonly fresh: { readonly size: number; readonly vm: boolean } | undefined;
+      /** The first item's buffer once more, whole, at the end: entries that overlap. */
+      readonly again: boolean;
     }
   /**
    * `handle.syncForCpu(dev, offset, length)` or `syncForDevice` (an sg
@@ -294,11 +308,12 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ t: fc.constant("devres" as const), release }) },
   { weight: 4, arbitrary: fc.record({ t: fc.constant("await" as const), how: fc.constantFrom("microtask" as const, "tick" as const, "sleep" as const) }) },
   { weight: 2, arbitrary: fc.constant({ t: "gate" as const }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("mask" as const), bits: fc.constantFrom(...MASKS, 32, 64) }) },
+  // 64 bits most of the time: in passthrough a smaller mask bounces every streaming mapping.
+  { weight: 3, arbitrary: fc.record({ t: fc.constant("mask" as const), bits: fc.constantFrom(...MASKS, 64, 64) }) },
   { weight: 4, arbitrary: fc.record({ t: fc.constant("engine" as const), task: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.constant({ t: "fail" as const }) },
-  { weight: 8, arbitrary: fc.constant({ t: "busMaster" as const }) },
-  { weight: 3, arbitrary: poolStep },
+  { weight: 2, arbitrary: fc.constant({ t: "fail" as const }) },
+  { weight: 8, arbitrary: fc.record({ t: fc.constant("busMaster" as const), mask64: fc.boolean() }) },
+  { weight: 5, arbitrary: poolStep },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("segmax" as const), bytes: fc.constantFrom(65_536, 4096, 1024) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("map" as const), size, dir }) },
 );
@@ -333,7 +348,10 @@ const use: fc.Arbitrary<UseOp> = fc.oneof(
 
 const dmaUse: fc.Arbitrary<DmaOp> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ o: fc.constant("kmalloc" as const), size, vm: fc.constantFrom(false, false, false, true) }) },
-  { weight: 7, arbitrary: fc.record({ o: fc.constant("map" as const), buf: bufPick, dir, span: maybeSpan, fresh: fc.option(size, { nil: undefined }) }) },
+  {
+    weight: 7,
+    arbitrary: fc.record({ o: fc.constant("map" as const), buf: bufPick, dir, span: maybeSpan, fresh: fc.option(size, { nil: undefined }), again: fc.constantFrom(false, false, false, true) }),
+  },
   {
     weight: 4,
     arbitrary: fc.record({
@@ -341,6 +359,7 @@ const dmaUse: fc.Arbitrary<DmaOp> = fc.oneof(
       items: fc.array(fc.record({ buf: bufPick, span: maybeSpan }), { maxLength: 3 }),
       dir,
       fresh: fc.option(fc.record({ size, vm: fc.boolean() }), { nil: undefined }),
+      again: fc.constantFrom(false, false, false, true),
     }),
   },
   { weight: 7, arbitrary: fc.record({ o: fc.constant("sync" as const), map: newest, handle, flip: fc.constantFrom(true, true, true, true, false), span: maybeSpan, token: ownToken }) },
@@ -349,12 +368,12 @@ const dmaUse: fc.Arbitrary<DmaOp> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ o: fc.constant("kunmap" as const), map: newest, wrong: fc.boolean() }) },
   { weight: 3, arbitrary: fc.record({ o: fc.constant("ksync" as const), map: newest, forCpu: fc.boolean(), span, wrong: fc.boolean() }) },
   { weight: 8, arbitrary: fc.record({ o: fc.constant("dma" as const), map: newest, at: fc.nat({ max: 20_000 }), len: fc.integer({ min: 1, max: 200 }), value: fc.integer({ min: 1, max: 255 }), write: fc.boolean() }) },
-  { weight: 3, arbitrary: fc.record({ o: fc.constant("poolAlloc" as const), pool: newest, token: ownToken }) },
-  { weight: 2, arbitrary: fc.record({ o: fc.constant("blockFree" as const), pool: newest, block: newest }) },
-  { weight: 2, arbitrary: fc.record({ o: fc.constant("poolFree" as const), pool: newest, block: newest, cpu: fc.boolean() }) },
+  { weight: 6, arbitrary: fc.record({ o: fc.constant("poolAlloc" as const), pool: newest, token: ownToken }) },
+  { weight: 3, arbitrary: fc.record({ o: fc.constant("blockFree" as const), pool: newest, block: newest }) },
+  { weight: 3, arbitrary: fc.record({ o: fc.constant("poolFree" as const), pool: newest, block: newest, cpu: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ o: fc.constant("poolDestroy" as const), pool: newest }) },
-  { weight: 2, arbitrary: fc.record({ o: fc.constant("blockWrite" as const), pool: newest, block: newest, offset: fc.nat({ max: 600 }), value: fc.integer({ min: 1, max: 255 }) }) },
-  { weight: 2, arbitrary: fc.record({ o: fc.constant("blockRead" as const), pool: newest, block: newest, token: ownToken }) },
+  { weight: 3, arbitrary: fc.record({ o: fc.constant("blockWrite" as const), pool: newest, block: newest, offset: fc.nat({ max: 600 }), value: fc.integer({ min: 1, max: 255 }) }) },
+  { weight: 3, arbitrary: fc.record({ o: fc.constant("blockRead" as const), pool: newest, block: newest, token: ownToken }) },
 );
 
 const bufOp: fc.Arbitrary<BufOp> = fc.oneof(
@@ -394,23 +413,24 @@ export const commandArbitrary: fc.Arbitrary<Command> = commands({ lifecycle: 1, 
 const streamingCommand: fc.Arbitrary<Command> = commands({ lifecycle: 1, streaming: 4 });
 
 /**
- * A sequence of at most `max` commands. Most start with a register and a
- * plug, so that bindings exist for most of the sequence; shrinking drops
- * either when the failure does not need it. A third weigh streaming ops
+ * A sequence of at most `max` commands. Most start with a register or two
+ * and a plug, so that bindings exist for most of the sequence; shrinking
+ * drops them when the failure does not need them. A third weigh streaming ops
  * four times as much as the rest.
  */
-export function sequenceArbitrary(max: number): fc.Arbitrary<Command[]> {
+export function sequenceArbitrary(max: number, focus: "any" | "streaming" = "any"): fc.Arbitrary<Command[]> {
   return fc
     .tuple(
-      fc.option(registerCommand, { freq: 4, nil: undefined }),
+      // No driver, one, or two: a device that two drivers match tries them in turn.
+      fc.oneof({ weight: 1, arbitrary: fc.constant([]) }, { weight: 2, arbitrary: fc.tuple(registerCommand) }, { weight: 2, arbitrary: fc.tuple(registerCommand, registerCommand) }),
       fc.option(plugCommand, { freq: 4, nil: undefined }),
-      // A third of the runs are about what bindings map.
+      // A third of the runs are about what bindings map (all of them, with the focus on streaming).
       fc.oneof(
-        { weight: 2, arbitrary: fc.array(commandArbitrary, { maxLength: Math.max(0, max - 2), size: "max" }) },
+        { weight: focus === "streaming" ? 0 : 2, arbitrary: fc.array(commandArbitrary, { maxLength: Math.max(0, max - 2), size: "max" }) },
         { weight: 1, arbitrary: fc.array(streamingCommand, { maxLength: Math.max(0, max - 2), size: "max" }) },
       ),
     )
-    .map(([register, plug, rest]) => [...(register === undefined ? [] : [register]), ...(plug === undefined ? [] : [plug]), ...rest].slice(0, max));
+    .map(([registers, plug, rest]) => [...registers, ...(plug === undefined ? [] : [plug]), ...rest].slice(0, max));
 }
 
 export const configArbitrary: fc.Arbitrary<FuzzConfig> = fc.record({

@@ -63,8 +63,8 @@
  *   back, or (from-device: memory only the device writes) drop them; a sync
  *   for the CPU and the unmap drop them, unless to-device. Bounce slots are
  *   uncached;
- * - the checker's cache-line table holds, per line, the first live mapping
- *   the device may write there; a mapping that finds another's line is
+ * - a mapping the device may write (not to-device) that shares a 64-byte
+ *   line with another live one of the same buffer is
  *   `overlapping-cacheline`. The CPU touching a buffer while one of its
  *   mappings is device-owned is `cpu-access-device-owned`, once per mapping
  *   (device, address, time made) and call site;
@@ -174,8 +174,8 @@ export class MMapping {
   current: number | undefined = 0;
   /** What the last sync for the CPU handed over. */
   window = { offset: 0, length: 0 };
-  /** The cache lines it holds in the checker's table. */
-  readonly lines: string[] = [];
+  /** The device wrote it since the CPU last had it: for the coverage count of data synced back. */
+  written = false;
   readonly size: number;
   /** The command it was made in (see `Reference.#liveStreams`). */
   epoch = 0;
@@ -208,8 +208,8 @@ export class MPool {
   readonly chunkBytes: number;
   /** Block offsets in a chunk, lowest first: aligned, none across the boundary. */
   readonly offsets: number[] = [];
-  /** Live chunks, and each one's free offsets (popped from the end). */
-  readonly chunks: { readonly free: number[] }[] = [];
+  /** Live chunks, each one's free offsets (popped from the end), and the first block carved from it. */
+  readonly chunks: MChunk[] = [];
   readonly blocks: MBlock[] = [];
 
   constructor(
@@ -233,11 +233,17 @@ export class MPool {
   }
 }
 
+/** A coherent chunk a pool carves: its free block offsets, and the first block carved (where the others lie is relative to it). */
+export interface MChunk {
+  readonly free: number[];
+  first: MBlock | undefined;
+}
+
 /** A block of a DMA pool. */
 export interface MBlock {
   readonly pool: MPool;
   readonly index: number;
-  readonly chunk: { readonly free: number[] };
+  readonly chunk: MChunk;
   readonly offset: number;
   freed: boolean;
   /** Bytes written, by offset; the rest reads zero. */
@@ -455,6 +461,12 @@ export interface ReferenceOptions {
    * wrong model, which the fuzzer must refute (the self-test that it bites).
    */
   readonly trustBuggy?: boolean;
+  /**
+   * Predict data as if every machine's DMA were cache-coherent: a
+   * deliberately wrong model, which the fuzzer must refute with a byte read
+   * back (the self-test that the data checks bite).
+   */
+  readonly ignoreCaches?: boolean;
 }
 
 const MAX_DEVICES = 8;
@@ -481,8 +493,6 @@ export class Reference {
   readonly buffers: MBuffer[] = [];
   /** swiotlb: which 2 KiB slots are taken. */
   readonly slots: boolean[];
-  /** The checker's cache-line table: line (`<buffer>:<line>`) to the mapping holding it. */
-  readonly #lines = new Map<string, MMapping>();
   /** `cpu-access-device-owned` keys reported already. */
   readonly #cpuReported = new Set<string>();
   /** Unsettled parts of each pending bus call. */
@@ -494,11 +504,15 @@ export class Reference {
   #expect: Expectation = fresh();
   #observe: Observe | undefined;
 
+  /** Whether the model takes the machine's DMA for cache-coherent. */
+  readonly #coherent: boolean;
+
   constructor(
     readonly config: FuzzConfig,
     readonly options: ReferenceOptions = {},
   ) {
     this.slots = new Array<boolean>(config.swiotlbBytes / SLOT).fill(false);
+    this.#coherent = config.dmaCoherent || options.ignoreCaches === true;
   }
 
   get #seen(): Observe {
@@ -661,6 +675,8 @@ export class Reference {
       case "kmalloc":
         return {};
       case "map": {
+        const again = op.again ? b.maps.filter((m) => m.live && m.kind === "single").at(-1)?.buffers[0] : undefined;
+        if (again !== undefined) return { bufs: [again.id], spans: [op.span === undefined ? undefined : spanOf(op.span, again.size)] };
         // A fresh buffer, asked for or for want of a live one to pick; it gets the op's id.
         const fresh = op.fresh ?? (this.buffers.some((x) => !x.freed) ? undefined : op.buf + 1);
         if (fresh !== undefined) return { fresh: { size: fresh, vm: false }, bufs: [`u${this.#nextOp}`], spans: [op.span === undefined ? undefined : spanOf(op.span, fresh)] };
@@ -683,6 +699,10 @@ export class Reference {
           spans.push(undefined);
         }
         if (bufs.length === 0) return undefined;
+        if (op.again) {
+          bufs.push(bufs[0]!);
+          spans.push(undefined);
+        }
         return op.fresh === undefined ? { bufs, spans } : { bufs, spans, fresh: op.fresh };
       }
       case "sync":
@@ -996,6 +1016,7 @@ export class Reference {
         binding.busMastered = true;
         device.busMaster = true;
         binding.stack.push({ r: "bus mastering" });
+        if (step.mask64) binding.mask = 64;
         return undefined;
       case "pool": {
         const pool = new MPool(binding, binding.pools.length, step.size, step.align, step.boundary);
@@ -1455,10 +1476,11 @@ export class Reference {
         let chunk = pool.chunks.find((c) => c.free.length > 0);
         if (chunk === undefined) {
           if (this.#enomem(b.mask)) return done("ENOMEM");
-          chunk = { free: [...pool.offsets].reverse() };
+          chunk = { free: [...pool.offsets].reverse(), first: undefined };
           pool.chunks.push(chunk);
         }
         const block: MBlock = { pool, index: pool.blocks.length, chunk, offset: chunk.free.pop()!, freed: false, written: new Map() };
+        chunk.first ??= block;
         pool.blocks.push(block);
         b.streams.push(block);
         return done("ok");
@@ -1564,7 +1586,7 @@ export class Reference {
 
   /**
    * Maps `pieces` for `b`'s device: bounce slots, the handover, the cache-line
-   * table. Returns the mapping (not yet the binding's: see `#commit`), or why
+   * check. Returns the mapping (not yet the binding's: see `#commit`), or why
    * it failed, having changed nothing but RAM's copy of what it wrote back.
    */
   #map(b: MBinding, kind: "single" | "sg", pieces: readonly { buf: MBuffer; offset: number; length: number }[], dir: DataDirection): MMapping | "ENOMEM" | "EINVAL" {
@@ -1596,27 +1618,29 @@ export class Reference {
     // The handover: bounce slots take a copy; a non-coherent device's view is written back.
     for (const part of parts) {
       if (part.data !== undefined) part.data.set(part.buf.cpu.subarray(part.at, part.at + part.length));
-      else if (!this.config.dmaCoherent) {
+      else if (!this.#coherent) {
         part.buf.ram ??= part.buf.cpu.slice();
         cacheSync(part.buf, part.at, part.length, dir === "from-device" ? "invalidate" : "writeback");
       }
     }
     if (m.bounced) this.#reachedDma("bounced map");
-    let overlap = false;
-    if (dir !== "to-device") {
-      for (const part of parts) {
-        for (let line = Math.floor(part.at / 64); line <= Math.floor((part.at + part.length - 1) / 64); line++) {
-          const key = `${part.buf.index}:${line}`;
-          const other = this.#lines.get(key);
-          if (other !== undefined && other !== m && other.live) {
-            overlap = true;
-            continue;
-          }
-          this.#lines.set(key, m);
-          m.lines.push(key);
-        }
-      }
-    }
+    // dma-debug's cache-line check, against the buffer's other live mappings the device may write. A buffer starts on a line, so lines are its own.
+    const lines = (p: MPart): readonly [number, number] => [Math.floor(p.at / 64), Math.floor((p.at + p.length - 1) / 64)];
+    const overlap =
+      dir !== "to-device" &&
+      parts.some((part) =>
+        part.buf.maps.some(
+          (other) =>
+            other.live &&
+            other.dir !== "to-device" &&
+            other.parts.some((p) => {
+              if (p.buf !== part.buf) return false;
+              const [a, b] = lines(part);
+              const [c, d] = lines(p);
+              return a <= d && c <= b;
+            }),
+        ),
+      );
     for (const buf of buffers) buf.maps.push(m);
     if (overlap) {
       this.#reachedDma("overlapping cache line");
@@ -1665,22 +1689,25 @@ export class Reference {
           if (forCpu) part.buf.cpu.set(part.data.subarray(at, at + size), from);
           else part.data.set(part.buf.cpu.subarray(from, from + size), at);
         }
-      } else if (!this.config.dmaCoherent) {
+      } else if (!this.#coherent) {
         if (!forCpu) cacheSync(part.buf, from, size, m.dir === "from-device" ? "invalidate" : "writeback");
         else if (m.dir !== "to-device") cacheSync(part.buf, from, size, "invalidate");
       }
     });
     m.owner = forCpu ? "cpu" : "device";
-    if (forCpu) m.window = { offset, length };
+    if (forCpu) {
+      m.window = { offset, length };
+      if (m.written && m.dir !== "to-device") this.#reachedDma(m.bounced ? "device data bounced back to the CPU" : this.#coherent ? "device data synced for the CPU" : "device data synced past the CPU's cache");
+      m.written = false;
+    }
   }
 
-  /** Unmaps `m` on the platform: the CPU gets the memory back (synced, if the device owned it); slots and cache lines go. */
+  /** Unmaps `m` on the platform: the CPU gets the memory back (synced, if the device owned it); its slots go. */
   #unmapPlatform(m: MMapping): void {
     if (m.owner === "device") this.#sync(m, true, 0, m.size);
     m.live = false;
     m.current = undefined;
     for (const part of m.parts) this.#giveSlots(part);
-    for (const key of m.lines) if (this.#lines.get(key) === m) this.#lines.delete(key);
     for (const buf of m.buffers) remove(buf.maps, (x) => x === m);
   }
 
@@ -1814,14 +1841,16 @@ export class Reference {
         else {
           // A snooping write updates the CPU's copy and RAM; a plain one RAM only.
           if (part.buf.ram !== undefined) part.buf.ram.set(piece, from);
-          if (this.config.dmaCoherent || part.buf.ram === undefined) part.buf.cpu.set(piece, from);
+          if (this.#coherent || part.buf.ram === undefined) part.buf.cpu.set(piece, from);
         }
       } else {
-        const source = part.data !== undefined ? part.data.subarray(at, at + size) : (this.config.dmaCoherent ? part.buf.cpu : (part.buf.ram ?? part.buf.cpu)).subarray(from, from + size);
+        const source = part.data !== undefined ? part.data.subarray(at, at + size) : (this.#coherent ? part.buf.cpu : (part.buf.ram ?? part.buf.cpu)).subarray(from, from + size);
         data.set(source, done_);
       }
     });
     this.#reachedDma(op.write ? "device writes" : "device reads");
+    if (this.#overlapping(m, offset, length)) this.#reachedDma("device DMA where windows overlap");
+    if (op.write) m.written = true;
     if (m.bounced) this.#reachedDma("device DMA through bounce slots");
     return op.write ? done("ok") : done("ok", { data });
   }
@@ -1848,6 +1877,32 @@ export class Reference {
   }
 
   /**
+   * True when, in passthrough, another live window of the device (another
+   * mapping's, or another segment of this one) starts inside the part the
+   * transfer is in, without covering the transfer: where the checker must
+   * look past the window nearest below the address.
+   */
+  #overlapping(m: MMapping, offset: number, length: number): boolean {
+    if (this.config.iommu === "strict") return false;
+    let found = false;
+    eachPart(m, offset, length, (part, at, size) => {
+      if (part.data !== undefined) return;
+      const from = part.at + at;
+      for (const x of this.bindings) {
+        if (x.device !== m.binding.device) continue;
+        for (const other of x.maps) {
+          if (!other.live) continue;
+          for (const p of other.parts) {
+            if (p === part || p.data !== undefined || p.buf !== part.buf) continue;
+            if (p.at > part.at && p.at <= from && !(p.at + p.length >= from + size)) found = true;
+          }
+        }
+      }
+    });
+    return found;
+  }
+
+  /**
    * The CPU takes a view of `buf`: if a mapping of it is device-owned, the
    * checker reports it (once per mapping), and in throw mode the access
    * throws. Returns true if it throws.
@@ -1856,7 +1911,7 @@ export class Reference {
     const m = buf.maps.find((x) => x.owner === "device");
     if (m === undefined) return false;
     this.#reachedDma("CPU access to a device-owned buffer");
-    if (this.#stale(buf, m)) this.#reachedDma("stale data read");
+    if (this.#stale(buf, m)) this.#reachedDma(m.bounced ? "stale data read: bounced" : "stale data read: non-coherent cache");
     if (this.config.dmaDebug === "off") return false;
     const facts = this.#seen.mapping(m);
     const key = `${m.binding.device.name}:${facts.address}:${facts.time}`;
@@ -1870,7 +1925,7 @@ export class Reference {
   #stale(buf: MBuffer, m: MMapping): boolean {
     for (const p of m.parts) {
       if (p.buf !== buf) continue;
-      const device = p.data ?? (this.config.dmaCoherent ? undefined : buf.ram?.subarray(p.at, p.at + p.length));
+      const device = p.data ?? (this.#coherent ? undefined : buf.ram?.subarray(p.at, p.at + p.length));
       if (device === undefined) continue;
       for (let i = 0; i < p.length; i++) if (device[i] !== buf.cpu[p.at + i]) return true;
     }

@@ -526,6 +526,10 @@ export class Rig {
         if (hardware || record.busMastered) return undefined;
         enableBusMaster(dev);
         record.busMastered = true;
+        if (step.mask64) {
+          setDmaMask(dev, 64);
+          record.mask = 64;
+        }
         return undefined;
       case "pool":
         record.pools.push({ pool: createDmaPool(dev, `${record.key}/pool${record.pools.length}`, step.size, step.align, step.boundary), blocks: [] });
@@ -791,7 +795,8 @@ export class Rig {
         if (pick.fresh !== undefined) this.buffers.set(`u${opId}`, { buffer: kmalloc(b.token, pick.fresh.size), lastView: undefined });
         const id = pick.bufs![0]!;
         const span = pick.spans![0];
-        const h = mapSingle(b.token, this.#buffer(id).buffer, op.dir, span?.off, span?.len);
+        // A vmalloc buffer too, through a cast: the run time refuses it.
+        const h = mapSingle(b.token, this.#buffer(id).buffer as KernelBuffer<"kmalloc">, op.dir, span?.off, span?.len);
         this.#recordMap(b, "single", op.dir, smuggle(h), [id]);
         return { result: "ok" };
       }
