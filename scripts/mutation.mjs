@@ -579,6 +579,18 @@ const RUNTIME_MUTANTS = [
     edits: [edit("src/driver/dma-pool.ts", "      if (this.boundary !== 0 && Math.floor(start / this.boundary) !== Math.floor((start + this.size - 1) / this.boundary)) continue;\n", "")],
   },
   {
+    id: "map-foreign-machine",
+    what: "a device maps a heap buffer of another machine",
+    tests: ["heap"],
+    edits: [edit("src/sim/hardware.ts", "      if ((piece.memory as HeapObject).heap !== this.hw.heap) {", "      if ((piece.memory as HeapObject).heap !== this.hw.heap && false) {")],
+  },
+  {
+    id: "pool-free-foreign-token",
+    what: "another binding's token frees a pool's blocks",
+    tests: ["dma-pool", "hostile"],
+    edits: [edit("src/driver/dma-pool.ts", "    if (binding !== this.#binding) throw fail(\"EINVAL\", `DmaPool.free: the token", "    if (binding !== this.#binding && false) throw fail(\"EINVAL\", `DmaPool.free: the token")],
+  },
+  {
     id: "holds-not-counted",
     what: "the first unhold of a range held twice drops both holds",
     tests: ["fidelity"],

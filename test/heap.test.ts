@@ -310,3 +310,16 @@ describe("hostile inputs are BoundscopeErrors with a code", () => {
     expect(new Machine({ memory: { heapBytes: PAGE, swiotlbBytes: 2048 } }).memory.heap().capacity).toBe(PAGE);
   });
 });
+
+describe("a buffer of another machine", () => {
+  it("cannot be mapped: EINVAL, and neither machine maps anything", async () => {
+    const a = await setup();
+    const b = await setup();
+    const foreign = kmalloc(b.token, 64);
+    expect(expectCode(() => mapSingle(a.token, foreign, "to-device"), "EINVAL").message).toMatch(/another machine/);
+    expect(expectCode(() => mapSg(a.token, [foreign], "to-device"), "EINVAL").message).toMatch(/another machine/);
+    expect(a.machine.memory.swiotlb().allocations).toBe(0);
+    foreign.free();
+    expect(b.machine.memory.heap().allocations).toBe(0);
+  });
+});

@@ -24,12 +24,15 @@ export function captureSite(libraryFrames = 7): Site {
   // outside the library is ever shown: so keep this frame, the library's own
   // (`libraryFrames`, as the caller counts them: itself and the public
   // function above it), the driver's, and one to spare.
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = libraryFrames + 3;
+  const limit = V8Error.stackTraceLimit;
+  V8Error.stackTraceLimit = libraryFrames + 3;
   const site = new Error("site");
-  Error.stackTraceLimit = limit;
+  V8Error.stackTraceLimit = limit;
   return site;
 }
+
+/** `Error` with V8's `stackTraceLimit`, which the ECMAScript lib does not declare. Safe: Node.js is V8. */
+const V8Error = Error as ErrorConstructor & { stackTraceLimit: number };
 
 /**
  * This library's own folder, whose frames a site skips: the folder two levels

@@ -334,6 +334,13 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
     limits: SegmentLimits,
     site: Site | undefined,
   ): StreamMapping {
+    // Covers what the types cannot see: KernelBuffer carries no machine, so one machine's buffer can reach another's driver.
+    for (const piece of pieces) {
+      // Safe: the platform made every HeapMemory the driver model holds (heapAlloc above, on some machine).
+      if ((piece.memory as HeapObject).heap !== this.hw.heap) {
+        throw fail("EINVAL", `${kind === "single" ? "mapSingle" : "mapSg"}: ${owner.describe()}: ${piece.memory.label} belongs to another machine's memory. A device maps only memory of its own machine.`);
+      }
+    }
     return mapStreaming(this, owner, kind, pieces, direction, maskBits, limits, site);
   }
 

@@ -62,6 +62,8 @@ export class HeapObject implements HeapMemory {
   readonly footprint: number;
   /** How to give its memory back to the zone. */
   readonly giveBack: () => void;
+  /** The heap it came from: a machine maps only its own memory. */
+  readonly heap: object;
   readonly #report: (mapping: StreamMapping, site: Site | undefined) => Error | undefined;
 
   constructor(init: {
@@ -73,6 +75,7 @@ export class HeapObject implements HeapMemory {
     backing: Backing;
     footprint: number;
     giveBack: () => void;
+    heap: object;
     report: (mapping: StreamMapping, site: Site | undefined) => Error | undefined;
   }) {
     this.bytes = init.bytes;
@@ -83,6 +86,7 @@ export class HeapObject implements HeapMemory {
     this.backing = init.backing;
     this.footprint = init.footprint;
     this.giveBack = init.giveBack;
+    this.heap = init.heap;
     this.#report = init.report;
   }
 
@@ -193,6 +197,7 @@ export class KernelHeap {
       backing,
       footprint,
       giveBack,
+      heap: this,
       report: (mapping, at) => report(object, mapping, at),
     });
     return object;
