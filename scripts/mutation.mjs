@@ -206,12 +206,18 @@ const TYPE_MUTANTS = [
   {
     id: "dma-address-plain-bigint",
     what: "DmaAddress is a plain bigint",
-    edits: [edit("src/driver/dma.ts", "export type DmaAddress<Scope> = bigint & { readonly [busAddressOfOneBindingOnly]: Invariant<Scope> };", "export type DmaAddress<_Scope> = bigint;")],
+    edits: [
+      edit(
+        "src/driver/dma.ts",
+        "export type DmaAddress<Scope, Kind extends DmaMappingKind = DmaMappingKind> = bigint & {\n  readonly [busAddressOfOneBindingOnly]: Invariant<Scope>;\n  readonly [givenBackOnlyByTheCallThatMadeIt]: Kind;\n};",
+        "export type DmaAddress<_Scope, _Kind extends DmaMappingKind = DmaMappingKind> = bigint;",
+      ),
+    ],
   },
   {
     id: "dma-address-no-scope",
     what: "DmaAddress is branded but carries no scope: one binding frees another's handle",
-    edits: [edit("src/driver/dma.ts", "export type DmaAddress<Scope> = bigint & { readonly [busAddressOfOneBindingOnly]: Invariant<Scope> };", 'export type DmaAddress<_Scope> = bigint & { readonly [busAddressOfOneBindingOnly]: "DmaAddress" };')],
+    edits: [edit("src/driver/dma.ts", "  readonly [busAddressOfOneBindingOnly]: Invariant<Scope>;\n  readonly [givenBackOnlyByTheCallThatMadeIt]: Kind;", '  readonly [busAddressOfOneBindingOnly]: "DmaAddress";\n  readonly [givenBackOnlyByTheCallThatMadeIt]: Kind;')],
   },
   {
     // Not "covariant only": bytes(dev: BoundDevice<Scope>) alone keeps the
@@ -473,7 +479,7 @@ const RUNTIME_MUTANTS = [
     id: "strict-iommu-passthrough",
     what: "a strict IOMMU lets unmapped DMA through",
     tests: ["iommu"],
-    edits: [edit("src/sim/device-dma.ts", '  if (hw.iommu.mode === "strict") {\n    hw.iommu.fault(', '  if (hw.iommu.mode === "strict" && false) {\n    hw.iommu.fault(')],
+    edits: [edit("src/sim/device-dma.ts", "  const ranges = core.domain.translate(bus, length, write);", "  const ranges = core.domain.translate(bus, length, write) ?? [{ phys: bus, length }];")],
   },
   {
     id: "model-plugged-once",
