@@ -239,3 +239,20 @@ describe("what createDmaPool and the pool refuse", () => {
     expect(block.freed).toBe(false);
   });
 });
+
+describe("another binding's token", () => {
+  it("cannot allocate from or free into a pool: EINVAL, and the block stays allocated", async () => {
+    const a = await setup((dev) => createDmaPool(dev, "a", 32));
+    const b = await setup(() => undefined);
+    const block = a.pools.alloc(a.token);
+    const foreign = smuggle<Parameters<DmaPool<Smuggled>["alloc"]>[0]>(b.token);
+    expectCode(() => a.pools.alloc(foreign), "EINVAL");
+    expect(expectCode(() => a.pools.free(foreign, block.bytes(a.token), block.dmaHandle), "EINVAL").message).toMatch(/belongs to/);
+    // Refused as a token of the wrong binding, not looked up among that binding's blocks and reported.
+    expect([...a.machine.dmaDebug.violations, ...b.machine.dmaDebug.violations]).toEqual([]);
+    expect(block.freed).toBe(false);
+    expect(a.pools.inUse).toBe(1);
+    a.pools.free(a.token, block.bytes(a.token), block.dmaHandle);
+    expect(block.freed).toBe(true);
+  });
+});
