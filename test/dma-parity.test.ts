@@ -419,14 +419,24 @@ describe("sync-unmapped: a sync of memory not mapped", () => {
     rx.unmap(token);
     expectCode(() => syncSingleForDevice(token, address, 64, "from-device"), "EINVAL");
     const w = single(machine, "sync-unmapped", 1);
-    expectNamed(w, b, ["allocSite", "freeSite", "callSite"]);
-    expect(w.message).toContain("was already unmapped");
+    // A handle's unmap is named by its virtual time, not a site (capturing one costs as much as a packet).
+    expectNamed(w, b, ["allocSite", "callSite"]);
+    expect(w.freeSite).toBeUndefined();
+    expect(w.message).toMatch(/was already unmapped at t=\d+ ns/);
+
+    // An address-taking unmap keeps its site, and the message names it.
+    const again = mapSingle(token, buf, "from-device");
+    const second = again.dmaAddress;
+    unmapSingle(token, second, 64, "from-device");
+    expectCode(() => syncSingleForCpu(token, second, 64, "from-device"), "EINVAL");
+    const y = single(machine, "sync-unmapped", 2);
+    expectNamed(y, b, ["allocSite", "freeSite", "callSite"]);
 
     const table = mapSg(token, [buf], "from-device");
-    table.unmap(token);
+    unmapSg(token, table, 1, "from-device");
     // The address-taking sg calls take any handle of a table, stale ones included.
     expectCode(() => syncSgForCpu(token, table, 1, "from-device"), "EINVAL");
-    const x = single(machine, "sync-unmapped", 2);
+    const x = single(machine, "sync-unmapped", 3);
     expectNamed(x, b, ["allocSite", "freeSite", "callSite"]);
     buf.free();
   });
@@ -683,7 +693,7 @@ describe("dma-after-unmap: the device DMAs into a mapping after it was unmapped"
     const buf = kmalloc(token, 64);
     const rx = mapSingle(token, buf, "from-device");
     const address = rx.dmaAddress;
-    rx.unmap(token);
+    unmapSingle(token, address, 64, "from-device");
     const landed = model.write(address, Uint8Array.of(0xab));
     const v = single(machine, "dma-after-unmap");
     expectNamed(v, b, ["allocSite", "freeSite"]);
@@ -709,7 +719,9 @@ describe("dma-after-unmap: the device DMAs into a mapping after it was unmapped"
     expect(machine.memory.swiotlb().bytesInUse).toBe(0);
     model.write(slot, Uint8Array.of(9, 9));
     const v = single(machine, "dma-after-unmap");
-    expectNamed(v, b, ["allocSite", "freeSite"]);
+    // Unmapped through the handle: named by its time.
+    expectNamed(v, b, ["allocSite"]);
+    expect(v.message).toMatch(/unmapped \(t=\d+ ns\)/);
     expect(v.message).toContain("a swiotlb bounce slot of");
     expect(v.message).toContain("never reaches the buffer");
     expect([...buf.bytes().subarray(0, 2)]).toEqual([1, 2]);
@@ -737,9 +749,17 @@ describe("dma-into-cpu-owned: the device DMAs into a mapping the CPU owns", () =
     const cpu = rx.syncForCpu(token);
     model.write(cpu.dmaAddress, Uint8Array.of(1));
     const v = single(machine, "dma-into-cpu-owned");
-    expectNamed(v, b, ["allocSite", "callSite"]);
-    expect(v.message).toContain("which the CPU owns since");
+    // A handle's sync is named by its time.
+    expectNamed(v, b, ["allocSite"]);
+    expect(v.message).toMatch(/which the CPU owns since a sync for the CPU at t=\d+ ns/);
     cpu.unmap(token);
+    // An address-taking sync keeps its site.
+    const again = mapSingle(token, buf, "from-device");
+    syncSingleForCpu(token, again.dmaAddress, 64, "from-device");
+    model.write(again.dmaAddress, Uint8Array.of(2));
+    const w = single(machine, "dma-into-cpu-owned", 1);
+    expectNamed(w, b, ["allocSite", "callSite"]);
+    unmapSingle(token, again.dmaAddress, 64, "from-device");
     buf.free();
   });
 

@@ -101,8 +101,8 @@ function allocate<Scope, Allocator extends "kmalloc" | "vmalloc">(dev: BoundDevi
     throw fail("EINVAL", `${allocator}(${describe(size)}): ${binding.describe()}: the size is a positive whole number of bytes.`);
   }
   const { port } = binding;
-  // This function and kmalloc or vmalloc.
-  const memory = port.heapAlloc(binding, size, allocator, port.checking ? captureSite(2) : undefined);
+  // No call site is kept: no message names where CPU memory was allocated, only where it was mapped.
+  const memory = port.heapAlloc(binding, size, allocator);
   // Safe: the memory was allocated by `allocator`, which is what the buffer's `allocator` reports.
   return new Buffer(port, memory) as unknown as KernelBuffer<Allocator>;
 }

@@ -200,6 +200,8 @@ export interface DmaRegionFact {
   readonly bounced?: boolean | undefined;
   /** For an sg mapping: the entry count it was mapped with. */
   readonly entries?: number | undefined;
+  /** For a streaming mapping: a number of its own, so two mappings made at one instant are told apart. */
+  readonly serial?: number | undefined;
   readonly allocSite: Site | undefined;
   readonly allocTime: number;
   readonly freeSite?: Site | undefined;
@@ -261,9 +263,16 @@ export type DmaFact =
       readonly within: DmaRegionFact;
       readonly owner: "cpu" | "device";
       readonly ownerSite: Site | undefined;
+      readonly ownerTime: number;
     })
   /** The CPU asked for a view of memory the device owns (a missing sync-for-cpu or unmap). */
-  | (FactSubject & { readonly seen: "cpu-access"; readonly region: DmaRegionFact; readonly ownerSite: Site | undefined; readonly site: Site | undefined })
+  | (FactSubject & {
+      readonly seen: "cpu-access";
+      readonly region: DmaRegionFact;
+      readonly ownerSite: Site | undefined;
+      readonly ownerTime: number;
+      readonly site: Site | undefined;
+    })
   /**
    * An unmap or free (`call`) whose address matched a live mapping (`region`)
    * but not in every argument: what it passed is in `call`.
@@ -375,7 +384,6 @@ export interface HeapMemory {
   readonly runs: readonly PhysRun[];
   /** `kmalloc` or `vmalloc`. */
   readonly allocator: "kmalloc" | "vmalloc";
-  readonly allocSite: Site | undefined;
   readonly allocTime: number;
   /** False once freed. */
   readonly live: boolean;
@@ -428,8 +436,14 @@ export interface StreamMapping {
   readonly mapTime: number;
   /** Who may touch the memory now. */
   readonly owner: "cpu" | "device";
-  /** Where ownership last moved: the map, or the last sync. */
+  /**
+   * Where ownership last moved: the map's site, or a sync's when the call
+   * captured one (the address-taking calls do; a handle's sync is named by
+   * its time only, since a site costs as much as the rest of a packet).
+   */
   readonly ownerSite: Site | undefined;
+  /** When ownership last moved, ns. */
+  readonly ownerTime: number;
   /** False once unmapped. */
   readonly live: boolean;
   /** `streaming mapping (to-device) of 60 bytes at bus address 0x…`. */
@@ -481,7 +495,7 @@ export interface DevicePort {
    * physically contiguous (`kmalloc`), or page by page (`vmalloc`). Throws
    * `ENOMEM` and changes nothing when it cannot.
    */
-  heapAlloc(owner: { describe(): string }, size: number, allocator: "kmalloc" | "vmalloc", site: Site | undefined): HeapMemory;
+  heapAlloc(owner: { describe(): string }, size: number, allocator: "kmalloc" | "vmalloc"): HeapMemory;
   /** Frees heap memory. `EBUSY`, and nothing changes, while a device has it mapped. */
   heapFree(memory: HeapMemory): void;
   /**

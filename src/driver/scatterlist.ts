@@ -400,7 +400,8 @@ class SgHandle {
 
   readonly unmap = (dev: unknown): void => {
     const stream = this.#check(dev, "unmap");
-    stream.unmap(stream.binding.port.checking ? captureSite(1) : undefined);
+    // A handle's unmap is named by its time, not its site (see StreamMapping.ownerSite).
+    stream.unmap(undefined);
   };
 
   #sync(dev: unknown, forCpu: boolean): SgHandle {
@@ -416,8 +417,8 @@ class SgHandle {
     }
     const next = new SgHandle(stream);
     tables.set(next, stream);
-    // This method and the arrow property that called it.
-    stream.sync(forCpu, 0, mapping.size, binding.port.checking ? captureSite(2) : undefined, next);
+    // A handle's sync is named by its time, not its site (see StreamMapping.ownerSite).
+    stream.sync(forCpu, 0, mapping.size, undefined, next);
     return next;
   }
 

@@ -561,7 +561,8 @@ class Handle {
 
   readonly unmap = (dev: unknown): void => {
     const stream = this.#check(dev, "unmap");
-    stream.unmap(stream.binding.port.checking ? captureSite(1) : undefined);
+    // A handle's unmap is named by its time, not its site (see StreamMapping.ownerSite).
+    stream.unmap(undefined);
   };
 
   readonly bytes = (dev: unknown): Uint8Array => {
@@ -591,8 +592,8 @@ class Handle {
     const size = length ?? mapping.size - from;
     checkRange(binding, operation, from, size, mapping.size, stream);
     const next = new Handle(stream);
-    // This method and the arrow property that called it.
-    stream.sync(forCpu, from, size, binding.port.checking ? captureSite(2) : undefined, next);
+    // A handle's sync is named by its time, not its site (see StreamMapping.ownerSite).
+    stream.sync(forCpu, from, size, undefined, next);
     return next;
   }
 

@@ -295,9 +295,9 @@ export class DmaChecker implements DmaDebug {
             size: fact.region.size,
             ...at,
             callSite: formatSite(fact.site),
-            message: `${fact.who}: the CPU took a view of a buffer at ${formatSite(fact.site)} while the device owns it: ${fact.region.label}, handed to the device at ${formatSite(fact.ownerSite)}. A sync-for-cpu is missing: call syncForCpu (dma_sync_single_for_cpu) or unmap before the CPU reads it; ${stale}.`,
+            message: `${fact.who}: the CPU took a view of a buffer at ${formatSite(fact.site)} while the device owns it: ${fact.region.label}, handed to the device ${handedOver(fact.ownerSite, fact.ownerTime, fact.region)}. A sync-for-cpu is missing: call syncForCpu (dma_sync_single_for_cpu) or unmap before the CPU reads it; ${stale}.`,
           },
-          `cpu-access:${fact.device}:${fact.region.address}:${fact.region.allocTime}:${fact.site === undefined ? "" : formatSite(fact.site)}`,
+          `cpu-access:${fact.device}:${fact.region.address}:${fact.region.serial ?? fact.region.allocTime}:${fact.site === undefined ? "" : formatSite(fact.site)}`,
         );
       }
       case "unmap-unknown":
@@ -351,15 +351,15 @@ export class DmaChecker implements DmaDebug {
     const { address, length, direction, within } = fact;
     const at = sites(within);
     const what = `${deviceWho(fact)} did a DMA ${direction} of ${length} bytes at 0x${address.toString(16)}, inside ${within.label} (mapped at ${at.allocSite})`;
-    const base = { device: fact.device, driver: fact.driver, address, size: length, direction, ...at, callSite: formatSite(fact.ownerSite) };
+    const base = { device: fact.device, driver: fact.driver, address, size: length, direction, ...at, callSite: fact.ownerSite === undefined ? undefined : formatSite(fact.ownerSite) };
     if (fact.owner === "cpu") {
       return this.#record(
         {
           ...base,
           kind: "dma-into-cpu-owned",
-          message: `${what}, which the CPU owns since ${formatSite(fact.ownerSite)}. Hand it back to the device with syncForDevice (dma_sync_single_for_device) before the device may use it again.`,
+          message: `${what}, which the CPU owns since a sync for the CPU ${fact.ownerSite === undefined ? `at t=${fact.ownerTime} ns` : `at ${formatSite(fact.ownerSite)}`}. Hand it back to the device with syncForDevice (dma_sync_single_for_device) before the device may use it again.`,
         },
-        `dma-into-cpu-owned:${fact.device}:${within.address}:${within.allocTime}:${direction}`,
+        `dma-into-cpu-owned:${fact.device}:${within.address}:${within.serial ?? within.allocTime}:${direction}`,
       );
     }
     const allowed = within.direction === "to-device" ? "only read" : "only write";
@@ -369,7 +369,7 @@ export class DmaChecker implements DmaDebug {
         kind: "dma-wrong-direction",
         message: `${what}: a ${within.direction} mapping, which the device may ${allowed}. Map it ${direction === "write" ? '"from-device" or "bidirectional"' : '"to-device" or "bidirectional"'}, or fix the device's descriptor.`,
       },
-      `dma-wrong-direction:${fact.device}:${within.address}:${within.allocTime}:${direction}`,
+      `dma-wrong-direction:${fact.device}:${within.address}:${within.serial ?? within.allocTime}:${direction}`,
     );
   }
 
@@ -388,7 +388,7 @@ export class DmaChecker implements DmaDebug {
         kind: sync ? "sync-unmapped" : "double-free",
         size: freed.region.size,
         ...at,
-        message: `${fact.who}: ${call.call}(${hex}) at ${formatSite(call.site)}: ${freed.region.label}, made at ${at.allocSite}, was already ${ended} at ${at.freeSite}.${sync ? " Sync only a live mapping (dma-debug: \"device driver tries to sync DMA memory it has not allocated\")." : " Unmap or free each mapping once."}`,
+        message: `${fact.who}: ${call.call}(${hex}) at ${formatSite(call.site)}: ${freed.region.label}, made at ${at.allocSite}, was already ${ended} ${at.freeSite === undefined ? `at t=${freed.region.freeTime} ns` : `at ${at.freeSite}`}.${sync ? " Sync only a live mapping (dma-debug: \"device driver tries to sync DMA memory it has not allocated\")." : " Unmap or free each mapping once."}`,
       });
     }
     return this.#record({
@@ -483,9 +483,9 @@ export class DmaChecker implements DmaDebug {
             ...base,
             kind: "dma-after-unmap",
             ...at,
-            message: `${what}, inside ${where}: mapped at ${at.allocSite} (t=${freed.region.allocTime} ns), unmapped at ${at.freeSite} (t=${freed.region.freeTime} ns).${freed.region.bounced ? " What the device writes there never reaches the buffer, and the slot may be another mapping's now." : ""} ${how}. Unmap only once the device is done with the buffer.`,
+            message: `${what}, inside ${where}: mapped at ${at.allocSite} (t=${freed.region.allocTime} ns), unmapped ${at.freeSite === undefined ? "" : `at ${at.freeSite} `}(t=${freed.region.freeTime} ns).${freed.region.bounced ? " What the device writes there never reaches the buffer, and the slot may be another mapping's now." : ""} ${how}. Unmap only once the device is done with the buffer.`,
           },
-          key("dma-after-unmap", `${freed.address}:${freed.region.freeTime}`),
+          key("dma-after-unmap", `${freed.address}:${freed.region.serial ?? freed.region.freeTime}`),
         );
       }
       return this.#record(
@@ -569,6 +569,15 @@ export class DmaChecker implements DmaDebug {
     }
     return undefined;
   }
+}
+
+/**
+ * How memory was handed to the device, for a message: the site of the call
+ * if one was kept (the map, or an address-taking sync), else the sync's
+ * virtual time and where the memory was mapped.
+ */
+function handedOver(site: Site | undefined, time: number, region: DmaRegionFact): string {
+  return site !== undefined ? `at ${formatSite(site)}` : `by a sync for the device at t=${time} ns (mapped at ${formatSite(region.allocSite)})`;
 }
 
 /** Which call makes each kind of mapping, and which gives it back. */

@@ -137,7 +137,7 @@ function check(core: DmaTarget, address: bigint, bus: number, length: number, di
     if (stream === undefined) return undefined;
     const allowed = direction === "read" ? stream.direction !== "from-device" : stream.direction !== "to-device";
     if (stream.owner === "device" && allowed) return undefined;
-    return core.report({ ...core.subject(), seen: "device-dma-state", address, length, direction, within: window.region(), owner: stream.owner, ownerSite: stream.ownerSite });
+    return core.report({ ...core.subject(), seen: "device-dma-state", address, length, direction, within: window.region(), owner: stream.owner, ownerSite: stream.ownerSite, ownerTime: stream.ownerTime });
   }
   return core.report({ ...core.subject(), seen: "device-dma", address, length, direction, within: window?.region(), held: core.holdsAddress(address) });
 }

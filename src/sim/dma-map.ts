@@ -73,6 +73,8 @@ export interface MapHost {
   removeWindow(window: Window): void;
 }
 
+let nextSerial = 1;
+
 const PROT: Record<DataDirection, Prot> = {
   "to-device": { read: true, write: false },
   "from-device": { read: false, write: true },
@@ -90,7 +92,10 @@ export class StreamMap implements StreamMapping {
   readonly mapTime: number;
   owner: "cpu" | "device" = "device";
   ownerSite: Site | undefined;
+  ownerTime: number;
   live = true;
+  /** Tells mappings made at one instant apart, for the checker's repeat keys. */
+  readonly serial = nextSerial++;
   readonly #parts: readonly Part[];
   readonly #host: MapHost;
   readonly #windows: Window[] = [];
@@ -108,6 +113,7 @@ export class StreamMap implements StreamMapping {
     this.mapSite = init.site;
     this.ownerSite = init.site;
     this.mapTime = host.now;
+    this.ownerTime = this.mapTime;
     this.subject = init.subject;
   }
 
@@ -139,6 +145,7 @@ export class StreamMap implements StreamMapping {
     });
     this.owner = forCpu ? "cpu" : "device";
     this.ownerSite = site;
+    this.ownerTime = this.#host.now;
     if (!forCpu) this.#takeFromCpu();
   }
 
@@ -246,6 +253,7 @@ class Region implements DmaRegionFact {
   readonly span: number;
   readonly allocSite: Site | undefined;
   readonly allocTime: number;
+  readonly serial: number;
   readonly #mapping: StreamMap;
 
   constructor(
@@ -263,6 +271,7 @@ class Region implements DmaRegionFact {
     this.span = size;
     this.allocSite = mapping.mapSite;
     this.allocTime = mapping.mapTime;
+    this.serial = mapping.serial;
   }
 
   get label(): string {

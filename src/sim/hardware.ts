@@ -311,12 +311,12 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
     return error;
   }
 
-  heapAlloc(owner: { describe(): string }, size: number, allocator: "kmalloc" | "vmalloc", site: Site | undefined): HeapMemory {
+  heapAlloc(owner: { describe(): string }, size: number, allocator: "kmalloc" | "vmalloc"): HeapMemory {
     const { hw } = this;
-    return hw.heap.allocate(owner, size, allocator, site, this.now, (object, mapping, at) => {
+    return hw.heap.allocate(owner, size, allocator, this.now, (object, mapping, at) => {
       // Safe: every mapping of a heap object is a StreamMap (mapStreaming below).
       const stream = mapping as StreamMap;
-      return hw.report({ ...stream.subject(), seen: "cpu-access", region: stream.region(), ownerSite: stream.ownerSite, site: at });
+      return hw.report({ ...stream.subject(), seen: "cpu-access", region: stream.region(), ownerSite: stream.ownerSite, ownerTime: stream.ownerTime, site: at });
     });
   }
 

@@ -53,7 +53,6 @@ export class HeapObject implements HeapMemory {
   readonly bytes: number;
   readonly runs: readonly PhysRun[];
   readonly allocator: "kmalloc" | "vmalloc";
-  readonly allocSite: Site | undefined;
   readonly allocTime: number;
   readonly backing: Backing;
   live = true;
@@ -70,7 +69,6 @@ export class HeapObject implements HeapMemory {
     bytes: number;
     runs: readonly PhysRun[];
     allocator: "kmalloc" | "vmalloc";
-    allocSite: Site | undefined;
     allocTime: number;
     backing: Backing;
     footprint: number;
@@ -81,7 +79,6 @@ export class HeapObject implements HeapMemory {
     this.bytes = init.bytes;
     this.runs = init.runs;
     this.allocator = init.allocator;
-    this.allocSite = init.allocSite;
     this.allocTime = init.allocTime;
     this.backing = init.backing;
     this.footprint = init.footprint;
@@ -140,7 +137,6 @@ export class KernelHeap {
     owner: { describe(): string },
     bytes: number,
     allocator: "kmalloc" | "vmalloc",
-    site: Site | undefined,
     now: number,
     report: (object: HeapObject, mapping: StreamMapping, site: Site | undefined) => Error | undefined,
   ): HeapObject {
@@ -192,7 +188,6 @@ export class KernelHeap {
       bytes,
       runs,
       allocator,
-      allocSite: site,
       allocTime: now,
       backing,
       footprint,
