@@ -597,6 +597,84 @@ const RUNTIME_MUTANTS = [
     edits: [edit("src/driver/dma-pool.ts", "    if (binding !== this.#binding) throw fail(\"EINVAL\", `DmaPool.free: the token", "    if (binding !== this.#binding && false) throw fail(\"EINVAL\", `DmaPool.free: the token")],
   },
   {
+    id: "unmap-single-direction-unchecked",
+    what: "unmapSingle takes a value that is no direction, and compares it with the mapping's",
+    tests: ["hostile"],
+    edits: [edit("src/driver/streaming.ts", '  checkDirection(binding, direction, "unmapSingle");\n', "")],
+  },
+  {
+    id: "sg-entries-unchecked",
+    what: "unmapSg and the sg syncs take an entry count that is no count",
+    tests: ["hostile"],
+    edits: [edit("src/driver/scatterlist.ts", "  if (!Number.isSafeInteger(entries) || (entries as number) <= 0) {", "  if (false) {")],
+  },
+  {
+    id: "buffer-look-alike",
+    what: "a look-alike of a KernelBuffer (Object.create(buffer)) is read as one: a raw TypeError",
+    tests: ["hostile"],
+    edits: [edit("src/driver/kmalloc.ts", "    return typeof value === \"object\" && value !== null && #memory in value ? value.#memory : undefined;", "    return (value as Buffer).#memory;")],
+  },
+  {
+    id: "map-single-range-unchecked",
+    what: "mapSingle maps an offset and length outside its buffer",
+    tests: ["heap"],
+    edits: [edit("src/driver/streaming.ts", '  checkRange(binding, "mapSingle", from, size, memory.bytes, memory);\n', "")],
+  },
+  {
+    id: "handle-sync-owner-unchecked",
+    what: "a handle syncs for the side that owns the mapping already",
+    tests: ["streaming", "hostile"],
+    edits: [edit("src/driver/streaming.ts", '    if (mapping.owner === (forCpu ? "cpu" : "device")) {', "    if (false) {")],
+  },
+  {
+    id: "to-device-cpu-sync-at-run-time",
+    what: "a to-device mapping cast to another type syncs for the CPU",
+    tests: ["streaming", "dma-parity", "hostile"],
+    edits: [edit("src/driver/streaming.ts", '    if (forCpu && mapping.direction === "to-device") {', "    if (false) {")],
+  },
+  {
+    id: "map-single-vmalloc-at-run-time",
+    what: "mapSingle of a vmalloc buffer (after a cast) maps its scattered pages as one",
+    tests: ["heap"],
+    edits: [edit("src/driver/streaming.ts", '  if (memory.allocator === "vmalloc") {', "  if (false) {")],
+  },
+  {
+    id: "swiotlb-full-keeps-slots",
+    what: "a map that runs out of bounce slots keeps the slots it took for its earlier parts",
+    tests: ["heap", "scatterlist", "hostile"],
+    edits: [edit("src/sim/dma-map.ts", "          for (const t of taken) if (t.slot !== undefined) swiotlb.give(t.slot, t.length);\n", "")],
+  },
+  {
+    id: "pool-destroy-busy",
+    what: "a pool is destroyed with blocks still out",
+    tests: ["dma-pool"],
+    edits: [edit("src/driver/dma-pool.ts", "    if (this.#blocks.size > 0) {", "    if (false) {")],
+  },
+  {
+    id: "pool-alloc-after-destroy",
+    what: "a destroyed pool allocates",
+    tests: ["dma-pool"],
+    edits: [edit("src/driver/dma-pool.ts", "    if (this.#destroyed) throw fail(\"EINVAL\", `DmaPool.alloc:", "    if (this.#destroyed && false) throw fail(\"EINVAL\", `DmaPool.alloc:")],
+  },
+  {
+    id: "kfree-twice",
+    what: "a heap buffer freed twice goes back to its slab twice",
+    tests: ["heap"],
+    edits: [edit("src/sim/heap.ts", "    if (!object.live) throw fail(", "    if (!object.live && false) throw fail(")],
+  },
+  {
+    id: "sg-segment-unreported",
+    what: "an sg segment longer than the device takes, or across its boundary, is not reported",
+    tests: ["dma-parity"],
+    edits: [edit("src/driver/scatterlist.ts", "      if (segment.length > maxSegment || crosses) {", "      if (false) {")],
+  },
+  {
+    id: "sync-range-unchecked",
+    what: "an address-taking sync outside its mapping goes ahead",
+    tests: ["dma-parity", "streaming"],
+    edits: [edit("src/driver/streaming.ts", "  if (!inRange) {", "  if (false) {")],
+  },
+  {
     id: "holds-not-counted",
     what: "the first unhold of a range held twice drops both holds",
     tests: ["fidelity"],
@@ -615,7 +693,8 @@ function prepare(id, edits, withTests) {
   for (const file of ["tsconfig.json", "tsconfig.build.json"]) cpSync(join(root, file), join(dir, file));
   // The tests, the examples some of them import, and the vitest config whose
   // "boundscope" alias then points at the copy's src/.
-  if (withTests) for (const path of ["test", "examples", "vitest.config.ts"]) cpSync(join(root, path), join(dir, path), { recursive: true });
+  // README.md and the script that renders its hostile-input table too: a test compares the two.
+  if (withTests) for (const path of ["test", "examples", "vitest.config.ts", "README.md", "scripts/hostile-table.mjs", "scripts/lib"]) cpSync(join(root, path), join(dir, path), { recursive: true });
   const problems = [];
   for (const e of edits) {
     const path = join(dir, e.file);
