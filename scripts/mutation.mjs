@@ -504,7 +504,7 @@ const RUNTIME_MUTANTS = [
     id: "streaming-stale-handle",
     what: "a handle kept after a sync or unmap still works",
     tests: ["streaming"],
-    edits: [edit("src/driver/streaming.ts", "    if (stream.current !== this) {", "    if (stream.current !== this && false) {")],
+    edits: [edit("src/driver/streaming.ts", "  if (stream.current !== handle) {", "  if (stream.current !== handle && false) {")],
   },
   {
     id: "cpu-access-unreported",

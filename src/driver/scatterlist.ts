@@ -34,7 +34,7 @@ import type { BoundDevice, ProbeDevice } from "./device.js";
 import type { DmaAddress } from "./dma.js";
 import type { KernelBuffer } from "./kmalloc.js";
 import type { DataDirection, DmaCallFact, MapPiece } from "./ports.js";
-import { bufferMemory, checkDirection, checkRange, find, limitsOf, mismatch, Streaming } from "./streaming.js";
+import { bufferMemory, checkDirection, checkRange, find, limitsOf, MappingHandle, mismatch, Streaming, streamOf } from "./streaming.js";
 
 /**
  * One DMA segment of an sg table: what the device is given.
@@ -177,7 +177,6 @@ export const mapSg = <Scope, Dir extends DataDirection>(
     }
   }
   const handle = stream.current!;
-  tables.set(handle, stream);
   // Safe: a fresh table is device-owned in `direction`, which SgTable<Scope, Dir> describes; the scope is type-level only.
   return handle as unknown as SgTable<Scope, Dir>;
 };
@@ -285,13 +284,11 @@ export const setSegmentBoundary = <Scope>(dev: ProbeDevice<Scope>, mask: bigint)
   binding.segmentBoundary = mask;
 };
 
-/** Every table handle, and its mapping: the address-taking calls accept any handle of a table, stale ones included. */
-const tables = new WeakMap<object, Streaming>();
-
+/** The table behind any handle of it, stale ones included: the address-taking calls accept any. */
 function tableOf(binding: Binding, table: unknown, operation: string): Streaming {
-  // Covers `any`: the type says an sg table, but anything can arrive.
-  const stream = typeof table === "object" && table !== null ? tables.get(table) : undefined;
-  if (stream === undefined) throw fail("EINVAL", `${operation}: ${binding.describe()}: expected an sg table from mapSg, got ${describe(table)}.`);
+  // Covers `any`: the type says an sg table, but anything can arrive, a single mapping's handle included.
+  const stream = streamOf(table);
+  if (stream === undefined || stream.mapKind !== "sg") throw fail("EINVAL", `${operation}: ${binding.describe()}: expected an sg table from mapSg, got ${describe(table)}.`);
   if (stream.binding !== binding) throw fail("EINVAL", `${operation}: ${stream.label} belongs to ${stream.binding.describe()}, not ${binding.describe()}.`);
   return stream;
 }
@@ -353,86 +350,17 @@ function piecesOf(binding: Binding, source: unknown): MapPiece[] {
   return pieces;
 }
 
-/** The run-time table handle; its types show each state only its own calls. */
-class SgHandle {
-  readonly #stream: Streaming;
-
-  constructor(stream: Streaming) {
-    this.#stream = stream;
-  }
-
+/** An sg table's handle; the syncs, the unmap and their checks are every handle's (`MappingHandle`). */
+class SgHandle extends MappingHandle {
   get segments(): readonly { dmaAddress: bigint; length: number }[] {
-    return this.#stream.mapping.segments.map((s) => ({ dmaAddress: s.address, length: s.length }));
+    return streamOf(this)!.mapping.segments.map((s) => ({ dmaAddress: s.address, length: s.length }));
   }
 
   get entries(): number {
-    return this.#stream.mapping.pieces.length;
-  }
-
-  get size(): number {
-    return this.#stream.mapping.size;
-  }
-
-  get direction(): DataDirection {
-    return this.#stream.mapping.direction;
-  }
-
-  get bounced(): boolean {
-    return this.#stream.mapping.bounced;
-  }
-
-  get owner(): "device" | "cpu" {
-    return this.#stream.mapping.owner;
-  }
-
-  get state(): "device" | "cpu" | "unmapped" {
-    const { mapping } = this.#stream;
-    return mapping.live ? mapping.owner : "unmapped";
+    return streamOf(this)!.mapping.pieces.length;
   }
 
   get buffers(): unknown {
-    return this.#stream.buffer;
-  }
-
-  readonly syncForCpu = (dev: unknown): SgHandle => this.#sync(dev, true);
-
-  readonly syncForDevice = (dev: unknown): SgHandle => this.#sync(dev, false);
-
-  readonly unmap = (dev: unknown): void => {
-    const stream = this.#check(dev, "unmap");
-    // A handle's unmap is named by its time, not its site (see StreamMapping.ownerSite).
-    stream.unmap(undefined);
-  };
-
-  #sync(dev: unknown, forCpu: boolean): SgHandle {
-    const operation = forCpu ? "syncForCpu" : "syncForDevice";
-    const stream = this.#check(dev, operation);
-    const { mapping, binding } = stream;
-    // Covers a handle cast to a type that has this call, which its own does not.
-    if (forCpu && mapping.direction === "to-device") {
-      throw fail("EINVAL", `syncForCpu: ${stream.label} of ${binding.describe()}: the device only reads a to-device table. Unmap it to give the buffers back.`);
-    }
-    if (mapping.owner === (forCpu ? "cpu" : "device")) {
-      throw fail("EINVAL", `${operation}: ${stream.label} of ${binding.describe()} is owned by the ${mapping.owner} already.`);
-    }
-    const next = new SgHandle(stream);
-    tables.set(next, stream);
-    // A handle's sync is named by its time, not its site (see StreamMapping.ownerSite).
-    stream.sync(forCpu, 0, mapping.size, undefined, next);
-    return next;
-  }
-
-  /** As single mappings' handles: a dead, forged or foreign token, or a stale handle. */
-  #check(dev: unknown, operation: string): Streaming {
-    const stream = this.#stream;
-    const binding = liveBinding(dev, operation);
-    if (binding !== stream.binding) {
-      throw fail("EINVAL", `${operation}: the token is for ${binding.describe()}, but ${stream.label} belongs to ${stream.binding.describe()}.`);
-    }
-    if (stream.current !== this) {
-      const why = stream.mapping.live ? "a sync moved the table on; use the handle that sync returned" : "the table was unmapped";
-      throw fail("EINVAL", `${operation}: this handle of ${stream.label} (${binding.describe()}) is stale: ${why}.`);
-    }
-    return stream;
+    return streamOf(this)!.buffer;
   }
 }

@@ -514,59 +514,115 @@ export class Streaming implements Resource, MappedRecord {
   }
 }
 
+/** Every handle, single or sg, and its mapping: private to the library, as a private field would be, but shared with `scatterlist.ts`. */
+const handles = new WeakMap<object, Streaming>();
+
+/** The mapping behind a handle of any state (stale ones included); `undefined` for anything else. */
+export function streamOf(handle: unknown): Streaming | undefined {
+  return typeof handle === "object" && handle !== null ? handles.get(handle) : undefined;
+}
+
 /**
- * The run-time handle: one class for every state and direction; the types
- * show each only the calls its state allows, and the run-time checks below
- * refuse the rest when a cast or `any` reaches them.
+ * What every run-time handle has, single or sg: one class for every state
+ * and direction; the types show each only the calls its state allows, and
+ * the run-time checks below refuse the rest when a cast or `any` reaches
+ * them.
  */
-class Handle {
-  readonly #stream: Streaming;
-
+export class MappingHandle {
   constructor(stream: Streaming) {
-    this.#stream = stream;
-  }
-
-  get dmaAddress(): bigint {
-    return this.#stream.mapping.segments[0]!.address;
+    handles.set(this, stream);
   }
 
   get size(): number {
-    return this.#stream.mapping.size;
+    return handles.get(this)!.mapping.size;
   }
 
   get direction(): DataDirection {
-    return this.#stream.mapping.direction;
+    return handles.get(this)!.mapping.direction;
   }
 
   get bounced(): boolean {
-    return this.#stream.mapping.bounced;
+    return handles.get(this)!.mapping.bounced;
   }
 
   get owner(): "device" | "cpu" {
-    return this.#stream.mapping.owner;
+    return handles.get(this)!.mapping.owner;
   }
 
   get state(): "device" | "cpu" | "unmapped" {
-    const { mapping } = this.#stream;
+    const { mapping } = handles.get(this)!;
     return mapping.live ? mapping.owner : "unmapped";
   }
 
-  get buffer(): unknown {
-    return this.#stream.buffer;
-  }
+  readonly syncForCpu = (dev: unknown, offset?: number, length?: number): MappingHandle => this.#sync(dev, true, offset, length);
 
-  readonly syncForCpu = (dev: unknown, offset?: number, length?: number): Handle => this.#sync(dev, true, offset, length);
-
-  readonly syncForDevice = (dev: unknown, offset?: number, length?: number): Handle => this.#sync(dev, false, offset, length);
+  readonly syncForDevice = (dev: unknown, offset?: number, length?: number): MappingHandle => this.#sync(dev, false, offset, length);
 
   readonly unmap = (dev: unknown): void => {
-    const stream = this.#check(dev, "unmap");
+    const stream = checked(this, dev, "unmap");
     // A handle's unmap is named by its time, not its site (see StreamMapping.ownerSite).
     stream.unmap(undefined);
   };
 
+  #sync(dev: unknown, forCpu: boolean, offset: number | undefined, length: number | undefined): MappingHandle {
+    const operation = forCpu ? "syncForCpu" : "syncForDevice";
+    const stream = checked(this, dev, operation);
+    const { mapping, binding } = stream;
+    const single = stream.mapKind === "single";
+    // Covers a handle cast to a state or direction whose type has this call, which its own does not.
+    if (forCpu && mapping.direction === "to-device") {
+      throw fail(
+        "EINVAL",
+        `syncForCpu: ${stream.label} of ${binding.describe()}: the device only reads a to-device ${single ? "mapping" : "table"}, so there is nothing to sync for the CPU. Unmap it to give the ${single ? "buffer" : "buffers"} back.`,
+      );
+    }
+    if (mapping.owner === (forCpu ? "cpu" : "device")) {
+      throw fail("EINVAL", `${operation}: ${stream.label} of ${binding.describe()} is owned by the ${mapping.owner} already.`);
+    }
+    // An sg table is synced whole: its types take no range.
+    const from = single ? (offset ?? 0) : 0;
+    const size = single ? (length ?? mapping.size - from) : mapping.size;
+    checkRange(binding, operation, from, size, mapping.size, stream);
+    // Safe: every handle class takes the mapping as its one constructor argument.
+    const next = new (this.constructor as new (stream: Streaming) => MappingHandle)(stream);
+    // A handle's sync is named by its time, not its site (see StreamMapping.ownerSite).
+    stream.sync(forCpu, from, size, undefined, next);
+    return next;
+  }
+}
+
+/**
+ * The mapping behind `handle`, for `operation` with token `dev`. Covers, in
+ * order: a dead or forged token (the types miss an escaped one), a token of
+ * another binding (after a cast), and a stale handle, kept after a sync or
+ * an unmap moved the mapping on: no type can forget a variable.
+ */
+export function checked(handle: MappingHandle, dev: unknown, operation: string): Streaming {
+  const stream = handles.get(handle)!;
+  const binding = liveBinding(dev, operation);
+  if (binding !== stream.binding) {
+    throw fail("EINVAL", `${operation}: the token is for ${binding.describe()}, but ${stream.label} belongs to ${stream.binding.describe()}.`);
+  }
+  if (stream.current !== handle) {
+    const what = stream.mapKind === "single" ? "mapping" : "table";
+    const why = stream.mapping.live ? `a sync moved the ${what} on; use the handle that sync returned` : `the ${what} was unmapped`;
+    throw fail("EINVAL", `${operation}: this handle of ${stream.label} (${binding.describe()}) is stale: ${why}.`);
+  }
+  return stream;
+}
+
+/** A single mapping's handle. */
+class Handle extends MappingHandle {
+  get dmaAddress(): bigint {
+    return handles.get(this)!.mapping.segments[0]!.address;
+  }
+
+  get buffer(): unknown {
+    return handles.get(this)!.buffer;
+  }
+
   readonly bytes = (dev: unknown): Uint8Array => {
-    const stream = this.#check(dev, "bytes");
+    const stream = checked(this, dev, "bytes");
     // Covers a device-owned handle cast to a CPU-owned one: the type has no `bytes` there.
     if (stream.mapping.owner !== "cpu") {
       throw fail("EINVAL", `bytes: ${stream.label} of ${stream.binding.describe()} is owned by the device. Sync it for the CPU first.`);
@@ -576,45 +632,6 @@ class Handle {
     const buffer = memory.access(stream.binding.port.checking ? captureSite : noSite);
     return new Uint8Array(buffer, piece.offset + stream.window.offset, stream.window.length);
   };
-
-  #sync(dev: unknown, forCpu: boolean, offset: number | undefined, length: number | undefined): Handle {
-    const operation = forCpu ? "syncForCpu" : "syncForDevice";
-    const stream = this.#check(dev, operation);
-    const { mapping, binding } = stream;
-    // Covers a handle cast to a state or direction whose type has this call, which its own does not.
-    if (forCpu && mapping.direction === "to-device") {
-      throw fail("EINVAL", `syncForCpu: ${stream.label} of ${binding.describe()}: the device only reads a to-device mapping, so there is nothing to sync for the CPU. Unmap it to give the buffer back.`);
-    }
-    if (mapping.owner === (forCpu ? "cpu" : "device")) {
-      throw fail("EINVAL", `${operation}: ${stream.label} of ${binding.describe()} is owned by the ${mapping.owner} already.`);
-    }
-    const from = offset ?? 0;
-    const size = length ?? mapping.size - from;
-    checkRange(binding, operation, from, size, mapping.size, stream);
-    const next = new Handle(stream);
-    // A handle's sync is named by its time, not its site (see StreamMapping.ownerSite).
-    stream.sync(forCpu, from, size, undefined, next);
-    return next;
-  }
-
-  /**
-   * Covers, in order: a dead or forged token (the types miss an escaped
-   * one), a token of another binding (after a cast), and a stale handle,
-   * kept after a sync or an unmap moved the mapping on: no type can forget
-   * a variable.
-   */
-  #check(dev: unknown, operation: string): Streaming {
-    const stream = this.#stream;
-    const binding = liveBinding(dev, operation);
-    if (binding !== stream.binding) {
-      throw fail("EINVAL", `${operation}: the token is for ${binding.describe()}, but ${stream.label} belongs to ${stream.binding.describe()}.`);
-    }
-    if (stream.current !== this) {
-      const why = stream.mapping.live ? "a sync moved the mapping on; use the handle that sync returned" : "the mapping was unmapped";
-      throw fail("EINVAL", `${operation}: this handle of ${stream.label} (${binding.describe()}) is stale: ${why}.`);
-    }
-    return stream;
-  }
 }
 
 const noSite = (): undefined => undefined;
