@@ -8,7 +8,6 @@ import { describe, expect, it } from "vitest";
 import { enableBusMaster, kmalloc, Machine, mapSingle, setDmaMask, syncSingleForCpu, syncSingleForDevice, unmapSingle } from "../src/index.js";
 import type { MachineOptions } from "../src/index.js";
 import { bindModel, expectCode, OpenModel, smuggle } from "./helpers.js";
-import type { Smuggled } from "./helpers.js";
 
 async function setup(options: MachineOptions = {}, mask = 64, model = new OpenModel({ bars: [0x100] })) {
   const machine = new Machine(options);
@@ -182,4 +181,3 @@ describe("device-side checks", () => {
   });
 });
 
-export type { Smuggled };

@@ -244,18 +244,17 @@ export const freeCoherent = <Scope>(dev: BoundDevice<Scope>, handle: DmaAddress<
   const allocation = binding.allocations.get(Number(handle));
   if (allocation !== undefined && handle === allocation.dmaHandle) {
     // Covers a size or view from `any` or from another allocation: `number` and `Uint8Array` cannot say which.
-    const coherent = allocation;
-    const otherCpuAddress = cpu !== undefined && !coherent.owns(cpu);
+    const otherCpuAddress = cpu !== undefined && !allocation.owns(cpu);
     const error =
-      (size !== undefined && size !== coherent.size) || otherCpuAddress
+      (size !== undefined && size !== allocation.size) || otherCpuAddress
         ? binding.port.report({
             ...binding.subject(),
             seen: "unmap-mismatch",
-            region: coherent.region(),
+            region: allocation.region(),
             call: { call: "freeCoherent", kind: "coherent", address: handle, size, otherCpuAddress, site },
           })
         : undefined;
-    coherent.free();
+    allocation.free();
     if (error !== undefined) throw error;
     return;
   }

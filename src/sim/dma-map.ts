@@ -146,7 +146,7 @@ export class StreamMap implements StreamMapping {
     this.owner = forCpu ? "cpu" : "device";
     this.ownerSite = site;
     this.ownerTime = this.#host.now;
-    if (!forCpu) this.#takeFromCpu();
+    if (!forCpu) takeFromCpu(this.pieces);
   }
 
   /** Unmaps: the CPU owns the memory again, and the device reaches none of it. */
@@ -169,10 +169,6 @@ export class StreamMap implements StreamMapping {
     }
   }
 
-  /** Detaches the CPU's views of every object mapped: the device owns them now. */
-  #takeFromCpu(): void {
-    takeFromCpu(this.pieces);
-  }
 
   /** Copies between the CPU's memory and a bounce slot: out of the slot for the CPU, into it for the device. */
   #bounce(part: Part, at: number, size: number, out: boolean): void {

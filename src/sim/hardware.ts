@@ -313,7 +313,7 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
 
   heapAlloc(owner: { describe(): string }, size: number, allocator: "kmalloc" | "vmalloc"): HeapMemory {
     const { hw } = this;
-    return hw.heap.allocate(owner, size, allocator, this.now, (object, mapping, at) => {
+    return hw.heap.allocate(owner, size, allocator, this.now, (mapping, at) => {
       // Safe: every mapping of a heap object is a StreamMap (mapStreaming below).
       const stream = mapping as StreamMap;
       return hw.report({ ...stream.subject(), seen: "cpu-access", region: stream.region(), ownerSite: stream.ownerSite, ownerTime: stream.ownerTime, site: at });

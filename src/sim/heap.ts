@@ -138,7 +138,7 @@ export class KernelHeap {
     bytes: number,
     allocator: "kmalloc" | "vmalloc",
     now: number,
-    report: (object: HeapObject, mapping: StreamMapping, site: Site | undefined) => Error | undefined,
+    report: (mapping: StreamMapping, site: Site | undefined) => Error | undefined,
   ): HeapObject {
     const pageSize = this.#pageSize;
     const where = (): string => `${allocator}(${bytes}): ${owner.describe()}`;
@@ -184,7 +184,7 @@ export class KernelHeap {
     this.#inUse += footprint;
     this.#allocations++;
     if (this.#inUse > this.#highWater) this.#highWater = this.#inUse;
-    const object: HeapObject = new HeapObject({
+    return new HeapObject({
       bytes,
       runs,
       allocator,
@@ -193,9 +193,8 @@ export class KernelHeap {
       footprint,
       giveBack,
       heap: this,
-      report: (mapping, at) => report(object, mapping, at),
+      report,
     });
-    return object;
   }
 
   /** Frees `object`. `EBUSY`, and nothing changes, while it is mapped; `EINVAL` if already freed. */

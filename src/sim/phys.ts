@@ -153,5 +153,5 @@ export function transferBuffer(buffer: ArrayBuffer): ArrayBuffer {
 
 /** Detaches `buffer`: every typed array and DataView on it goes dead. */
 export function detach(buffer: ArrayBuffer): void {
-  structuredClone(buffer, { transfer: [buffer] });
+  transferBuffer(buffer);
 }

@@ -1863,17 +1863,22 @@ export class Reference {
     eachPart(m, offset, length, (part, at, size) => {
       if (part.data !== undefined) return;
       const from = part.at + at;
-      for (const x of this.bindings) {
-        if (x.device !== m.binding.device) continue;
-        for (const other of x.maps) {
-          if (other === m || !other.live) continue;
-          for (const p of other.parts) {
-            if (p.data === undefined && p.buf === part.buf && p.at < from + size && from < p.at + p.length) shared = true;
-          }
-        }
+      for (const { other, p } of this.#liveParts(m)) {
+        if (other !== m && p.data === undefined && p.buf === part.buf && p.at < from + size && from < p.at + p.length) shared = true;
       }
     });
     return shared;
+  }
+
+  /** Every part of every live mapping of `m`'s device, `m`'s own included. */
+  *#liveParts(m: MMapping): Generator<{ other: MMapping; p: MMapping["parts"][number] }> {
+    for (const x of this.bindings) {
+      if (x.device !== m.binding.device) continue;
+      for (const other of x.maps) {
+        if (!other.live) continue;
+        for (const p of other.parts) yield { other, p };
+      }
+    }
   }
 
   /**
@@ -1888,15 +1893,9 @@ export class Reference {
     eachPart(m, offset, length, (part, at, size) => {
       if (part.data !== undefined) return;
       const from = part.at + at;
-      for (const x of this.bindings) {
-        if (x.device !== m.binding.device) continue;
-        for (const other of x.maps) {
-          if (!other.live) continue;
-          for (const p of other.parts) {
-            if (p === part || p.data !== undefined || p.buf !== part.buf) continue;
-            if (p.at > part.at && p.at <= from && !(p.at + p.length >= from + size)) found = true;
-          }
-        }
+      for (const { p } of this.#liveParts(m)) {
+        if (p === part || p.data !== undefined || p.buf !== part.buf) continue;
+        if (p.at > part.at && p.at <= from && !(p.at + p.length >= from + size)) found = true;
       }
     });
     return found;
