@@ -21,8 +21,9 @@
 //   node scripts/mutation.mjs --list          list the mutants
 // (--only=ID,ID works too.)
 
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseCommandLine, usageError } from "./lib/args.mjs";
 import { collect } from "./lib/child.mjs";
 import { root } from "./lib/paths.mjs";
@@ -773,6 +774,25 @@ async function runTests(dir, tests) {
 // ---------------------------------------------------------------------------
 // Main
 
+/**
+ * The mutants of each area of the library, one module per area in
+ * `scripts/mutants/`: each exports `TYPE_MUTANTS` and `RUNTIME_MUTANTS` in
+ * the shape above, with edits as `{ file, from, to, count? }`.
+ */
+async function areaMutants() {
+  const dir = join(root, "scripts", "mutants");
+  const type = [];
+  const runtime = [];
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".mjs")).sort() : [];
+  for (const file of files) {
+    const area = await import(pathToFileURL(join(dir, file)).href);
+    const normal = (m) => ({ ...m, edits: m.edits.map((e) => edit(e.file, e.from, e.to, e.count ?? 1)) });
+    type.push(...(area.TYPE_MUTANTS ?? []).map(normal));
+    runtime.push(...(area.RUNTIME_MUTANTS ?? []).map(normal));
+  }
+  return { type, runtime };
+}
+
 function listNames(items, max = 3) {
   const names = items.map((i) => i.name);
   return names.slice(0, max).join("; ") + (names.length > max ? `; +${names.length - max} more` : "");
@@ -789,9 +809,10 @@ async function main() {
     options: { list: { type: "boolean" }, only: { type: "string" } },
   });
   const only = values.only?.split(",");
+  const more = await areaMutants();
   const all = [
-    ...TYPE_MUTANTS.map((m) => ({ ...m, kind: "type", configs: m.configs ?? TS7 })),
-    ...RUNTIME_MUTANTS.map((m) => ({ ...m, kind: "run-time" })),
+    ...[...TYPE_MUTANTS, ...more.type].map((m) => ({ ...m, kind: "type", configs: m.configs ?? TS7 })),
+    ...[...RUNTIME_MUTANTS, ...more.runtime].map((m) => ({ ...m, kind: "run-time" })),
   ];
   const unknownIds = (only ?? []).filter((id) => !all.some((m) => m.id === id));
   if (unknownIds.length > 0) usageError(USAGE, `no mutant named ${unknownIds.join(", ")}`);

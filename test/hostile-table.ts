@@ -63,6 +63,7 @@ import type {
 } from "../src/index.js";
 import { bindModel, deferred, NIC, OpenModel, smuggle, tick } from "./helpers.js";
 import type { Deferred, Smuggled } from "./helpers.js";
+import { AREA_ENTRY_POINTS, AREA_ROWS } from "./hostile/index.js";
 
 /** The error every hostile callback throws, so a row can tell it from the library's own. */
 export const BOOM = new Error("hostile callback");
@@ -1958,6 +1959,9 @@ table(
   { note: "nothing is written" },
 );
 
+// The rows of each area of the library, one module per area in `test/hostile/`.
+rows.push(...AREA_ROWS);
+
 /** Every row, in table order. */
 export const TABLE: readonly Row[] = rows;
 
@@ -2032,6 +2036,7 @@ export const ENTRY_POINTS: readonly string[] = [
   "model hooks",
   "defineStruct(fields)",
   "struct.get/set/read/write/count(view, …)",
+  ...AREA_ENTRY_POINTS,
 ];
 
 /** The README's words for an outcome. */

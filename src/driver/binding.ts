@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { coreContextOnlyInProbeOrRemove, interruptContextNotCore, taskContextNotCore, tokenOfOneBindingOnly } from "../internal/brand.js";
+import type { atomicContextMayNotSleep, coreContextOnlyInProbeOrRemove, interruptContextNotCore, sleepableContext, taskContextNotCore, tokenOfOneBindingOnly } from "../internal/brand.js";
 import type { DeviceState, IrqDevice, ProbeDevice, TaskDevice } from "./device.js";
 import { describe, fail } from "../internal/error.js";
 import type { DevicePort, DmaMappingKind, DmaRegionFact, EndReason, EventRecord, FactSubject, ResourceKind } from "./ports.js";
@@ -73,6 +73,19 @@ export interface BindingTask {
   readonly done: Promise<void>;
 }
 
+/**
+ * Something the driver core takes down at unbind, before devres release,
+ * waiting for it: a subsystem registration (unregistered after `remove()`,
+ * waiting for calls in flight) or a child device the binding created (removed
+ * before `remove()`). Each says what it is, for the watchdog's report.
+ */
+export interface Teardown {
+  /** What it is, for people: `netdev "eth0"`, `auxiliary device "nic.rdma.0"`. */
+  readonly label: string;
+  /** Takes it down; resolves once nothing of it runs any more. */
+  takeDown(): Promise<void>;
+}
+
 /** The PCI default: a binding starts with a 32-bit DMA mask (see `dma.ts`). */
 export const DEFAULT_DMA_MASK_BITS = 32;
 
@@ -117,6 +130,10 @@ export class Binding {
   readonly pending: DmaRegionFact[] = [];
   /** Spawned tasks not yet finished. */
   readonly tasks = new Set<BindingTask>();
+  /** Child devices this binding created (auxiliary devices): removed before `remove()`, newest first. */
+  readonly children = new Set<Teardown>();
+  /** Subsystem registrations still registered: unregistered after `remove()`, before tasks are stopped. */
+  readonly registrations = new Set<Teardown>();
   /**
    * The binding's one token, handed to probe() and remove() (as the core
    * context), to interrupt handlers and to tasks: one object, typed for each.
@@ -208,7 +225,12 @@ export class Binding {
 
 type TokenFace = Omit<
   ProbeDevice<unknown> & IrqDevice<unknown> & TaskDevice<unknown>,
-  typeof tokenOfOneBindingOnly | typeof coreContextOnlyInProbeOrRemove | typeof interruptContextNotCore | typeof taskContextNotCore
+  | typeof tokenOfOneBindingOnly
+  | typeof coreContextOnlyInProbeOrRemove
+  | typeof interruptContextNotCore
+  | typeof taskContextNotCore
+  | typeof sleepableContext
+  | typeof atomicContextMayNotSleep
 >;
 
 /**

@@ -31,9 +31,11 @@
 import type { plainDeviceGrantsNothing } from "../internal/brand.js";
 import type { DeviceState } from "./device-state.js";
 import type {
+  AtomicDevice as AtomicDeviceShape,
   BoundDevice as BoundDeviceShape,
   IrqDevice as IrqDeviceShape,
   ProbeDevice as ProbeDeviceShape,
+  SleepableDevice as SleepableDeviceShape,
   TaskDevice as TaskDeviceShape,
 } from "./tokens.js";
 
@@ -97,6 +99,35 @@ export type Device = {
  */
 export type BoundDevice<Scope> = BoundDeviceShape<Scope>;
 
+
+/**
+ * A token in a context that may sleep: the core context (`ProbeDevice`) and
+ * a task's (`TaskDevice`). What sleeps takes it: `sleep(dev, ns)`. Kernel:
+ * process context, where `might_sleep()` is quiet.
+ *
+ * @example
+ * ```ts
+ * async function settle<Scope>(dev: SleepableDevice<Scope>): Promise<void> {
+ *   await sleep(dev, 10_000);
+ * }
+ * ```
+ */
+export type SleepableDevice<Scope> = SleepableDeviceShape<Scope>;
+
+/**
+ * A token in a context that must not sleep: a hard interrupt handler's
+ * (`IrqDevice`), or a subsystem's atomic entry point. It lacks the sleepable
+ * brand, so `sleep(dev, ns)` does not compile with it. Kernel: atomic
+ * context, where `might_sleep()` complains.
+ *
+ * @example
+ * ```ts
+ * function ack<Scope>(regs: IoMapping<Scope>, dev: AtomicDevice<Scope>): void {
+ *   regs.write32(dev, 0x0c, 1);   // MMIO never sleeps
+ * }
+ * ```
+ */
+export type AtomicDevice<Scope> = AtomicDeviceShape<Scope>;
 
 /**
  * The core context: the token `probe()` and `remove()` receive. The

@@ -526,6 +526,13 @@ export interface DevicePort {
   readonly now: number;
   /** Resolves once `ns` of virtual time has passed. */
   sleep(ns: number): Promise<void>;
+  /**
+   * Waits for `work` under the machine's watchdog: resolves `true` once it
+   * settles (fulfilled or rejected), or `false` when the watchdog's time ran
+   * out first, after reporting the hang with `waitsOn` (what the core waits
+   * for: `remove() of driver "nic"`, `task #2`, `transmit on netdev "eth0"`).
+   */
+  watch(work: Promise<unknown>, waitsOn: string, subject: FactSubject): Promise<boolean>;
   /** Logs an event about this device (and `driver`, if given). */
   emit(event: Omit<EventRecord, "device">, driver?: string): void;
   /** Tells the checker. */

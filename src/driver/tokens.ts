@@ -19,9 +19,11 @@
  */
 
 import type {
+  atomicContextMayNotSleep,
   coreContextOnlyInProbeOrRemove,
   interruptContextNotCore,
   Invariant,
+  sleepableContext,
   taskContextNotCore,
   tokenOfOneBindingOnly,
 } from "../internal/brand.js";
@@ -51,17 +53,27 @@ export declare class BoundDevice<in out Scope> {
   readonly state: DeviceState;
 }
 
+/** A context that may sleep: the token with the sleepable brand. */
+export declare class SleepableDevice<in out Scope> extends BoundDevice<Scope> {
+  readonly [sleepableContext]: Invariant<Scope>;
+}
+
+/** A context that must not sleep: the token with the atomic brand. */
+export declare class AtomicDevice<in out Scope> extends BoundDevice<Scope> {
+  readonly [atomicContextMayNotSleep]: Invariant<Scope>;
+}
+
 /** The core context: the token with the core-context brand. */
-export declare class ProbeDevice<in out Scope> extends BoundDevice<Scope> {
+export declare class ProbeDevice<in out Scope> extends SleepableDevice<Scope> {
   readonly [coreContextOnlyInProbeOrRemove]: Invariant<Scope>;
 }
 
 /** The interrupt context: the token with the interrupt-context brand. */
-export declare class IrqDevice<in out Scope> extends BoundDevice<Scope> {
+export declare class IrqDevice<in out Scope> extends AtomicDevice<Scope> {
   readonly [interruptContextNotCore]: Invariant<Scope>;
 }
 
 /** The task context: the token with the task-context brand. */
-export declare class TaskDevice<in out Scope> extends BoundDevice<Scope> {
+export declare class TaskDevice<in out Scope> extends SleepableDevice<Scope> {
   readonly [taskContextNotCore]: Invariant<Scope>;
 }

@@ -58,6 +58,19 @@ export declare const interruptContextNotCore: unique symbol;
 export declare const taskContextNotCore: unique symbol;
 
 /**
+ * Carried by the contexts that may sleep (`ProbeDevice`, `TaskDevice`):
+ * what `sleep()` and the other sleeping operations take. An atomic context
+ * lacks it, so a hard IRQ handler that sleeps does not compile.
+ */
+export declare const sleepableContext: unique symbol;
+
+/**
+ * Carried by the contexts that must not sleep (`IrqDevice`, a subsystem's
+ * atomic entry points): `AtomicDevice<Scope>`.
+ */
+export declare const atomicContextMayNotSleep: unique symbol;
+
+/**
  * Carried by `Device`, which tokens do not carry: a token is not a plain
  * reference and a plain reference is not a token, so neither stands for the
  * other even where TypeScript compares both ways (method parameters, and

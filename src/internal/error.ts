@@ -24,6 +24,8 @@
  *   core-only operation called outside `probe()`/`remove()`.
  * - `EBUSY`: already so. A driver registered twice, a device that is already
  *   bound.
+ * - `ETIMEDOUT`: a wait in virtual time ran out: a register poll whose
+ *   condition never came true (`readPollTimeout`).
  *
  * @example
  * ```ts
@@ -35,7 +37,7 @@
  * }
  * ```
  */
-export type ErrorCode = "ENXIO" | "EINVAL" | "ENOMEM" | "EPERM" | "EBUSY";
+export type ErrorCode = "ENXIO" | "EINVAL" | "ENOMEM" | "EPERM" | "EBUSY" | "ETIMEDOUT";
 
 /**
  * The one error class boundscope throws. Branch on `code`, not on the message.

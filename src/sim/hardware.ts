@@ -358,6 +358,15 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
     return this.hw.clock.sleep(ns);
   }
 
+  async watch(work: Promise<unknown>, _waitsOn: string, _subject: FactSubject): Promise<boolean> {
+    // Placeholder until the watchdog lands: waits as long as it takes.
+    await work.then(
+      () => {},
+      () => {},
+    );
+    return true;
+  }
+
   // ------------------------------------------------------------ the driver core's side
 
   holds(): readonly Hold[] {
