@@ -72,7 +72,7 @@ async function probeWith(record: DeviceRecord, driver: DriverCore): Promise<bool
   transition(record, "probing");
   binding.emit({ kind: "probe-start" });
   try {
-    const returned = driver.probe(binding.token);
+    const returned = driver.probe(binding.token, record.host);
     // A synchronous probe is over once it returns: a continuation it queued
     // (a spawned task's first step) must not run in the core context.
     if (!isThenable(returned)) binding.core = false;

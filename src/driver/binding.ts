@@ -21,7 +21,7 @@
  */
 
 import type { atomicContextMayNotSleep, coreContextOnlyInProbeOrRemove, interruptContextNotCore, sleepableContext, taskContextNotCore, tokenOfOneBindingOnly } from "../internal/brand.js";
-import type { DeviceState, IrqDevice, ProbeDevice, TaskDevice } from "./device.js";
+import type { AtomicDevice, DeviceState, IrqDevice, ProbeDevice, TaskDevice } from "./device.js";
 import { describe, fail } from "../internal/error.js";
 import type { DevicePort, DmaMappingKind, DmaRegionFact, EndReason, EventRecord, FactSubject, ResourceKind } from "./ports.js";
 
@@ -162,6 +162,12 @@ export class Binding {
   get irqToken(): IrqDevice<unknown> {
     // Safe: one token object stands for every context; only its type differs.
     return this.token as unknown as IrqDevice<unknown>;
+  }
+
+  /** The token as an atomic entry point receives it (a subsystem's, say): the same object. */
+  get atomicToken(): AtomicDevice<unknown> {
+    // Safe: one token object stands for every context; only its type differs.
+    return this.token as unknown as AtomicDevice<unknown>;
   }
 
   /** The token as a task receives it: the same object. */

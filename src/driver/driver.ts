@@ -192,7 +192,8 @@ export class DriverCore {
     return this.ids.some((id) => id.vendor === device.vendor && id.device === device.device);
   }
 
-  probe(dev: ProbeDevice<unknown>): DriverInstance<unknown> | Promise<DriverInstance<unknown>> {
+  /** Runs probe for `device`, which this driver matches. */
+  probe(dev: ProbeDevice<unknown>, _device: { readonly vendor: number; readonly device: number }): DriverInstance<unknown> | Promise<DriverInstance<unknown>> {
     return this.#probe(dev);
   }
 
