@@ -7,6 +7,9 @@
 //   2. src/driver/    the driver model a driver author touches, and the port
 //                     interfaces the platform implements
 //   3. src/core/      the driver core: bus registry, probe/remove/teardown
+//   3½. src/subsys/   kernel subsystems drivers register with: the network
+//                     stack, the block layer (software, not hardware; they
+//                     reach drivers only through registrations)
 //   4. src/sim/       the simulated machine: memory pool, IOMMU, clock, device
 //                     models, per-device hardware, device-side DMA, the PCI bus
 //   5. src/observe/   checking and observing: DMA checker, events, trace, timeline
@@ -62,15 +65,22 @@ module.exports = {
         "depend on the simulated machine (4) that implements them or on the observers (5).",
     ),
     layer(
+      "subsys-not-to-sim-observe",
+      "subsys",
+      ["internal", "driver", "core", "subsys"],
+      "the kernel's subsystems (layer 3½: network stack, block layer) reach drivers through their registrations " +
+        "in the driver model; they must not depend on the simulated machine (4) or the observers (5).",
+    ),
+    layer(
       "sim-not-to-observe",
       "sim",
-      ["internal", "driver", "core", "sim"],
+      ["internal", "driver", "core", "subsys", "sim"],
       "the simulated machine (layer 4) must not depend on the checkers and observers (5) that watch it.",
     ),
     layer(
       "observe-not-to-top",
       "observe",
-      ["internal", "driver", "core", "sim", "observe"],
+      ["internal", "driver", "core", "subsys", "sim", "observe"],
       "checkers and observers (layer 5) must not import src/machine.ts or src/index.ts (6), which assemble them.",
     ),
     {
@@ -94,12 +104,12 @@ module.exports = {
       severity: "error",
       comment:
         "Every module of src/ other than index.ts and machine.ts lives in a layer folder (internal, driver, " +
-        "core, sim, observe); a module outside them has no layer, so the rules above cannot place it. " +
+        "core, subsys, sim, observe); a module outside them has no layer, so the rules above cannot place it. " +
         "(One nobody imports is an orphan, below.)",
       from: { path: "^src/" },
       to: {
         path: "^src/",
-        pathNot: ["^src/(internal|driver|core|sim|observe)/", "^src/(index|machine)\\.ts$"],
+        pathNot: ["^src/(internal|driver|core|subsys|sim|observe)/", "^src/(index|machine)\\.ts$"],
       },
     },
     {

@@ -1,9 +1,12 @@
 /**
- * buggy-nic: ring-nic with the halt in remove() forgotten, and the DMA
- * checker catching the use-after-free that follows.
+ * buggy-nic: ring-nic with the halt forgotten, and the DMA checker catching
+ * the use-after-free that follows.
  *
- * The driver is ring-nic's own code with `halt: false`. Unbound with traffic
- * flowing, its remove() returns while the engine runs. Devres then frees the
+ * The driver is ring-nic's own code with `halt: false`: its remove() neither
+ * unregisters the netdev nor halts the engine, and its stop() does not halt
+ * it either. Unbound with traffic flowing, remove() returns while the engine
+ * runs; the core then unregisters the netdev (the stack stops sending), but
+ * the engine goes on with what it had fetched. Devres then frees the
  * packet buffers and the rings, last in first out, and the engine, which
  * still holds their addresses, goes on receiving into them and writing
  * descriptors back. No type can see that the device was never stopped; the
@@ -24,9 +27,9 @@ import type { DmaViolation, IommuFault, IommuMode } from "boundscope";
 import { follow } from "./narrate.js";
 import type { Narrate } from "./narrate.js";
 import { RingNicModel } from "./models/ring-nic-model.js";
-import { ringNicDriver } from "./ring-nic.js";
+import { ringNicDriver, startTraffic } from "./ring-nic.js";
 
-/** ring-nic, with the halt in remove() forgotten. */
+/** ring-nic, with the halt in stop() and remove() forgotten. */
 export function buggyNicDriver(narrate?: Narrate) {
   return ringNicDriver({ name: "buggy-nic", halt: false, ...(narrate === undefined ? {} : { narrate }) });
 }
@@ -48,6 +51,7 @@ export async function runBuggyNic(
   const model = new RingNicModel("0000:00:06.0");
   const dev = machine.pci.plug(model);
   await machine.settled();
+  await startTraffic(machine, dev);
   await machine.run(trafficNs);
   narrate(`after ${trafficNs / 1000} µs of traffic: ${model.sent} frames sent, ${model.received} received, ${model.inFlight} in flight; unbind ${dev.name}`);
   await machine.pci.unbind(dev);

@@ -4,10 +4,12 @@
 
 import type { Machine } from "boundscope";
 import { runBlk } from "./blk.js";
+import { runAuxParent } from "./aux-parent.js";
 import { runBuggyNic } from "./buggy-nic.js";
 import { runDmaSample } from "./dma-sample.js";
 import { runEscape } from "./escape.js";
 import { shortPaths } from "./narrate.js";
+import { runNetNic } from "./net-nic.js";
 import { runRingNic } from "./ring-nic.js";
 import { runRustDma } from "./rust-dma.js";
 import { runStaleRx } from "./stale-rx.js";
@@ -39,13 +41,18 @@ await runEscape(say);
 console.log("\nusing: `await using` a machine, `using` an allocation and an MMIO mapping in probe()");
 await runUsing(say);
 
-console.log("\nring-nic: TX and RX rings, doorbells, an IRQ; traffic flows, then a hot-unplug mid-traffic");
+console.log("\nring-nic: TX and RX rings, doorbells, an IRQ, registered with the network stack; a socket's traffic flows, then a hot-unplug mid-traffic");
 say(verdict((await runRingNic(say, { end: "unplug" })).machine));
 console.log("\nring-nic: the same traffic, then an orderly unbind: remove() halts the engine first");
 for (const iommu of ["passthrough", "strict"] as const) {
   const { machine, stats } = await runRingNic(quiet, { end: "unbind", iommu });
-  say(`iommu ${iommu}: ${stats?.sent} frames sent, ${stats?.received} received intact; ${verdict(machine)}`);
+  say(`iommu ${iommu}: ${stats?.sent} frames sent, ${stats?.received} received; ${verdict(machine)}`);
 }
+
+console.log("\nnet-nic: a NIC registered with the network stack, using MSI-X (one vector for RX, one for TX); hot-unplug mid-traffic");
+say(verdict((await runNetNic(say, { end: "unplug" })).machine));
+console.log("\nnet-nic: the same, then an orderly unbind: stop() waits for the frames on the TX ring, then halts");
+say(verdict((await runNetNic(say, { end: "unbind", iommu: "strict" })).machine));
 
 console.log("\nbuggy-nic: ring-nic with the halt in remove() forgotten, unbound with traffic flowing");
 say("the lesson: no type can see that remove() left the engine running; the DMA checker sees what it does next");
@@ -60,8 +67,14 @@ say(verdict((await runBuggyNic(say, { iommu: "passthrough" })).machine));
 }
 say("the cure is ring-nic's remove(): write CTRL=0 and check STATUS before devres frees the rings");
 
-console.log("\nblk: submission and completion queues, driven by a spawned task; unbind with requests in flight");
+console.log("\nblk: submission and completion queues, registered with the block layer; unbind with requests in flight");
 say(verdict((await runBlk(say)).machine));
+
+console.log("\naux-parent: a PCI driver offers an auxiliary device to a second driver; the parent is hot-unplugged while the child is mid-call");
+{
+  const { machine, stats, order } = await runAuxParent(say);
+  say(`${stats.roundTrips} round trips through the parent's engine; remove() order: ${order.join(", ")}; ${verdict(machine)}`);
+}
 
 console.log("\nstreaming-nic: each TX frame kmalloc'd and mapped to-device, RX buffers mapped from-device and synced, descriptors from a DMA pool");
 say(streamingVerdict((await runStreamingNic(say)).machine));
@@ -100,7 +113,7 @@ await runRustDma(say);
   say(`iommu strict: the ${table?.entries} scattered pages merge into ${table?.segments.length} segment(s): ${table?.segments.map((s) => `0x${s.dmaAddress.toString(16)}+${s.length}`).join(", ")}; ${streamingVerdict(machine)}`);
 }
 
-console.log("\ntrace: three devices on one machine (edu hot-unplugged; a NIC unbound, rebound by buggy-nic and unbound; a NIC hot-unplugged)");
+console.log("\ntrace: three devices on one machine (edu hot-unplugged; a NIC unbound, rebound by buggy-nic and unbound; a NIC hot-unplugged), then a tree: a bridge, an accelerator behind it with its auxiliary device, and an edu device linked to it as consumer; the bridge hot-unplugged");
 const scenario = await runTimelineScenario();
 say(verdict(scenario));
 for (const file of await writeTimeline(scenario, "demo-out")) say(`wrote ${file}`);

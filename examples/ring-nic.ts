@@ -1,23 +1,32 @@
 /**
  * ring-nic: a NIC driver with TX and RX descriptor rings, doorbells and a
- * completion interrupt, on the simulated NIC of models/ring-nic-model.ts.
+ * completion interrupt, registered with the network stack, on the simulated
+ * NIC of models/ring-nic-model.ts (its MAC loops every frame back).
  *
  * What it shows:
  * - probe() in the kernel's order: DMA mask, bus mastering first (so devres
  *   turns it off last), BAR 0, rings and packet buffers in coherent memory,
- *   the IRQ, then the engine. Everything it takes is device-managed.
- * - The descriptor layout is one `defineStruct`, shared with the model: no
- *   offsets computed by hand on either side.
- * - The IRQ handler reaps completions and refills both rings.
- * - remove() halts the engine and checks that it stopped, before devres frees
- *   the rings under it. So a hot-unplug mid-traffic, or an orderly unbind with
- *   frames in flight, records no checker violation and leaves the pool empty.
+ *   the IRQ, then `registerNetdev`. Everything it takes is device-managed.
+ * - The stack calls the driver, never the other way round: `open` programs
+ *   the rings and starts the engine, `transmit` puts one packet on the TX
+ *   ring (stopping the queue when the ring is full), the IRQ handler only
+ *   schedules NAPI, and `poll` reaps TX completions (waking the queue) and
+ *   hands received frames up, within its budget. Each op gets the binding's
+ *   token from the stack: nothing closes over the probe token.
+ * - The descriptor layout is one `defineStruct`, shared with the model.
+ * - remove() unregisters the netdev first (`unregister_netdev`: the stack
+ *   stops transmitting, `stop` halts the engine and checks it stopped), so
+ *   devres frees the rings under a stopped engine. A hot-unplug mid-traffic,
+ *   or an orderly unbind with frames in flight, records no violation and
+ *   leaves the pool empty.
  *
  * `ringNicDriver({ halt: false })` forgets the halt: see buggy-nic.ts.
+ * `startTraffic` is the user side: a packet socket that keeps the interface
+ * busy with numbered test frames and checks each one that comes back.
  */
 
-import { allocCoherent, defineDriver, Devres, enableBusMaster, iomap, Machine, requestIrq, setDmaMask } from "boundscope";
-import type { BoundDevice, CoherentAllocation, DriverInstance, IoMapping, IommuMode, ProbeDevice } from "boundscope";
+import { allocCoherent, defineDriver, Devres, enableBusMaster, iomap, Machine, registerNetdev, requestIrq, setDmaMask } from "boundscope";
+import type { AtomicDevice, BoundDevice, CoherentAllocation, Device, DriverInstance, IoMapping, IommuMode, Netdev, ProbeDevice, SleepableDevice } from "boundscope";
 import { follow } from "./narrate.js";
 import type { Narrate } from "./narrate.js";
 import { CTRL_ENABLE, DESC_DONE, ISR_RX, ISR_TX, NIC_REG, NicDesc, RING_NIC_ID, RingNicModel, STATUS_RUNNING } from "./models/ring-nic-model.js";
@@ -33,28 +42,28 @@ const ALL_ONES = 0xffff_ffff;
 export interface NicStats {
   /** TX descriptors the device finished. */
   sent: number;
-  /** Frames received intact. */
+  /** Frames handed up to the stack. */
   received: number;
   /** Bytes in them. */
   bytes: number;
-  /** Frames received damaged. */
+  /** Receive descriptors the device finished empty. */
   errors: number;
   interrupts: number;
+  /** NAPI polls the stack ran. */
+  polls: number;
 }
 
 export interface RingNicOptions {
   /** The driver's name. Default "ring-nic". */
   readonly name?: string;
-  /** Halt the engine in remove(). Default true; false is the bug of buggy-nic.ts. */
+  /** Halt the engine in stop() and unregister in remove(). Default true; false is the bug of buggy-nic.ts. */
   readonly halt?: boolean;
-  /** How many test frames to send. Default: no limit, as long as the device runs. */
-  readonly frames?: number;
   readonly narrate?: Narrate;
   /** Hears the final counters when devres releases them. */
   readonly onRelease?: (stats: Readonly<NicStats>) => void;
 }
 
-/** The driver. Each binding gets its own rings, buffers and counters. */
+/** The driver. Each binding gets its own rings, buffers, counters and netdev. */
 export function ringNicDriver(options: RingNicOptions = {}) {
   return defineDriver({
     name: options.name ?? "ring-nic",
@@ -81,23 +90,29 @@ function probe<Scope>(dev: ProbeDevice<Scope>, options: RingNicOptions): RingNic
   const rxBuffers = allocCoherent(dev, BUFFER_SIZE * RING_SIZE);
   const tx: Ring<Scope> = { descs: txDescs, buffers: txBuffers };
   const rx: Ring<Scope> = { descs: rxDescs, buffers: rxBuffers };
-  const stats = Devres.new(dev, { sent: 0, received: 0, bytes: 0, errors: 0, interrupts: 0 }, (s) => options.onRelease?.({ ...s }));
+  const stats = Devres.new(dev, { sent: 0, received: 0, bytes: 0, errors: 0, interrupts: 0, polls: 0 }, (s) => options.onRelease?.({ ...s }));
   const nic = new RingNic(regs, tx, rx, stats, options);
   requestIrq(dev, (dev) => nic.interrupt(dev));
-  nic.start(dev);
-  options.narrate?.(`probe(): rings at 0x${tx.descs.dmaHandle.toString(16)} (TX) and 0x${rx.descs.dmaHandle.toString(16)} (RX), ${RING_SIZE} descriptors each; engine started`);
+  nic.netdev = registerNetdev(dev, {
+    open: (dev) => nic.open(dev),
+    stop: (dev) => nic.stop(dev),
+    transmit: (dev, packet) => nic.transmit(dev, packet),
+    poll: (dev, budget) => nic.poll(dev, budget),
+  });
+  options.narrate?.(`probe(): rings at 0x${tx.descs.dmaHandle.toString(16)} (TX) and 0x${rx.descs.dmaHandle.toString(16)} (RX), ${RING_SIZE} descriptors each; netdev ${nic.netdev.name} registered`);
   return nic;
 }
 
 const next = (index: number): number => (index + 1) % RING_SIZE;
 
 class RingNic<Scope> implements DriverInstance<Scope> {
+  /** Set right after construction, in probe(). */
+  netdev!: Netdev<Scope>;
   /** The oldest TX descriptor not yet reaped, and the next one to fill. */
   #txClean = 0;
   #txTail = 0;
   /** The next RX descriptor to reap. */
   #rxClean = 0;
-  #nextSeq = 0;
 
   constructor(
     private readonly regs: IoMapping<Scope>,
@@ -107,72 +122,114 @@ class RingNic<Scope> implements DriverInstance<Scope> {
     private readonly options: RingNicOptions,
   ) {}
 
-  /** Programs the rings, posts every RX buffer, starts the engine and fills the TX ring. */
-  start(dev: BoundDevice<Scope>): void {
+  /** `ndo_open`: programs the rings, posts every RX buffer, starts the engine. */
+  open(dev: SleepableDevice<Scope>): void {
     const { regs } = this;
     const rx = this.rx.descs.view(dev);
     for (let i = 0; i < RING_SIZE; i++) {
       NicDesc.write(rx, i, { addr: this.rx.buffers.dmaHandle + BigInt(i * BUFFER_SIZE), len: BUFFER_SIZE, flags: 0, status: 0 });
     }
+    this.#txClean = this.#txTail = this.#rxClean = 0;
     regs.write64(dev, NIC_REG.TX_RING, this.tx.descs.dmaHandle);
     regs.write32(dev, NIC_REG.TX_SIZE, RING_SIZE);
     regs.write64(dev, NIC_REG.RX_RING, this.rx.descs.dmaHandle);
     regs.write32(dev, NIC_REG.RX_SIZE, RING_SIZE);
     regs.write32(dev, NIC_REG.RX_TAIL, RING_SIZE - 1);
     regs.write32(dev, NIC_REG.CTRL, CTRL_ENABLE);
-    this.#refill(dev);
+    this.options.narrate?.(`open(): ${this.netdev.name} up, engine started`);
   }
 
-  /** The IRQ handler: acknowledge, reap both rings, refill TX. */
+  /** `ndo_stop`: halts the engine, unless this is buggy-nic. */
+  stop(dev: SleepableDevice<Scope>): void {
+    if (this.options.halt !== false) this.#halt(dev);
+  }
+
+  /** `ndo_start_xmit`: one packet on the TX ring, then the doorbell. */
+  transmit(dev: AtomicDevice<Scope>, packet: Uint8Array): "ok" | "busy" {
+    if (next(this.#txTail) === this.#txClean) {
+      this.netdev.stopQueue();
+      return "busy";
+    }
+    const i = this.#txTail;
+    this.tx.buffers.bytes(dev).set(packet, i * BUFFER_SIZE);
+    NicDesc.write(this.tx.descs.view(dev), i, { addr: this.tx.buffers.dmaHandle + BigInt(i * BUFFER_SIZE), len: packet.length, flags: 0, status: 0 });
+    this.#txTail = next(i);
+    this.regs.write32(dev, NIC_REG.TX_TAIL, this.#txTail);
+    // Full now: the stack holds further packets until poll() reaps a completion.
+    if (next(this.#txTail) === this.#txClean) this.netdev.stopQueue();
+    return "ok";
+  }
+
+  /** The IRQ handler: acknowledge, and leave the work to the NAPI poll. */
   interrupt(dev: BoundDevice<Scope>): void {
     const cause = this.regs.read32(dev, NIC_REG.ISR);
     if (cause === ALL_ONES) return; // surprise-removed
     this.regs.write32(dev, NIC_REG.ISR, cause);
-    const stats = this.stats.access(dev);
-    stats.interrupts++;
-    if ((cause & ISR_TX) !== 0) this.#reapTx(dev, stats);
-    if ((cause & ISR_RX) !== 0) this.#reapRx(dev, stats);
-    this.#refill(dev);
+    this.stats.access(dev).interrupts++;
+    if ((cause & (ISR_TX | ISR_RX)) !== 0) this.netdev.napiSchedule();
   }
 
-  remove(dev: ProbeDevice<Scope>): void {
+  /** The NAPI poll: reap TX completions (they cost no budget), then up to `budget` received frames. */
+  poll(dev: AtomicDevice<Scope>, budget: number): number {
+    const stats = this.stats.access(dev);
+    stats.polls++;
+    this.#reapTx(dev, stats);
+    return this.#reapRx(dev, stats, budget);
+  }
+
+  async remove(dev: ProbeDevice<Scope>): Promise<void> {
     const narrate = this.options.narrate ?? (() => {});
-    const { sent, received } = this.stats.access(dev);
     if (this.options.halt === false) {
+      const { sent, received } = this.stats.access(dev);
       narrate(`remove(): ${sent} frames sent, ${received} received; returns without halting the engine`);
       return;
     }
-    this.regs.write32(dev, NIC_REG.CTRL, 0);
-    // The read flushes the posted write and says whether the engine stopped.
-    // This model stops between two frames, so one read answers; real
-    // hardware would want readl_poll_timeout() here.
-    const status = this.regs.read32(dev, NIC_REG.STATUS);
-    if (status === ALL_ONES) {
+    // unregister_netdev: no more transmits or polls; stop() halts the engine.
+    await this.netdev.unregister();
+    const outcome = this.#halt(dev);
+    const { sent, received } = this.stats.access(dev);
+    if (outcome === "gone") {
       narrate(`remove(): STATUS reads all-ones: the device is gone, its engine with it (${sent} frames sent, ${received} received)`);
       return;
     }
+    narrate(`remove(): engine halted, ${this.netdev.name} unregistered (${sent} frames sent, ${received} received); devres may free the rings`);
+  }
+
+  /**
+   * CTRL=0, then a read that flushes the posted write and says whether the
+   * engine stopped. This model stops between two frames, so one read
+   * answers; real hardware would want readl_poll_timeout() here.
+   */
+  #halt(dev: BoundDevice<Scope>): "halted" | "gone" {
+    this.regs.write32(dev, NIC_REG.CTRL, 0);
+    const status = this.regs.read32(dev, NIC_REG.STATUS);
+    if (status === ALL_ONES) return "gone";
     if ((status & STATUS_RUNNING) !== 0) throw new Error("ring-nic: the engine did not stop; its rings cannot be freed safely");
-    narrate(`remove(): engine halted (${sent} frames sent, ${received} received); devres may free the rings`);
+    return "halted";
   }
 
   #reapTx(dev: BoundDevice<Scope>, stats: NicStats): void {
     const descs = this.tx.descs.view(dev);
+    const before = this.#txClean;
     while (this.#txClean !== this.#txTail && (NicDesc.get(descs, this.#txClean, "status") & DESC_DONE) !== 0) {
       NicDesc.set(descs, this.#txClean, "status", 0);
       stats.sent++;
       this.#txClean = next(this.#txClean);
     }
+    if (this.#txClean !== before && this.netdev.queueStopped) this.netdev.wakeQueue();
   }
 
-  /** Checks each received frame and hands its buffer back (the tail trails the reaped slot, as in e1000). */
-  #reapRx(dev: BoundDevice<Scope>, stats: NicStats): void {
+  /** Hands each received frame up and gives its buffer back (the tail trails the reaped slot, as in e1000). */
+  #reapRx(dev: AtomicDevice<Scope>, stats: NicStats, budget: number): number {
     const descs = this.rx.descs.view(dev);
     const buffers = this.rx.buffers.bytes(dev);
     let reaped = -1;
-    while ((NicDesc.get(descs, this.#rxClean, "status") & DESC_DONE) !== 0) {
+    let done = 0;
+    while (done < budget && (NicDesc.get(descs, this.#rxClean, "status") & DESC_DONE) !== 0) {
       const i = this.#rxClean;
       const len = NicDesc.get(descs, i, "len");
-      if (frameIntact(buffers.subarray(i * BUFFER_SIZE, i * BUFFER_SIZE + len))) {
+      if (len > 0) {
+        this.netdev.receive(dev, buffers.subarray(i * BUFFER_SIZE, i * BUFFER_SIZE + len));
         stats.received++;
         stats.bytes += len;
       } else {
@@ -180,26 +237,11 @@ class RingNic<Scope> implements DriverInstance<Scope> {
       }
       NicDesc.write(descs, i, { len: BUFFER_SIZE, status: 0 });
       reaped = i;
+      done++;
       this.#rxClean = next(i);
     }
     if (reaped >= 0) this.regs.write32(dev, NIC_REG.RX_TAIL, reaped);
-  }
-
-  /** Fills every free TX descriptor with a test frame, then rings the doorbell once. */
-  #refill(dev: BoundDevice<Scope>): void {
-    const limit = this.options.frames ?? Number.POSITIVE_INFINITY;
-    const descs = this.tx.descs.view(dev);
-    const buffers = this.tx.buffers.bytes(dev);
-    const tail = this.#txTail;
-    while (next(this.#txTail) !== this.#txClean && this.#nextSeq < limit) {
-      const i = this.#txTail;
-      const seq = this.#nextSeq++;
-      const len = frameLength(seq);
-      writeFrame(buffers.subarray(i * BUFFER_SIZE, i * BUFFER_SIZE + len), seq);
-      NicDesc.write(descs, i, { addr: this.tx.buffers.dmaHandle + BigInt(i * BUFFER_SIZE), len, flags: 0, status: 0 });
-      this.#txTail = next(i);
-    }
-    if (this.#txTail !== tail) this.regs.write32(dev, NIC_REG.TX_TAIL, this.#txTail);
+    return done;
   }
 }
 
@@ -221,11 +263,78 @@ function frameIntact(frame: Uint8Array): boolean {
   return true;
 }
 
+/** What `startTraffic` sent and got back. */
+export interface Traffic {
+  /** The interface it uses. */
+  readonly interface: string;
+  /** Frames handed to the socket. */
+  readonly sent: number;
+  /** Frames that came back as sent, and not. */
+  readonly intact: number;
+  readonly damaged: number;
+  /** Stops sending. */
+  stop(): void;
+}
+
+/** Frames kept queued on the interface: enough to keep a 32-slot ring full between two top-ups. */
+const KEEP_QUEUED = 64;
+/** How often the traffic is topped up, in virtual ns. */
+const TOP_UP_NS = 4_000;
+
+/**
+ * The user side: brings up `dev`'s interface, opens a packet socket on it and
+ * keeps it busy with numbered test frames (`frames` of them, or until
+ * stopped or the interface goes), checking each frame that comes back.
+ */
+export async function startTraffic(machine: Machine, dev: Device, { frames = Number.POSITIVE_INFINITY }: { frames?: number } = {}): Promise<Traffic> {
+  const iface = machine.net.interfaces.find((i) => i.device === dev.name);
+  if (iface === undefined) throw new Error(`startTraffic: ${dev.name} has no network interface`);
+  await iface.up();
+  const socket = machine.net.socket(iface.name);
+  let seq = 0;
+  let intact = 0;
+  let damaged = 0;
+  let stopped = false;
+  const drain = (): void => {
+    for (let frame = socket.tryRecv(); frame !== undefined; frame = socket.tryRecv()) {
+      if (frameIntact(frame)) intact++;
+      else damaged++;
+    }
+  };
+  const topUp = (): void => {
+    drain();
+    while (!stopped && seq < frames && iface.state === "up" && iface.queued < KEEP_QUEUED) {
+      const frame = new Uint8Array(frameLength(seq));
+      writeFrame(frame, seq++);
+      socket.send(frame);
+    }
+    if (!stopped && seq < frames && iface.state === "up") machine.clock.after(TOP_UP_NS, topUp);
+  };
+  topUp();
+  return {
+    interface: iface.name,
+    get sent() {
+      return seq;
+    },
+    get intact() {
+      drain();
+      return intact;
+    },
+    get damaged() {
+      drain();
+      return damaged;
+    },
+    stop: () => void (stopped = true),
+  };
+}
+
 export interface RingNicRun {
   readonly machine: Machine;
   readonly model: RingNicModel;
   /** The counters devres released at the end. */
   readonly stats: Readonly<NicStats> | undefined;
+  /** What the socket sent and got back. */
+  readonly traffic: Traffic;
   /** Frames the device held when it went away. */
   readonly inFlight: number;
 }
@@ -245,6 +354,7 @@ export async function runRingNic(
   const model = new RingNicModel("0000:00:05.0");
   const dev = machine.pci.plug(model);
   await machine.settled();
+  const traffic = await startTraffic(machine, dev);
   await machine.run(trafficNs);
   const inFlight = model.inFlight;
   narrate(`after ${trafficNs / 1000} µs of traffic: the device sent ${model.sent} frames and received ${model.received}; ${inFlight} in flight`);
@@ -255,8 +365,10 @@ export async function runRingNic(
     narrate(`unbind ${dev.name} mid-traffic`);
     await machine.pci.unbind(dev);
   }
+  traffic.stop();
   await machine.run(20_000); // time for anything left running to show itself
   stop();
-  if (stats !== undefined) narrate(`devres released the counters: ${stats.sent} sent, ${stats.received} received intact (${stats.bytes} bytes), ${stats.errors} damaged`);
-  return { machine, model, stats, inFlight };
+  narrate(`the socket sent ${traffic.sent} frames; ${traffic.intact} came back intact, ${traffic.damaged} damaged`);
+  if (stats !== undefined) narrate(`devres released the counters: ${stats.sent} sent, ${stats.received} received (${stats.bytes} bytes) in ${stats.polls} NAPI polls`);
+  return { machine, model, stats, traffic, inFlight };
 }

@@ -267,17 +267,21 @@ class StreamingNic<Scope> implements DriverInstance<Scope> {
     this.regs.write64(dev, SNIC_REG.RX_POST, slot.desc.dmaHandle);
   }
 
-  /** Queues test frames up to TX_DEPTH: each kmalloc'd, written, mapped to-device and posted. */
+  /**
+   * Queues test frames up to TX_DEPTH: each kmalloc'd, written, mapped
+   * to-device and posted. The IRQ handler calls it, so it allocates with
+   * "atomic" (GFP_ATOMIC): a hard IRQ handler must not sleep.
+   */
   #refill(dev: BoundDevice<Scope>, stats: StreamingNicStats): void {
     const limit = this.options.frames ?? Number.POSITIVE_INFINITY;
     while (this.#tx.length < TX_DEPTH && this.#nextSeq < limit) {
       const seq = this.#nextSeq++;
       const len = frameLength(seq);
-      const frame = kmalloc(dev, len);
+      const frame = kmalloc(dev, len, "atomic");
       writeFrame(frame.bytes(), seq);
       const mapping = mapSingle(dev, frame, "to-device");
       this.#counted(stats, mapping.bounced);
-      const desc = this.descs.alloc(dev);
+      const desc = this.descs.alloc(dev, "atomic");
       SnicDesc.write(desc.view(dev), 0, { addr: mapping.dmaAddress, len, flags: 0, status: 0 });
       this.#tx.push({ frame, mapping, desc });
       this.regs.write64(dev, SNIC_REG.TX_POST, desc.dmaHandle);

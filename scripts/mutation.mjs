@@ -82,8 +82,8 @@ const TYPE_MUTANTS = [
     edits: [
       edit(
         "src/driver/driver.ts",
-        "readonly probe: <Scope>(dev: ProbeDevice<Scope>) => DriverInstance<Scope> | Promise<DriverInstance<Scope>>;",
-        "readonly probe: (dev: ProbeDevice<unknown>) => DriverInstance<unknown> | Promise<DriverInstance<unknown>>;",
+        "readonly probe: <Scope>(dev: ProbeDevice<Scope>, id: MatchedId<Data>) => DriverInstance<Scope> | Promise<DriverInstance<Scope>>;",
+        "readonly probe: (dev: ProbeDevice<unknown>, id: MatchedId<Data>) => DriverInstance<unknown> | Promise<DriverInstance<unknown>>;",
       ),
     ],
   },
@@ -191,7 +191,7 @@ const TYPE_MUTANTS = [
     edits: [
       edit("src/driver/irq.ts", "export type IrqHandler<Scope> = (dev: IrqDevice<Scope>) => void;", "export type IrqHandler<Scope> = (dev: ProbeDevice<Scope>) => void;"),
       // At run time the handler gets the one token object; only its type changes.
-      edit("src/driver/irq.ts", "this.#handler(this.#binding.irqToken);", "this.#handler(this.#binding.token);"),
+      edit("src/driver/irq.ts", "const token = binding.irqToken;", "const token = binding.token;"),
     ],
   },
   {
@@ -411,8 +411,8 @@ const RUNTIME_MUTANTS = [
     edits: [
       edit(
         "src/core/dd.ts",
-        "    const returned = driver.probe(binding.token);\n    // A synchronous probe is over once it returns: a continuation it queued\n    // (a spawned task's first step) must not run in the core context.\n    if (!isThenable(returned)) binding.core = false;\n",
-        "    const returned = driver.probe(binding.token);\n",
+        "    const returned = driver.probe(binding.token, record.host);\n    // A synchronous probe is over once it returns: a continuation it queued\n    // (a spawned task's first step) must not run in the core context.\n    if (!isThenable(returned)) binding.core = false;\n",
+        "    const returned = driver.probe(binding.token, record.host);\n",
       ),
     ],
   },
@@ -432,7 +432,7 @@ const RUNTIME_MUTANTS = [
     id: "task-no-wait",
     what: "unbind does not wait for the tasks before devres release",
     tests: ["task"],
-    edits: [edit("src/core/dd.ts", "  await Promise.allSettled(tasks.map((task) => task.done));\n", "")],
+    edits: [edit("src/core/dd.ts", "    await watch(record, binding, task.done, ", "    void watch(record, binding, task.done, ")],
   },
   {
     // The simulator sees the holds and tells the checker (observe/dma-debug.ts),
@@ -447,9 +447,9 @@ const RUNTIME_MUTANTS = [
     what: "a freed IRQ stays wired to the device and still runs its handler",
     tests: ["irq"],
     edits: [
-      edit("src/driver/irq.ts", "    if (this.freed) return;\n", ""),
-      // The interrupt line is the machine's now.
-      edit("src/sim/hardware.ts", "    if (this.#irq === handler) this.#irq = undefined;\n", ""),
+      edit("src/driver/irq.ts", "    if (this.freed) return \"none\";\n", ""),
+      // The interrupt line is the controller's (sim/irq-chip.ts): the action stays on it.
+      edit("src/sim/irq-chip.ts", "    this.actions = this.actions.filter((a) => a !== action);\n", ""),
     ],
   },
   {

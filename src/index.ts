@@ -18,9 +18,11 @@ export { BoundscopeError } from "./internal/error.js";
 export type { ErrorCode } from "./internal/error.js";
 
 // Layer 2: the driver model
-export type { BoundDevice, Device, DeviceState, IrqDevice, ProbeDevice, TaskDevice } from "./driver/device.js";
-export { defineDriver } from "./driver/driver.js";
-export type { DeviceId, Driver, DriverInstance, DriverSpec } from "./driver/driver.js";
+export type { AtomicDevice, BoundDevice, Device, DeviceState, IrqDevice, NotAtomicDevice, ProbeDevice, SleepableDevice, TaskDevice } from "./driver/device.js";
+export { defineDriver, deviceTable } from "./driver/driver.js";
+export type { DeviceId, DeviceTable, Driver, DriverInstance, DriverSpec, IdMatch, MatchedId, TableDriverSpec } from "./driver/driver.js";
+export { addAuxiliaryDevice, auxiliaryType, defineAuxiliaryDriver } from "./driver/auxiliary.js";
+export type { AuxiliaryDevice, AuxiliaryDriver, AuxiliaryDriverSpec, AuxiliaryInit, AuxiliaryOps, AuxiliaryType, ParentData, ParentOps } from "./driver/auxiliary.js";
 export { allocCoherent, enableBusMaster, freeCoherent, setDmaMask } from "./driver/dma.js";
 export type { CoherentAllocation, DataDirection, DmaAddress, DmaDirection, DmaMappingKind, RegisterValue, ScopedView } from "./driver/dma.js";
 export { kmalloc, vmalloc } from "./driver/kmalloc.js";
@@ -42,24 +44,57 @@ export { mapSg, setMaxSegmentSize, setSegmentBoundary, syncSgForCpu, syncSgForDe
 export type { CpuOwnedSgTable, SgMapping, SgPiece, SgSegment, SgTable } from "./driver/scatterlist.js";
 export { createDmaPool } from "./driver/dma-pool.js";
 export type { DmaPool, PoolBlock } from "./driver/dma-pool.js";
-export { Devres } from "./driver/devres.js";
+export { Devres, openDevresGroup } from "./driver/devres.js";
+export type { DevresGroup, DevresGroupState } from "./driver/devres.js";
 export { Revocable } from "./driver/revocable.js";
+export type { NotAPromise } from "./driver/revocable.js";
 export { iomap } from "./driver/mmio.js";
 export type { IoMapping, MmioWidth } from "./driver/mmio.js";
-export { requestIrq } from "./driver/irq.js";
-export type { IrqHandle, IrqHandler } from "./driver/irq.js";
+export { allocIrqVectors, requestIrq } from "./driver/irq.js";
+export type { IrqHandle, IrqHandler, IrqKind, IrqOptions, IrqReturn, IrqThread, IrqVectors, IrqVectorTypes } from "./driver/irq.js";
 export { spawn } from "./driver/task.js";
 export type { Task, TaskSignal, TaskWork } from "./driver/task.js";
 export { sleep } from "./driver/delay.js";
-export { defineStruct } from "./driver/descriptor.js";
-export type { FieldType, FieldValue, Struct, StructFields, StructValue } from "./driver/descriptor.js";
+export {
+  pciDisableDevice,
+  pciEnableDevice,
+  pciFindCapability,
+  pciFindNextCapability,
+  pcimEnableDevice,
+  pciReadConfigByte,
+  pciReadConfigDword,
+  pciReadConfigWord,
+  pciRegs,
+  pciResetFunction,
+  pciWriteConfigByte,
+  pciWriteConfigDword,
+  pciWriteConfigWord,
+} from "./driver/pci.js";
+export { readPollTimeout, readPollTimeoutAtomic } from "./driver/iopoll.js";
+export type { AtomicPollOptions, PollOptions } from "./driver/iopoll.js";
+export type { Gfp } from "./driver/context.js";
+export { arrayOf, defineStruct } from "./driver/descriptor.js";
+export type { ArrayField, FieldPath, FieldSpec, FieldType, FieldValue, Struct, StructFields, StructInput, StructValue } from "./driver/descriptor.js";
 export type { Hold } from "./driver/ports.js";
+export { registerNetdev } from "./driver/netdev.js";
+export type { Netdev, NetdevOps, NetdevOptions, NetdevTx } from "./driver/netdev.js";
+export { registerBlockDevice } from "./driver/blkdev.js";
+export type { BlockDevice, BlockDeviceOps, BlockDeviceOptions, BlockRequest, BlockStatus } from "./driver/blkdev.js";
+
+// Layer 3: the driver core
+export type { AuxiliaryBus } from "./core/auxiliary.js";
+export type { DeviceLink, Links } from "./core/device-link.js";
+
+// Layer 3½: the kernel's subsystems
+export type { Net, NetInterface, NetInterfaceState, NetStats, Socket } from "./subsys/net.js";
+export type { Block, Disk, DiskStats } from "./subsys/block.js";
 
 // Layer 4: the simulated machine
-export type { Bus, PlugSpec } from "./sim/pci.js";
+export type { Bus, PlugOptions, PlugSpec } from "./sim/pci.js";
 export type { Clock, Timer } from "./sim/clock.js";
 export { DeviceModel } from "./sim/model.js";
 export type { DeviceModelSpec } from "./sim/model.js";
+export type { ConfigWidth, PciCapabilitySpec } from "./sim/config-space.js";
 export type { Iommu, IommuFault, IommuMode } from "./sim/iommu.js";
 export type { Memory, MemoryOptions, MemoryStats, ZoneStats } from "./sim/memory.js";
 

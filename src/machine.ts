@@ -29,7 +29,16 @@ import { PhysicalMemory } from "./sim/phys.js";
 import { DEFAULT_SWIOTLB_BYTES, SLOT, Swiotlb } from "./sim/swiotlb.js";
 import type { Memory, MemoryOptions } from "./sim/memory.js";
 import { PciBus } from "./sim/pci.js";
+import { BlockLayer } from "./subsys/block.js";
+import type { Block } from "./subsys/block.js";
+import { NetworkStack } from "./subsys/net.js";
+import type { Net } from "./subsys/net.js";
+import { DEFAULT_WATCHDOG_NS } from "./sim/watchdog.js";
 import type { Bus } from "./sim/pci.js";
+import { AuxiliaryBusCore } from "./core/auxiliary.js";
+import type { AuxiliaryBus } from "./core/auxiliary.js";
+import { DeviceLinks } from "./core/device-link.js";
+import type { Links } from "./core/device-link.js";
 import { DmaChecker } from "./observe/dma-debug.js";
 import type { DmaDebug, DmaDebugMode } from "./observe/dma-debug.js";
 import { EventLog } from "./observe/events.js";
@@ -62,6 +71,15 @@ export interface MachineOptions {
    * for itself (`DeviceModelSpec.dmaCoherent`).
    */
   readonly dmaCoherent?: boolean;
+  /**
+   * Default 10 s (`10_000_000_000`): how long, in virtual ns, the driver core
+   * waits for a `remove()`, a task, a devres release or a subsystem call in
+   * flight before the watchdog reports it (violation `hung`) and the core
+   * goes on without it. When nothing else moves time, the watchdog does,
+   * once the machine has been idle for 100 ms of real time. A positive whole
+   * number of ns (`EINVAL` otherwise).
+   */
+  readonly watchdogNs?: number;
 }
 
 /**
@@ -80,6 +98,16 @@ export interface MachineOptions {
 export class Machine {
   readonly memory: Memory;
   readonly pci: Bus;
+  /** The auxiliary bus: devices drivers create in probe, and the drivers that bind to them. */
+  readonly auxiliary: AuxiliaryBus;
+  /** Device links: a consumer probed only after, and unbound before, its supplier. */
+  readonly links: Links;
+  readonly #pciBus: PciBus;
+  readonly #auxBus: AuxiliaryBusCore;
+  /** The network stack: the interfaces drivers registered, and packet sockets on them. */
+  readonly net: Net;
+  /** The block layer: the disks drivers registered. */
+  readonly block: Block;
   readonly dmaDebug: DmaDebug;
   /** The IOMMU's mode and the faults it recorded. */
   readonly iommu: Iommu;
@@ -94,7 +122,7 @@ export class Machine {
     if (typeof options !== "object" || options === null) {
       throw fail("EINVAL", `Machine: options must be an object, got ${describe(options)}.`);
     }
-    const { memory = {}, iommu = "passthrough", dmaDebug = "report", dmaCoherent = true } = options;
+    const { memory = {}, iommu = "passthrough", dmaDebug = "report", dmaCoherent = true, watchdogNs = DEFAULT_WATCHDOG_NS } = options;
     if (iommu !== "strict" && iommu !== "passthrough") {
       throw fail("EINVAL", `Machine: iommu must be "strict" or "passthrough", got ${describe(iommu)}.`);
     }
@@ -107,6 +135,10 @@ export class Machine {
     }
     if (typeof dmaCoherent !== "boolean") {
       throw fail("EINVAL", `Machine: dmaCoherent must be true or false, got ${describe(dmaCoherent)}.`);
+    }
+    // Covers times from JavaScript or arithmetic: `number` admits NaN, Infinity, fractions and negatives, and 0 would report every wait.
+    if (typeof watchdogNs !== "number" || !Number.isSafeInteger(watchdogNs) || watchdogNs <= 0) {
+      throw fail("EINVAL", `Machine: watchdogNs must be a positive whole number of ns of virtual time, got ${describe(watchdogNs)}.`);
     }
     const phys = new PhysicalMemory();
     const pool = new CoherentPool(memory, phys);
@@ -162,8 +194,18 @@ export class Machine {
       },
     });
     const report: Report = checker.check;
-    this.#hw = new Hardware(clock, phys, pool, heap, swiotlb, unit, this.#log.add, report, checker.enabled, dmaCoherent);
-    this.pci = new PciBus(this.#hw);
+    this.#hw = new Hardware(clock, phys, pool, heap, swiotlb, unit, this.#log.add, report, checker.enabled, dmaCoherent, watchdogNs, () => this.#log.events.at(-1)?.seq ?? 0);
+    const net = new NetworkStack();
+    const block = new BlockLayer();
+    this.#hw.subsystems = { net, block };
+    this.net = net.face;
+    this.block = block.face;
+    const links = new DeviceLinks(this.#log.add);
+    this.#auxBus = new AuxiliaryBusCore(this.#log.add, links);
+    this.#pciBus = new PciBus(this.#hw, links, this.#auxBus);
+    this.pci = this.#pciBus;
+    this.auxiliary = this.#auxBus.face;
+    this.links = links.face;
   }
 
   /**
@@ -236,7 +278,8 @@ export class Machine {
   /**
    * Unplugs every device and waits until all is at rest, so `await using`
    * leaves nothing bound. Rejects with the first error an unplug gave
-   * (in `dmaDebug: "throw"` mode, a violation), after all are done.
+   * (in `dmaDebug: "throw"` mode, a violation), after all are done, or
+   * with `ETIMEDOUT` if a device's queue never comes to rest (as `settled`).
    *
    * @example
    * ```ts
@@ -248,15 +291,51 @@ export class Machine {
    * ```
    */
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.settled();
-    const results = await Promise.allSettled(this.pci.devices.map((dev) => this.pci.unplug(dev)));
-    await this.settled();
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    const stuck: unknown[] = [];
+    await this.settled().catch((error: unknown) => stuck.push(error));
+    // Roots only: a child goes with its parent (and auxiliary devices with their parent's driver).
+    const unplugs = Promise.allSettled(this.pci.devices.filter((dev) => this.pci.parent(dev) === undefined).map((dev) => this.pci.unplug(dev)));
+    const done = await this.#hw.watchdog.wait(unplugs, { patient: true });
+    await this.settled().catch((error: unknown) => stuck.push(error));
+    if (!done) throw this.#busy("asyncDispose");
+    const failed = (await unplugs).find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed !== undefined) throw failed.reason;
+    if (stuck.length > 0) throw stuck[0];
   }
 
-  /** Resolves once every queued probe and remove on every device has finished. */
-  settled(): Promise<void> {
-    return this.pci.settled();
+  /**
+   * Resolves once every queued probe and remove on every device has
+   * finished. Every wait of a removal is watched (`watchdogNs`), so removals
+   * always finish; a `probe()` that never returns would hold its device's
+   * queue for good: once the watchdog's time has passed with no other wait
+   * of the core pending, this rejects with `ETIMEDOUT`, naming the devices
+   * still busy, rather than hang.
+   *
+   * @example
+   * ```ts
+   * machine.pci.plug({ vendor: 0x1af4, device: 0x1000 });
+   * await machine.settled();   // its probe has finished
+   * ```
+   */
+  async settled(): Promise<void> {
+    if (await this.#hw.watchdog.wait(this.#rest(), { patient: true })) return;
+    throw this.#busy("settled");
+  }
+
+  /** Resolves once neither bus has a state change queued or running (one may start the other's). */
+  async #rest(): Promise<void> {
+    do {
+      await this.#pciBus.settled();
+      await this.#auxBus.core.settled();
+    } while (this.#pciBus.busy || this.#auxBus.core.busy);
+  }
+
+  /** The error of a wait for rest that the watchdog ended. */
+  #busy(operation: string): Error {
+    const busy = this.pci.devices.filter((dev) => dev.state === "probing" || dev.state === "unbinding").map((dev) => `${dev.name} (${dev.state})`);
+    return fail(
+      "ETIMEDOUT",
+      `${operation}: the machine did not come to rest within ${this.#hw.watchdog.timeoutNs} ns of virtual time after the last wait of the driver core; still busy: ${busy.length > 0 ? busy.join(", ") : "an unplugged device"}. A probe() that never returns holds its device for good: make it finish, or fail, in bounded time.`,
+    );
   }
 }

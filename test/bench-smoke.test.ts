@@ -57,6 +57,10 @@ const runtimeRows = [
   "run.stream.checker.strict",
   "run.stream.mode.bounce.nic",
   "run.stream.mode.noncoherent.nic",
+  // Issue 13's costs.
+  "run.subsys.call",
+  ...[1, 2, 8, 32].map((count) => `run.irq.dispatch.${count}`),
+  "run.tree.unplug",
 ];
 const bundleRows = ["bundle.library", "bundle.driver", "bundle.driverAndMachine", "bundle.dependencies"];
 

@@ -310,11 +310,12 @@ describe("access", () => {
     await pending;
   });
 
-  it("an unbind waits for an in-flight tryAccessWith before releasing the value", async () => {
+  // tryAccessWith is atomic (it must not sleep); the async accessor the unbind waits for is tryAccessAsync.
+  it("an unbind waits for an in-flight tryAccessAsync before releasing the value", async () => {
     const log: string[] = [];
     const { machine, devs, held } = await holder((v) => void log.push(`release ${v}`));
     const gate = deferred();
-    const reading = held[0]!.devres.tryAccessWith(async (v) => {
+    const reading = held[0]!.devres.tryAccessAsync(async (v) => {
       log.push(`read ${v}`);
       await gate.promise;
       log.push("read done");

@@ -1668,10 +1668,10 @@ table(
 );
 rows.push({
   entry: "IRQ handler",
-  input: "a hostile call that throws inside it (`allocCoherent(dev, -1)`)",
+  input: "a hostile call that throws inside it (`allocCoherent(dev, -1, \"atomic\")`)",
   outcome: { logged: "irq-failed", errorCode: "EINVAL" },
   act: (rig) => {
-    rig.onIrq = (dev) => void allocCoherent(dev, -1);
+    rig.onIrq = (dev) => void allocCoherent(dev, -1, "atomic");
     rig.a.model.interrupt();
   },
 });

@@ -66,7 +66,7 @@ function streamingState(rig: Rig) {
 }
 
 /** The events a failing callback logs. */
-const FAILURES: readonly MachineEventKind[] = ["probe-failed", "remove-failed", "release-failed", "irq-failed", "task-failed", "model-failed"];
+const FAILURES: readonly MachineEventKind[] = ["probe-failed", "remove-failed", "release-failed", "irq-failed", "task-failed", "teardown-failed", "model-failed"];
 
 const lastSeq = (machine: Machine): number => machine.events.at(-1)?.seq ?? 0;
 

@@ -27,7 +27,7 @@ describe("the handler", () => {
     const seen: BoundDevice<Smuggled>[] = [];
     const { model, token, irq } = await withIrq((dev) => {
       seen.push(dev);
-      allocCoherent(dev, 64);
+      allocCoherent(dev, 64, "atomic");
     });
     model.interrupt();
     model.interrupt();

@@ -1,6 +1,7 @@
 /**
  * Revocable (src/revocable.ts): readers get the value until it is revoked;
- * revoking waits for in-flight readers, then releases the value once.
+ * revoking waits for in-flight readers, then releases the value once. The
+ * async reader is tryAccessAsync (tryAccessWith is atomic: test/context.test.ts).
  */
 
 import { describe, expect, it } from "vitest";
@@ -30,25 +31,26 @@ describe("access", () => {
     expect(new Revocable("").tryAccess()).toBe("");
   });
 
-  it("tryAccessWith resolves with what the accessor returns", async () => {
+  it("tryAccessWith returns what the accessor returns, tryAccessAsync resolves with it", async () => {
     const value = new Revocable(21);
-    expect(await value.tryAccessWith((v) => v * 2)).toBe(42);
-    expect(await value.tryAccessWith(async (v) => v + 1)).toBe(22);
+    expect(value.tryAccessWith((v) => v * 2)).toBe(42);
+    expect(await value.tryAccessAsync(async (v) => v + 1)).toBe(22);
   });
 
   it("tryAccessWith after a revoke resolves undefined without calling the accessor", async () => {
     const value = new Revocable(1);
     await value.revoke();
     let called = false;
-    expect(await value.tryAccessWith(() => (called = true))).toBeUndefined();
+    expect(value.tryAccessWith(() => (called = true))).toBeUndefined();
+    expect(await value.tryAccessAsync(() => (called = true))).toBeUndefined();
     expect(called).toBe(false);
   });
 
-  it("an accessor that throws rejects tryAccessWith and does not hold up a revoke", async () => {
+  it("an accessor that throws rejects tryAccessAsync and does not hold up a revoke", async () => {
     const value = new Revocable(1);
     const cause = new Error("read failed");
     await expect(
-      value.tryAccessWith(async () => {
+      value.tryAccessAsync(async () => {
         await tick();
         throw cause;
       }),
@@ -101,11 +103,11 @@ describe("revoke", () => {
     expect(results[0]).toBe(true);
   });
 
-  it("revoke waits for an in-flight tryAccessWith before releasing", async () => {
+  it("revoke waits for an in-flight tryAccessAsync before releasing", async () => {
     const gate = deferred();
     const log: string[] = [];
     const value = new Revocable("dma", (v) => void log.push(`release ${v}`));
-    const reading = value.tryAccessWith(async (v) => {
+    const reading = value.tryAccessAsync(async (v) => {
       log.push(`read ${v}`);
       await gate.promise;
       log.push("read end");
@@ -128,7 +130,7 @@ describe("revoke", () => {
     const log: string[] = [];
     const value = new Revocable(1, () => void log.push("release"));
     const readers = gates.map((gate, i) =>
-      value.tryAccessWith(async () => {
+      value.tryAccessAsync(async () => {
         await gate.promise;
         log.push(`reader ${i} done`);
       }),
@@ -147,7 +149,7 @@ describe("revoke", () => {
     const gate = deferred();
     const log: string[] = [];
     const value = new Revocable(1, () => void log.push("release"));
-    const reading = value.tryAccessWith(() => gate.promise);
+    const reading = value.tryAccessAsync(() => gate.promise);
     const first = value.revoke();
     const second = value.revoke().then((won) => log.push(`second ${won}`));
     await tick();

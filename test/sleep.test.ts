@@ -7,7 +7,7 @@ import { defineDriver, DeviceModel, iomap, Machine, sleep } from "../src/index.j
 import type { MmioWidth } from "../src/index.js";
 import { expectCode, NIC, smuggle } from "./helpers.js";
 import type { Smuggled } from "./helpers.js";
-import type { BoundDevice } from "../src/index.js";
+import type { SleepableDevice } from "../src/index.js";
 
 /** A device that takes 5 µs to go idle after CTRL=0. */
 class SlowStop extends DeviceModel {
@@ -55,7 +55,7 @@ describe("sleep", () => {
 
   it("a sleeper and a running clock share it: run() waits for the sleeper, and time adds up", async () => {
     const machine = new Machine();
-    let token: BoundDevice<Smuggled> | undefined;
+    let token: SleepableDevice<Smuggled> | undefined;
     await machine.pci.register(defineDriver({ name: "t", ids: [NIC], probe: (dev) => ((token = smuggle(dev)), {}) }));
     machine.pci.plug(NIC);
     await machine.settled();
@@ -67,7 +67,7 @@ describe("sleep", () => {
 
   it("sleep with a dead token is ENXIO, a bad time EINVAL", async () => {
     const machine = new Machine();
-    let token: BoundDevice<Smuggled> | undefined;
+    let token: SleepableDevice<Smuggled> | undefined;
     await machine.pci.register(defineDriver({ name: "t", ids: [NIC], probe: (dev) => ((token = smuggle(dev)), {}) }));
     const dev = machine.pci.plug(NIC);
     await machine.settled();

@@ -7,7 +7,7 @@
 import { Resvg } from "@resvg/resvg-js";
 import { describe, expect, it } from "vitest";
 import { allocCoherent, defineDriver, Devres, Machine } from "../src/index.js";
-import { ALLOCATION_COLOUR, renderTimeline, STATE_COLOURS, VIOLATION_COLOUR } from "../src/observe/trace.js";
+import { ALLOCATION_COLOUR, LINK_COLOUR, renderTimeline, STATE_COLOURS, VIOLATION_COLOUR } from "../src/observe/trace.js";
 import { runTimelineScenario } from "../examples/timeline.js";
 import { NIC } from "./helpers.js";
 
@@ -59,9 +59,17 @@ describe("toChromeTrace", () => {
 
   it("gives each device its own named track", () => {
     const names = traceEvents.filter((e) => e.ph === "M" && e.name === "thread_name").map((e) => e.args?.["name"]);
-    expect(names).toEqual(["0000:00:04.0", "0000:00:05.0", "0000:00:06.0"]);
+    // A child is indented under its parent and says which it is.
+    expect(names).toEqual(["0000:00:04.0", "0000:00:05.0", "0000:00:06.0", "0000:00:1e.0", "  0000:00:07.0 (under 0000:00:1e.0)", "0000:00:08.0", "    accel.crypto.0 (under 0000:00:07.0)"]);
+    // Tracks are sorted in tree order, each child right under its parent.
+    const sort = new Map(traceEvents.filter((e) => e.ph === "M" && e.name === "thread_sort_index").map((e) => [e.tid, Number(e.args?.["sort_index"])]));
+    const byTrack = traceEvents.filter((e) => e.ph === "M" && e.name === "thread_name").sort((a, b) => sort.get(a.tid)! - sort.get(b.tid)!);
+    expect(byTrack.map((e) => String(e.args?.["name"]).trim().split(" ")[0])).toEqual(["0000:00:04.0", "0000:00:05.0", "0000:00:06.0", "0000:00:1e.0", "0000:00:07.0", "accel.crypto.0", "0000:00:08.0"]);
+    // The device link is a flow from the supplier's track to the consumer's.
+    const [start, end] = traceEvents.filter((e) => e.cat === "link" && (e.ph === "s" || e.ph === "f"));
+    expect([start?.tid, end?.tid, start?.id === end?.id]).toEqual([byTrack[4]!.tid, byTrack[6]!.tid, true]);
     const tids = new Set(traceEvents.filter((e) => e.ph === "M" && e.name === "thread_name").map((e) => e.tid));
-    expect(tids.size).toBe(3);
+    expect(tids.size).toBe(7);
   });
 
   it("draws probe and remove as balanced slices on the device's track", () => {
@@ -88,9 +96,11 @@ describe("toChromeTrace", () => {
 describe("the timeline, rasterized", () => {
   const { svg, layout } = renderTimeline(scenario.trace.events);
   const image = new Resvg(svg, { background: "#ffffff" }).render();
+  // Read once: resvg copies the whole buffer on every read of `pixels`.
+  const pixels = image.pixels;
   const pixel = (x: number, y: number): string => {
     const i = (Math.round(y) * image.width + Math.round(x)) * 4;
-    return `#${[image.pixels[i]!, image.pixels[i + 1]!, image.pixels[i + 2]!].map((c) => c.toString(16).padStart(2, "0")).join("")}`;
+    return `#${[pixels[i]!, pixels[i + 1]!, pixels[i + 2]!].map((c) => c.toString(16).padStart(2, "0")).join("")}`;
   };
 
   it("is an image of the size it says", () => {
@@ -99,7 +109,7 @@ describe("the timeline, rasterized", () => {
   });
 
   it("shows one lane per device, each segment in its state's colour", () => {
-    expect(layout.lanes.map((l) => l.device)).toEqual(["0000:00:04.0", "0000:00:05.0", "0000:00:06.0"]);
+    expect(layout.lanes.map((l) => l.device)).toEqual(["0000:00:04.0", "0000:00:05.0", "0000:00:06.0", "0000:00:1e.0", "0000:00:07.0", "accel.crypto.0", "0000:00:08.0"]);
     let sampled = 0;
     for (const lane of layout.lanes) {
       for (const segment of lane.segments) {
@@ -121,6 +131,23 @@ describe("the timeline, rasterized", () => {
     for (const bar of layout.allocations) {
       expect(pixel(bar.x0 + 1, bar.y + bar.height / 2)).toBe(ALLOCATION_COLOUR);
     }
+  });
+
+  it("indents children under their parents and draws each device link as an arrow to its supplier", () => {
+    const depths = Object.fromEntries(layout.lanes.map((l) => [l.device, [l.depth, l.parent]]));
+    expect(depths["0000:00:07.0"]).toEqual([1, "0000:00:1e.0"]);
+    expect(depths["accel.crypto.0"]).toEqual([2, "0000:00:07.0"]);
+    expect(svg).toContain("└ accel.crypto.0");
+    expect(layout.links).toHaveLength(1);
+    const [link] = layout.links;
+    const lane = (device: string) => layout.lanes.find((l) => l.device === device)!;
+    expect([link!.consumer, link!.supplier]).toEqual(["0000:00:08.0", "0000:00:07.0"]);
+    expect(link!.y0).toBeGreaterThan(lane("0000:00:08.0").y);
+    expect(link!.y1).toBeLessThan(lane("0000:00:07.0").y + lane("0000:00:07.0").height);
+    expect(link!.removedAt).toBeDefined();
+    // Dashed: some pixel of the arrow's first few is the link's colour.
+    const along = [0, 1, 2, 3, 4, 5].map((d) => pixel(link!.x, Math.min(link!.y0, link!.y1) + 8 + d));
+    expect(along).toContain(LINK_COLOUR);
   });
 
   it("marks every violation in red, with its message as the hover title", () => {

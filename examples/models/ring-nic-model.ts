@@ -1,5 +1,7 @@
 /**
- * ring-nic-model: the simulated NIC behind examples/ring-nic.ts.
+ * ring-nic-model: the simulated NIC behind examples/ring-nic.ts, and, with
+ * `{ msix: true }`, behind examples/net-nic.ts (two MSI-X vectors instead of
+ * the one legacy line).
  *
  * A TX and an RX descriptor ring in host memory, doorbell registers in BAR 0,
  * one interrupt, and a DMA engine on the virtual clock. The MAC is in
@@ -21,6 +23,11 @@ import { defineStruct, DeviceModel } from "boundscope";
 import type { MmioWidth, Timer } from "boundscope";
 
 export const RING_NIC_ID = { vendor: 0x1234, device: 0x10e1 } as const;
+/** The MSI-X variant (`new RingNicModel(name, { msix: true })`), driven by examples/net-nic.ts. */
+export const NET_NIC_ID = { vendor: 0x1234, device: 0x10e2 } as const;
+/** Its MSI-X vectors: one per direction. */
+export const MSIX_RX = 0;
+export const MSIX_TX = 1;
 
 /** BAR 0 registers: 32-bit, but for the two 64-bit ring bases. */
 export const NIC_REG = {
@@ -101,8 +108,13 @@ export class RingNicModel extends DeviceModel {
   /** Frames it dropped for want of an RX buffer. */
   missed = 0;
 
-  constructor(name?: string) {
-    super({ ...RING_NIC_ID, ...(name === undefined ? {} : { name }), bars: [0x100] });
+  /** True when the device signals by MSI-X: vector 0 for RX, vector 1 for TX (see net-nic.ts). */
+  readonly msixVectors: boolean;
+
+  /** `msix: true`: the same NIC with a 2-entry MSI-X table and its own ids (`NET_NIC_ID`), one vector per direction. */
+  constructor(name?: string, { msix = false }: { msix?: boolean } = {}) {
+    super({ ...(msix ? NET_NIC_ID : RING_NIC_ID), ...(name === undefined ? {} : { name }), bars: [0x100], ...(msix ? { msix: 2 } : {}) });
+    this.msixVectors = msix;
   }
 
   /** True while the engine runs. */
@@ -234,10 +246,13 @@ export class RingNicModel extends DeviceModel {
       this.sent++;
       cause |= ISR_TX;
     }
-    if (cause !== 0) {
-      this.#isr |= cause;
-      this.raiseIrq();
-    }
+    if (cause === 0) return;
+    this.#isr |= cause;
+    if (!this.msixVectors) return this.raiseIrq();
+    // MSI-X: one message per cause, on its own vector; nothing to acknowledge.
+    this.#isr = 0;
+    if ((cause & ISR_RX) !== 0) this.raiseMsi(MSIX_RX);
+    if ((cause & ISR_TX) !== 0) this.raiseMsi(MSIX_TX);
   }
 
   /** Writes a finished descriptor back with DESC_DONE. */

@@ -26,6 +26,10 @@ export interface BoundDevice<_Scope = unknown> extends Device {}
 export interface ProbeDevice<_Scope = unknown> extends BoundDevice {}
 export interface IrqDevice<_Scope = unknown> extends BoundDevice {}
 export interface TaskDevice<_Scope = unknown> extends BoundDevice {}
+export interface SleepableDevice<_Scope = unknown> extends BoundDevice {}
+export interface AtomicDevice<_Scope = unknown> extends BoundDevice {}
+export type NotAtomicDevice<_Scope = unknown> = BoundDevice;
+export type Gfp = "kernel" | "atomic";
 export declare function setDmaMask(dev: ProbeDevice, bits: number): void;
 export declare function enableBusMaster(dev: ProbeDevice): void;
 export declare function iomap(dev: ProbeDevice, bar: number): IoMapping;
@@ -64,7 +68,7 @@ export interface CoherentAllocation<_Scope = unknown> {
   free(): void;
   [Symbol.dispose](): void;
 }
-export declare function allocCoherent(dev: BoundDevice, size: number): CoherentAllocation;
+export declare function allocCoherent(dev: BoundDevice, size: number, gfp?: Gfp): CoherentAllocation;
 export declare function freeCoherent(dev: BoundDevice, handle: DmaAddress, size?: number, cpu?: Uint8Array): void;
 
 export interface KernelBuffer<Allocator extends "kmalloc" | "vmalloc" = "kmalloc" | "vmalloc"> {
@@ -76,7 +80,7 @@ export interface KernelBuffer<Allocator extends "kmalloc" | "vmalloc" = "kmalloc
   free(): void;
   [Symbol.dispose](): void;
 }
-export declare function kmalloc(dev: BoundDevice, size: number): KernelBuffer<"kmalloc">;
+export declare function kmalloc(dev: BoundDevice, size: number, gfp?: Gfp): KernelBuffer<"kmalloc">;
 export declare function vmalloc(dev: BoundDevice, size: number): KernelBuffer<"vmalloc">;
 
 export type StreamingAddress<_Scope = unknown, _Dir extends DataDirection = DataDirection> = bigint;
@@ -155,7 +159,7 @@ export interface DmaPool<_Scope = unknown> {
   readonly align: number;
   readonly boundary: number;
   readonly inUse: number;
-  alloc(dev: BoundDevice): PoolBlock;
+  alloc(dev: BoundDevice, gfp?: Gfp): PoolBlock;
   free(dev: BoundDevice, cpu: Uint8Array | undefined, handle: DmaAddress): void;
   destroy(): void;
 }
@@ -166,7 +170,8 @@ export declare class Devres<_Scope, Value> {
   static new<Value>(dev: BoundDevice, value: Value, release?: (value: Value) => void | Promise<void>): Devres<unknown, Value>;
   access(dev: BoundDevice): Value;
   tryAccess(): Value | undefined;
-  tryAccessWith<Result>(use: (value: Value) => Result | Promise<Result>): Promise<Result | undefined>;
+  tryAccessWith<Result>(use: (value: Value) => Result): Result | undefined;
+  tryAccessAsync<Result>(use: (value: Value) => Result | PromiseLike<Result>): Promise<Result | undefined>;
   get revoked(): boolean;
   release(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -176,7 +181,8 @@ export declare class Revocable<Value> {
   constructor(value: Value, release?: (value: Value) => void | Promise<void>);
   get revoked(): boolean;
   tryAccess(): Value | undefined;
-  tryAccessWith<Result>(use: (value: Value) => Result | Promise<Result>): Promise<Result | undefined>;
+  tryAccessWith<Result>(use: (value: Value) => Result): Result | undefined;
+  tryAccessAsync<Result>(use: (value: Value) => Result | PromiseLike<Result>): Promise<Result | undefined>;
   revoke(): Promise<boolean>;
 }
 
@@ -277,6 +283,7 @@ export type TaskWork<_Scope = unknown> = (dev: BoundDevice, signal: TaskSignal) 
 export interface Task<_Scope = unknown> {
   readonly done: Promise<void>;
   cancel(): void;
+  stop(dev: BoundDevice): Promise<void>;
 }
 
 export interface PlugSpec {

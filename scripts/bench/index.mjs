@@ -196,6 +196,21 @@ const RUNTIME = {
       for (const key of ["small", "large"]) cost(`mode.${mode}.${key}`, `${what} vs plain, RX cycle ${kib(s.sizes[key]).replace(".0 ", " ")} (per cycle)`, s[key][mode]);
     }
   },
+  // Issue 13 (subsys.mjs): a subsystem call against a direct call of the same op.
+  subsysCall(x) {
+    row("run.subsys.call", "9. netdev transmit through the stack (socket.send → registration → op) vs a direct call of the op (per packet)", ns(x.subjectNs), ns(x.baselineNs), x.costRatio, ["<=", 3]);
+  },
+  // Issue 13 (tree.mjs): one unplug of a parent with its children against as many separate unplugs.
+  treeUnplug(x) {
+    row("run.tree.unplug", `9. unplug of a parent with ${x.children} children (deepest first) vs ${x.children} separate unplugs (all removals)`, ns(x.subjectNs), ns(x.baselineNs), x.costRatio, undefined);
+  },
+  // Issue 13 (irq.mjs): a vector raised by the device against a direct call of its handler.
+  irqDispatch({ vectors, results }) {
+    for (const count of vectors) {
+      const x = results[count];
+      row(`run.irq.dispatch.${count}`, `9. IRQ dispatch, ${count} MSI-X vector${count === 1 ? "" : "s"} round-robin (raiseMsi → handler) vs a direct call of the handler (per interrupt)`, ns(x.subjectNs), ns(x.baselineNs), x.costRatio, undefined);
+    }
+  },
   streamSgPool({ entries, entry, sg, pool }) {
     row("run.stream.sg", `8. mapSg + unmap of ${entries} kmalloc buffers (${kib(entry)}) vs ${entries}× mapSingle + unmap, passthrough (${sg.plain.segments} segments; per table)`, ns(sg.plain.subjectNs), ns(sg.plain.baselineNs), sg.plain.costRatio, undefined);
     row("run.stream.sg.strict", `8. (context) the same under a strict IOMMU (${sg.strict.segments} segments)`, ns(sg.strict.subjectNs), ns(sg.strict.baselineNs), sg.strict.costRatio, undefined);

@@ -206,7 +206,7 @@ export async function exampleRingWorkload(outdir) {
   const outfile = join(outdir, "ring-nic-example.mjs");
   await build({
     stdin: {
-      contents: 'export { ringNicDriver } from "./examples/ring-nic.ts"; export { RingNicModel } from "./examples/models/ring-nic-model.ts";',
+      contents: 'export { ringNicDriver, startTraffic } from "./examples/ring-nic.ts"; export { RingNicModel } from "./examples/models/ring-nic-model.ts";',
       resolveDir: root,
       loader: "ts",
     },
@@ -222,7 +222,7 @@ export async function exampleRingWorkload(outdir) {
   // module the machine comes from, so both sides share one copy.
   writeFileSync(outfile, readFileSync(outfile, "utf8").replaceAll('from "boundscope"', `from ${JSON.stringify(dist)}`));
   const lib = await import(dist);
-  const { ringNicDriver, RingNicModel } = await import(pathToFileURL(outfile).href);
+  const { ringNicDriver, startTraffic, RingNicModel } = await import(pathToFileURL(outfile).href);
   return async ({ dmaDebug, iommu = "strict", sessions, trafficNs }) => {
     const machine = new lib.Machine({ dmaDebug, iommu });
     await machine.pci.register(ringNicDriver());
@@ -231,6 +231,7 @@ export async function exampleRingWorkload(outdir) {
       const model = new RingNicModel(`0000:00:${String(s % 32).padStart(2, "0")}.0`);
       const dev = machine.pci.plug(model);
       await machine.settled();
+      await startTraffic(machine, dev);
       await machine.run(trafficNs);
       frames += model.sent + model.received;
       await machine.pci.unplug(dev);

@@ -12,6 +12,9 @@ import { prng } from "../lib/random.mjs";
 import { interleave, median, nodeJson, now } from "./lib.mjs";
 import { exampleRingWorkload, ringWorkload } from "./ring.mjs";
 import { streamNic, streamSgPool, streamSingle } from "./streaming.mjs";
+import { subsysCall } from "./subsys.mjs";
+import { irqDispatch } from "./irq.mjs";
+import { treeUnplug } from "./tree.mjs";
 
 const lib = await import(new URL("../../dist/index.js", import.meta.url).href);
 const { allocCoherent, defineDriver, Devres, DeviceModel, enableBusMaster, iomap, Machine, setDmaMask } = lib;
@@ -591,7 +594,7 @@ async function checker(quick) {
 }
 
 // streamSingle, streamSgPool and streamNic (issue 12's costs) are in streaming.mjs.
-const CASES = { bulk, calls, allocator, allocScale, capacity, lifecycle, dma, checker, streamSingle, streamSgPool, streamNic };
+const CASES = { bulk, calls, allocator, allocScale, capacity, lifecycle, dma, checker, streamSingle, streamSgPool, streamNic, subsysCall, irqDispatch, treeUnplug };
 
 /** V8 flags of a case's child, beyond --expose-gc. */
 const FLAGS = { bulk: ["--no-turbo-inlining"] };

@@ -2,25 +2,34 @@
  * Descriptor structs: typed little-endian fields at fixed offsets in DMA
  * memory, in the spirit of Rust-for-Linux's `dma_read!`/`dma_write!`. A ring
  * of descriptors is an array of one struct; the layout is computed once, C
- * style (each field aligned to its size, the struct padded to its largest
- * field), so neither the driver nor the device model hand-computes offsets.
+ * style, so neither the driver nor the device model hand-computes offsets.
+ * A field is a scalar (`"u8"` … `"i64"`), another struct (nested), or a
+ * fixed-size array of either (`arrayOf("u16", 8)`); a nested field is named
+ * by its path (`"hdr.len"`, `"ring.3"`, `"ring.3.id"`). `at(view, base)`
+ * places structs `base` bytes into a view: a virtqueue's available ring after
+ * its descriptor table, say.
  *
  * Both sides use the same struct: the driver on `allocation.view(dev)`, the
  * model on a `DataView` of the bytes it DMA'd.
  *
  * # Invariants
- * - A struct's layout is fixed when it is defined: C alignment, little-endian.
- * - A write checks every field before writing any: a bad value writes nothing.
+ * - A struct's layout is fixed when it is defined: C alignment (a scalar to
+ *   its size, a struct to its largest member, an array to its element), each
+ *   struct padded to its alignment, little-endian.
+ * - A struct is frozen and made before any struct that nests it, so a layout
+ *   has no cycle: by construction, not by a check.
+ * - A write checks every value, nested ones included, before writing any: a
+ *   bad value writes nothing.
  *
  * @module
  */
 
-import type { Invariant, memoryOfOneBindingOnly } from "../internal/brand.js";
+import type { Invariant, madeByArrayOf, memoryOfOneBindingOnly } from "../internal/brand.js";
 import { describe, fail } from "../internal/error.js";
 import type { RegisterValue } from "./dma.js";
 
 /**
- * A field's type: unsigned or signed, 8 to 64 bits, little-endian.
+ * A scalar field's type: unsigned or signed, 8 to 64 bits, little-endian.
  *
  * @example
  * ```ts
@@ -31,7 +40,7 @@ import type { RegisterValue } from "./dma.js";
 export type FieldType = "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64";
 
 /**
- * What a field reads as: 64-bit fields are bigints, the rest numbers.
+ * What a scalar field reads as: 64-bit fields are bigints, the rest numbers.
  *
  * @example
  * ```ts
@@ -44,6 +53,37 @@ export type FieldType = "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i
 export type FieldValue<Type extends FieldType> = Type extends "u64" | "i64" ? bigint : number;
 
 /**
+ * A fixed-size array field (`T name[Length]` in C), made by {@link arrayOf}:
+ * `Length` elements of a scalar type or of a struct, aligned to the element.
+ *
+ * @example
+ * ```ts
+ * const ring: ArrayField<"u16", 256> = arrayOf("u16", 256);
+ * const Avail = defineStruct({ flags: "u16", idx: "u16", ring });
+ * Avail.size;   // 516
+ * ```
+ */
+export interface ArrayField<Element extends FieldType | Struct<any>, Length extends number> {
+  /** The brand: only `arrayOf` makes one (type-level only; see internal/brand.ts). */
+  readonly [madeByArrayOf]: "ArrayField";
+  /** The element: a scalar type or a struct. */
+  readonly of: Element;
+  /** How many elements. */
+  readonly length: Length;
+}
+
+/**
+ * What a struct field may be: a scalar type, another struct, or an array.
+ *
+ * @example
+ * ```ts
+ * const Elem = defineStruct({ id: "u32", len: "u32" });
+ * const kinds: FieldSpec[] = ["u64", Elem, arrayOf(Elem, 8), arrayOf("u8", 6)];
+ * ```
+ */
+export type FieldSpec = FieldType | Struct<any> | ArrayField<any, number>;
+
+/**
  * A struct's fields, in layout order.
  *
  * @example
@@ -53,10 +93,20 @@ export type FieldValue<Type extends FieldType> = Type extends "u64" | "i64" ? bi
  * RxDesc.offsets.status;   // 10
  * ```
  */
-export type StructFields = Readonly<Record<string, FieldType>>;
+export type StructFields = Readonly<Record<string, FieldSpec>>;
+
+/** What one field reads as: a scalar's value, a nested struct's object, an array's elements. */
+type ValueOf<Spec> = Spec extends FieldType
+  ? FieldValue<Spec>
+  : Spec extends Struct<infer Fields>
+    ? StructValue<Fields>
+    : Spec extends ArrayField<infer Element, number>
+      ? ValueOf<Element>[]
+      : never;
 
 /**
- * Every field of one struct, read at once.
+ * Every field of one struct, read at once: nested structs as objects,
+ * arrays as arrays.
  *
  * @example
  * ```ts
@@ -67,7 +117,7 @@ export type StructFields = Readonly<Record<string, FieldType>>;
  * console.log(show(RxDesc.read(ring.view(dev), 0)));
  * ```
  */
-export type StructValue<Fields extends StructFields> = { -readonly [Name in keyof Fields]: FieldValue<Fields[Name]> };
+export type StructValue<Fields extends StructFields> = { -readonly [Name in keyof Fields]: ValueOf<Fields[Name]> };
 
 /**
  * A view a struct reads and writes: any `DataView`, or a binding's
@@ -84,6 +134,75 @@ type AnyView<Scope> = DataView & { readonly [memoryOfOneBindingOnly]?: Invariant
 type FieldInput<Type extends FieldType, Scope> = Type extends "u64" | "i64" ? RegisterValue<Scope> : number;
 
 /**
+ * What one field takes in a write: a scalar's input, some of a nested
+ * struct's fields, or up to `Length` array elements (`undefined` skips one).
+ */
+type InputOf<Spec, Scope> = Spec extends FieldType
+  ? FieldInput<Spec, Scope>
+  : Spec extends Struct<infer Fields>
+    ? StructInput<Fields, Scope>
+    : Spec extends ArrayField<infer Element, number>
+      ? readonly (InputOf<Element, Scope> | undefined)[]
+      : never;
+
+/**
+ * What `write` takes: any of the struct's fields, nested ones in part; the
+ * others keep their bytes.
+ *
+ * @example
+ * ```ts
+ * const Hdr = defineStruct({ flags: "u8", len: "u16" });
+ * const Pkt = defineStruct({ hdr: Hdr, csum: arrayOf("u16", 2) });
+ * const change: StructInput<typeof Pkt extends Struct<infer F> ? F : never, unknown> = { hdr: { len: 60 }, csum: [undefined, 7] };
+ * Pkt.write(allocCoherent(dev, Pkt.size).view(dev), 0, change);
+ * ```
+ */
+export type StructInput<Fields extends StructFields, Scope> = { -readonly [Name in keyof Fields]?: InputOf<Fields[Name], Scope> };
+
+/** The paths below a field of spec `Spec`: a nested struct's fields, an array's indexes. */
+type SubPath<Spec> = Spec extends Struct<infer Fields>
+  ? FieldPath<Fields>
+  : Spec extends ArrayField<infer Element, number>
+    ? `${number}` | `${number}.${SubPath<Element>}`
+    : never;
+
+/**
+ * A field's path: its name, or a dotted path into a nested struct
+ * (`"hdr.len"`) or an array (`"ring.3"`, `"ring.3.id"`).
+ *
+ * @example
+ * ```ts
+ * const Elem = defineStruct({ id: "u32", len: "u32" });
+ * const Used = defineStruct({ flags: "u16", idx: "u16", ring: arrayOf(Elem, 8) });
+ * const path: FieldPath<typeof Used extends Struct<infer F> ? F : never> = "ring.7.len";
+ * Used.offsetOf(path);   // 4 + 7 * 8 + 4 = 64
+ * ```
+ */
+export type FieldPath<Fields extends StructFields> = {
+  [Name in keyof Fields & string]: Name | `${Name}.${SubPath<Fields[Name]>}`;
+}[keyof Fields & string];
+
+/** The spec of the field at `Path` below a field of spec `Spec`. */
+type SpecBelow<Spec, Path extends string> = Spec extends Struct<infer Fields>
+  ? SpecAt<Fields, Path>
+  : Spec extends ArrayField<infer Element, number>
+    ? Path extends `${number}`
+      ? Element
+      : Path extends `${number}.${infer Rest}`
+        ? SpecBelow<Element, Rest>
+        : never
+    : never;
+
+/** The spec of the field at `Path` in a struct of `Fields`. */
+type SpecAt<Fields extends StructFields, Path extends string> = Path extends keyof Fields
+  ? Fields[Path]
+  : Path extends `${infer Name}.${infer Rest}`
+    ? Name extends keyof Fields
+      ? SpecBelow<Fields[Name], Rest>
+      : never
+    : never;
+
+/**
  * A struct layout over DMA memory.
  *
  * @example
@@ -98,28 +217,111 @@ type FieldInput<Type extends FieldType, Scope> = Type extends "u64" | "i64" ? Re
 export interface Struct<Fields extends StructFields> {
   /** Bytes per struct, padding included: the stride of an array of them. */
   readonly size: number;
-  /** The struct's alignment: its largest field's size. */
+  /** The struct's alignment: its largest scalar's size. */
   readonly align: number;
-  /** Each field's byte offset within one struct. */
+  /** Each top-level field's byte offset within one struct. */
   readonly offsets: { readonly [Name in keyof Fields]: number };
+  /** The byte offset within one struct of the field at `path`, nested or not. */
+  offsetOf(path: FieldPath<Fields>): number;
   /** How many whole structs fit in `view`. */
   count(view: DataView): number;
-  /** Reads one field of struct `index`. */
-  get<Name extends keyof Fields & string>(view: DataView, index: number, field: Name): FieldValue<Fields[Name]>;
-  /** Writes one field of struct `index`. */
-  set<Name extends keyof Fields & string, Scope = any>(view: AnyView<Scope>, index: number, field: Name, value: NoInfer<FieldInput<Fields[Name], Scope>>): void;
+  /**
+   * A view of the structs that start `base` bytes into `view` (aligned to the
+   * struct, with room for one at least): index 0 of it is the struct at
+   * `base`. It has `view`'s memory, and its scope.
+   */
+  at<View extends DataView>(view: View, base: number): View;
+  /** Reads the field at `path` of struct `index`: a scalar, or a nested struct or array whole. */
+  get<Path extends FieldPath<Fields>>(view: DataView, index: number, field: Path): ValueOf<SpecAt<Fields, Path>>;
+  /** Writes the field at `path` of struct `index`; a nested struct or array in part, as `write` does. */
+  set<Path extends FieldPath<Fields>, Scope = any>(view: AnyView<Scope>, index: number, field: Path, value: NoInfer<InputOf<SpecAt<Fields, Path>, Scope>>): void;
   /** Reads every field of struct `index`. */
   read(view: DataView, index: number): StructValue<Fields>;
   /** Writes the given fields of struct `index`; the others keep their bytes. */
-  write<Scope = any>(view: AnyView<Scope>, index: number, values: NoInfer<{ -readonly [Name in keyof Fields]?: FieldInput<Fields[Name], Scope> }>): void;
+  write<Scope = any>(view: AnyView<Scope>, index: number, values: NoInfer<StructInput<Fields, Scope>>): void;
 }
 
 const SIZES: Readonly<Record<FieldType, number>> = { u8: 1, i8: 1, u16: 2, i16: 2, u32: 4, i32: 4, u64: 8, i64: 8 };
 
 /**
+ * The largest struct or array, in bytes: 1 GiB. Far beyond any descriptor,
+ * and every offset below it is a safe integer a `DataView` takes.
+ */
+const MAX_BYTES = 2 ** 30;
+
+/** A laid-out field: what it is, its size and its alignment. */
+type Layout =
+  | { readonly kind: "scalar"; readonly type: FieldType; readonly size: number; readonly align: number }
+  | StructLayout
+  | { readonly kind: "array"; readonly of: Layout; readonly length: number; readonly size: number; readonly align: number };
+
+interface StructLayout {
+  readonly kind: "struct";
+  readonly fields: ReadonlyMap<string, { readonly offset: number; readonly layout: Layout }>;
+  readonly size: number;
+  readonly align: number;
+}
+
+/** The layout behind each struct and array field this module made: what a look-alike object lacks. */
+const LAYOUTS = new WeakMap<object, Layout>();
+
+const SCALARS = new Map<string, Layout>(
+  Object.entries(SIZES).map(([type, size]) => [type, Object.freeze({ kind: "scalar", type: type as FieldType, size, align: size })]),
+);
+
+/** The layout of a field spec, or undefined for anything this module did not make. */
+function layoutOf(spec: unknown): Layout | undefined {
+  if (typeof spec === "string") return SCALARS.get(spec);
+  return typeof spec === "object" && spec !== null ? LAYOUTS.get(spec) : undefined;
+}
+
+const KINDS = `one of ${Object.keys(SIZES).join(", ")}, a struct from defineStruct, or arrayOf(...)`;
+
+/** A whole index as a path segment: digits, no sign, no leading zero. */
+const INDEX = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * A fixed-size array field: `length` elements of `element`, a scalar type or
+ * a struct. In a struct it is aligned to its element; it reads as an array
+ * and is written from one of at most `length` elements.
+ *
+ * Throws `EINVAL` for an unknown element, a length that is not a whole
+ * number from 1 up, or an array larger than 1 GiB.
+ *
+ * @example
+ * ```ts
+ * const Elem = defineStruct({ id: "u32", len: "u32" });
+ * const Used = defineStruct({ flags: "u16", idx: "u16", ring: arrayOf(Elem, 256), avail_event: "u16" });
+ * Used.offsetOf("ring.1.len");   // 16
+ * Used.offsets.avail_event;      // 2052
+ * ```
+ */
+export const arrayOf = <const Element extends FieldType | Struct<any>, const Length extends number>(element: Element, length: Length): ArrayField<Element, Length> => {
+  const of = layoutOf(element);
+  // Covers JavaScript callers and casts: an unknown type name, or a struct look-alike.
+  if (of === undefined || of.kind === "array") {
+    throw fail("EINVAL", `arrayOf: the element must be ${KINDS.replace(", or arrayOf(...)", "")}; got ${describe(element)}. For an array of arrays, wrap the inner one in a struct.`);
+  }
+  // Covers `number`, which admits what no array length is: 0 (C's flexible array member), negatives, fractions, NaN.
+  if (typeof length !== "number" || !Number.isSafeInteger(length) || length < 1) {
+    throw fail("EINVAL", `arrayOf: the length must be a whole number from 1 up, got ${describe(length)}. A flexible array member (ring[]) has no fixed size: give the ring's size.`);
+  }
+  if (of.size * length > MAX_BYTES) {
+    throw fail("EINVAL", `arrayOf: ${length} elements of ${of.size} bytes exceed the ${MAX_BYTES}-byte limit of a descriptor struct.`);
+  }
+  const field = Object.freeze({ of: element, length });
+  // INVARIANT: the layout is registered only for this frozen object, after every check.
+  LAYOUTS.set(field, Object.freeze({ kind: "array", of, length, size: of.size * length, align: of.align }));
+  // Safe: the brand is type-level only, and only this function registers an array field's layout.
+  return field as unknown as ArrayField<Element, Length>;
+};
+
+/**
  * Lays out a struct. Field order is layout order.
  *
- * Throws `EINVAL` for no fields or an unknown field type.
+ * Throws `EINVAL` for no fields, an unknown field type, a field name that
+ * cannot be a path segment (empty, with a `.`, an array index, `__proto__`),
+ * or a struct larger than 1 GiB.
  *
  * @example
  * ```ts
@@ -128,6 +330,9 @@ const SIZES: Readonly<Record<FieldType, number>> = { u8: 1, i8: 1, u16: 2, i16: 
  * TxDesc.size;            // 16
  * const ring = allocCoherent(dev, TxDesc.size * 256);
  * TxDesc.write(ring.view(dev), 0, { addr: 0x1000n, len: 64 });
+ * const Pkt = defineStruct({ hdr: defineStruct({ flags: "u8", len: "u16" }), mac: arrayOf("u8", 6) });
+ * Pkt.offsetOf("hdr.len");   // 2
+ * Pkt.offsets.mac;           // 4
  * ```
  */
 export const defineStruct = <const Fields extends StructFields>(fields: Fields): Struct<Fields> => {
@@ -135,26 +340,30 @@ export const defineStruct = <const Fields extends StructFields>(fields: Fields):
   if (typeof fields !== "object" || fields === null || Object.keys(fields).length === 0) {
     throw fail("EINVAL", `defineStruct: expected an object of fields like { addr: "u64", len: "u32" }, got ${describe(fields)}.`);
   }
+  const members = new Map<string, { offset: number; layout: Layout }>();
   const offsets: Record<string, number> = {};
-  const types: Record<string, FieldType> = {};
   let offset = 0;
   let align = 1;
-  for (const [name, type] of Object.entries(fields)) {
+  for (const [name, spec] of Object.entries(fields)) {
     // An own "__proto__" key (from JSON.parse) cannot be stored as a field of
     // the plain objects below: it would vanish from the layout without a word.
     if (name === "__proto__") throw fail("EINVAL", `defineStruct: "__proto__" cannot name a field; rename it.`);
-    const size = SIZES[type as FieldType];
-    if (size === undefined || !Object.hasOwn(SIZES, type)) {
-      throw fail("EINVAL", `defineStruct: field "${name}" has type ${describe(type)}; use one of ${Object.keys(SIZES).join(", ")}.`);
-    }
-    offset = Math.ceil(offset / size) * size;
+    // Covers names a path cannot tell apart: "a.b" from a nested field, "" from nothing.
+    if (name === "" || name.includes(".")) throw fail("EINVAL", `defineStruct: ${describe(name)} cannot name a field: a field's path is its names joined by ".".`);
+    // Covers integer-like keys, which JavaScript enumerates first whatever their place: the layout would not be the order written.
+    if (INDEX.test(name)) throw fail("EINVAL", `defineStruct: ${describe(name)} cannot name a field: JavaScript lists index-like keys first, so the layout would not follow your order.`);
+    const layout = layoutOf(spec);
+    if (layout === undefined) throw fail("EINVAL", `defineStruct: field "${name}" has type ${describe(spec)}; use ${KINDS}.`);
+    offset = Math.ceil(offset / layout.align) * layout.align;
     offsets[name] = offset;
-    types[name] = type as FieldType;
-    offset += size;
-    align = Math.max(align, size);
+    members.set(name, { offset, layout });
+    offset += layout.size;
+    align = Math.max(align, layout.align);
   }
   const size = Math.ceil(offset / align) * align;
-  const names = Object.keys(types);
+  if (size > MAX_BYTES) throw fail("EINVAL", `defineStruct: ${size} bytes exceed the ${MAX_BYTES}-byte limit of a descriptor struct.`);
+  const self: StructLayout = Object.freeze({ kind: "struct", fields: members, size, align });
+  const names = [...members.keys()];
 
   // A freed allocation's view is detached: reading its byteLength would throw a TypeError.
   const usable = (view: DataView, operation: string): void => {
@@ -165,54 +374,168 @@ export const defineStruct = <const Fields extends StructFields>(fields: Fields):
     }
   };
 
-  const at = (view: DataView, index: number, name: string, operation: string): [number, FieldType] => {
+  /** The byte offset of struct `index` in `view`. */
+  const base = (view: DataView, index: number, operation: string): number => {
     usable(view, operation);
-    const type = Object.hasOwn(types, name) ? types[name] : undefined;
-    if (type === undefined) throw fail("EINVAL", `${operation}: the struct has no field ${describe(name)}; it has ${names.join(", ")}.`);
     const count = Math.floor(view.byteLength / size);
     // Covers arithmetic on indexes: `number` admits fractions, negatives and NaN.
     if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= count) {
       throw fail("EINVAL", `${operation}: index ${describe(index)} is outside the ${count} structs of ${size} bytes in this view.`);
     }
-    return [index * size + offsets[name]!, type];
+    return index * size;
   };
 
-  const get = (view: DataView, index: number, name: string): number | bigint => {
-    const [where, type] = at(view, index, name, `get(${index}, "${name}")`);
-    return readField(view, where, type);
+  /** The field at `path`: its offset within the struct and its layout. */
+  const resolve = (path: unknown, operation: string): { offset: number; layout: Layout } => {
+    // Covers `any`: the path is typed, a JavaScript caller's is not.
+    const top = typeof path === "string" ? members.get(path) : undefined;
+    if (top !== undefined) return top;
+    const segments = typeof path === "string" ? path.split(".") : [];
+    let where = 0;
+    let layout: Layout = self;
+    for (const [i, segment] of segments.entries()) {
+      const so = segments.slice(0, i).join(".");
+      if (layout.kind === "struct") {
+        const member = layout.fields.get(segment);
+        if (member === undefined) {
+          const known = [...layout.fields.keys()].join(", ");
+          throw fail("EINVAL", `${operation}: ${i === 0 ? "the struct" : `"${so}"`} has no field ${describe(segment)}; it has ${known}.`);
+        }
+        where += member.offset;
+        layout = member.layout;
+      } else if (layout.kind === "array") {
+        const at = INDEX.test(segment) ? Number(segment) : Number.NaN;
+        if (!(at < layout.length)) throw fail("EINVAL", `${operation}: "${so}" has elements 0 to ${layout.length - 1}; ${describe(segment)} is none of them.`);
+        where += at * layout.of.size;
+        layout = layout.of;
+      } else {
+        throw fail("EINVAL", `${operation}: "${so}" is a ${layout.type}; it has no ${describe(segment)}.`);
+      }
+    }
+    if (segments.length === 0) throw fail("EINVAL", `${operation}: the struct has no field ${describe(path)}; it has ${names.join(", ")}.`);
+    return { offset: where, layout };
   };
-  const set = (view: DataView, index: number, name: string, value: number | bigint): void => {
-    const [where, type] = at(view, index, name, `set(${index}, "${name}")`);
-    writeField(view, where, type, value, name);
+
+  const get = (view: DataView, index: number, path: string): unknown => {
+    const operation = `get(${index}, "${path}")`;
+    const at = base(view, index, operation);
+    const field = resolve(path, operation);
+    return readLayout(view, at + field.offset, field.layout);
+  };
+  const set = (view: DataView, index: number, path: string, value: unknown): void => {
+    const operation = `set(${index}, "${path}")`;
+    const at = base(view, index, operation);
+    const field = resolve(path, operation);
+    // Check the whole value before writing any of it, so a bad value writes nothing.
+    checkLayout(field.layout, value, String(path), operation);
+    writeLayout(view, at + field.offset, field.layout, value);
   };
 
   const struct = {
     size,
     align,
     offsets: Object.freeze(offsets),
+    offsetOf: (path: string) => resolve(path, `offsetOf("${path}")`).offset,
     count: (view: DataView) => {
       usable(view, "count");
       return Math.floor(view.byteLength / size);
     },
+    at: (view: DataView, start: number) => {
+      usable(view, `at(${start})`);
+      // Covers `number`, which admits fractions, negatives and NaN; and a base the struct's fields would be misaligned at.
+      if (typeof start !== "number" || !Number.isInteger(start) || start < 0 || start % align !== 0) {
+        throw fail("EINVAL", `at(${describe(start)}): the base must be a whole number of bytes from 0, a multiple of the struct's alignment ${align}.`);
+      }
+      if (start + size > view.byteLength) {
+        throw fail("EINVAL", `at(${start}): a struct of ${size} bytes there would end past the view's ${view.byteLength} bytes.`);
+      }
+      return new DataView(view.buffer, view.byteOffset + start, view.byteLength - start);
+    },
     get,
     set,
-    read: (view: DataView, index: number) => {
-      const out: Record<string, number | bigint> = {};
-      for (const name of names) out[name] = get(view, index, name);
-      return out;
-    },
-    write: (view: DataView, index: number, values: Record<string, number | bigint>) => {
+    read: (view: DataView, index: number) => readLayout(view, base(view, index, `read(${index})`), self),
+    write: (view: DataView, index: number, values: unknown) => {
+      const operation = `write(${index})`;
+      const at = base(view, index, operation);
       // Covers `any`: the values parameter is typed, a JavaScript caller's is not.
-      if (typeof values !== "object" || values === null) throw fail("EINVAL", `write(${index}): expected an object of field values.`);
-      // Check every field before writing any, so a bad value writes nothing.
-      const entries = Object.entries(values).filter(([, value]) => value !== undefined);
-      for (const [name, value] of entries) checkValue(at(view, index, name, `write(${index})`)[1], value, name);
-      for (const [name, value] of entries) set(view, index, name, value);
+      if (typeof values !== "object" || values === null) throw fail("EINVAL", `${operation}: expected an object of field values.`);
+      checkLayout(self, values, "", operation);
+      writeLayout(view, at, self, values);
     },
   };
-  // Safe: `struct` has every member of Struct<Fields>; its get/set are typed by field name only at this level.
+  // INVARIANT: registered once, frozen, after every check: a struct nests only structs made before it.
+  LAYOUTS.set(struct, self);
+  // Safe: `struct` has every member of Struct<Fields>; its get/set are typed by path only at this level.
   return Object.freeze(struct) as unknown as Struct<Fields>;
 };
+
+/** `prefix.name`, or `name` at the top. */
+const join = (prefix: string, name: string | number): string => (prefix === "" ? String(name) : `${prefix}.${name}`);
+
+/** Reads a field of `layout` at byte `at`. */
+function readLayout(view: DataView, at: number, layout: Layout): unknown {
+  switch (layout.kind) {
+    case "scalar":
+      return readField(view, at, layout.type);
+    case "struct": {
+      const out: Record<string, unknown> = {};
+      for (const [name, member] of layout.fields) out[name] = readLayout(view, at + member.offset, member.layout);
+      return out;
+    }
+    case "array":
+      return Array.from({ length: layout.length }, (_, i) => readLayout(view, at + i * layout.of.size, layout.of));
+  }
+}
+
+/** Checks a value for `layout`, all of it, throwing `EINVAL` at the first that does not fit. */
+function checkLayout(layout: Layout, value: unknown, path: string, operation: string): void {
+  switch (layout.kind) {
+    case "scalar":
+      return checkValue(layout.type, value, path, operation);
+    case "struct": {
+      // Covers `any` and casts: a nested input is typed, a JavaScript caller's is not.
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw fail("EINVAL", `${operation}: ${path === "" ? "the values" : `"${path}"`} must be an object of field values, got ${describe(value)}.`);
+      }
+      for (const [name, field] of Object.entries(value)) {
+        if (field === undefined) continue;
+        const member = layout.fields.get(name);
+        if (member === undefined) {
+          throw fail("EINVAL", `${operation}: ${path === "" ? "the struct" : `"${path}"`} has no field ${describe(name)}; it has ${[...layout.fields.keys()].join(", ")}.`);
+        }
+        checkLayout(member.layout, field, join(path, name), operation);
+      }
+      return;
+    }
+    case "array": {
+      if (!Array.isArray(value) || value.length > layout.length) {
+        throw fail("EINVAL", `${operation}: "${path}" takes an array of at most ${layout.length} elements, got ${describe(value)}.`);
+      }
+      // Array.from visits holes, which count as undefined: skipped, like a field left out.
+      Array.from(value, (element: unknown, i) => element === undefined || checkLayout(layout.of, element, join(path, i), operation));
+      return;
+    }
+  }
+}
+
+/** Writes a value `checkLayout` passed. */
+function writeLayout(view: DataView, at: number, layout: Layout, value: unknown): void {
+  switch (layout.kind) {
+    case "scalar":
+      // Safe: checkLayout passed it for this type: a bigint for 64 bits, a number otherwise.
+      return writeField(view, at, layout.type, value as number | bigint);
+    case "struct":
+      // Safe: checkLayout passed it as an object of known fields.
+      for (const [name, field] of Object.entries(value as object)) {
+        if (field !== undefined) writeLayout(view, at + layout.fields.get(name)!.offset, layout.fields.get(name)!.layout, field);
+      }
+      return;
+    case "array":
+      // Safe: checkLayout passed it as an array of at most `length` elements.
+      Array.from(value as readonly unknown[], (element, i) => element === undefined || writeLayout(view, at + i * layout.of.size, layout.of, element));
+      return;
+  }
+}
 
 function readField(view: DataView, at: number, type: FieldType): number | bigint {
   switch (type) {
@@ -235,7 +558,7 @@ function readField(view: DataView, at: number, type: FieldType): number | bigint
   }
 }
 
-function checkValue(type: FieldType, value: unknown, name: string): void {
+function checkValue(type: FieldType, value: unknown, name: string, operation: string): void {
   const bits = SIZES[type] * 8;
   const signed = type.startsWith("i");
   const ok =
@@ -245,12 +568,11 @@ function checkValue(type: FieldType, value: unknown, name: string): void {
         Number.isInteger(value) &&
         (signed ? value >= -(2 ** (bits - 1)) && value < 2 ** (bits - 1) : value >= 0 && value < 2 ** bits);
   if (!ok) {
-    throw fail("EINVAL", `field "${name}" is ${type}: ${describe(value)} does not fit. ${bits === 64 ? "64-bit fields take a bigint." : ""}`.trim());
+    throw fail("EINVAL", `${operation}: field "${name}" is ${type}: ${describe(value)} does not fit. ${bits === 64 ? "64-bit fields take a bigint." : ""}`.trim());
   }
 }
 
-function writeField(view: DataView, at: number, type: FieldType, value: number | bigint, name: string): void {
-  checkValue(type, value, name);
+function writeField(view: DataView, at: number, type: FieldType, value: number | bigint): void {
   switch (type) {
     case "u8":
       return view.setUint8(at, value as number);

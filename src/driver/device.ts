@@ -28,7 +28,7 @@
  * @module
  */
 
-import type { plainDeviceGrantsNothing } from "../internal/brand.js";
+import type { atomicContextMayNotSleep, plainDeviceGrantsNothing } from "../internal/brand.js";
 import type { DeviceState } from "./device-state.js";
 import type {
   AtomicDevice as AtomicDeviceShape,
@@ -87,7 +87,8 @@ export type Device = {
  * The contexts a token is handed in are its subtypes: `ProbeDevice` (probe
  * and remove), `IrqDevice` (an interrupt handler), `TaskDevice` (a spawned
  * task). Each takes everything that takes a `BoundDevice`, and none passes
- * for another.
+ * for another. In between, `SleepableDevice` (probe, remove, tasks) and
+ * `AtomicDevice` (interrupt handlers) say whether the context may sleep.
  *
  * @example
  * ```ts
@@ -102,8 +103,10 @@ export type BoundDevice<Scope> = BoundDeviceShape<Scope>;
 
 /**
  * A token in a context that may sleep: the core context (`ProbeDevice`) and
- * a task's (`TaskDevice`). What sleeps takes it: `sleep(dev, ns)`. Kernel:
- * process context, where `might_sleep()` is quiet.
+ * a task's (`TaskDevice`), a threaded handler's thread part included. What
+ * always sleeps takes it: `sleep(dev, ns)`, `task.stop(dev)`. A helper that
+ * sleeps says so by taking it rather than a `BoundDevice`. Kernel: process
+ * context, where `might_sleep()` is quiet.
  *
  * @example
  * ```ts
@@ -117,8 +120,11 @@ export type SleepableDevice<Scope> = SleepableDeviceShape<Scope>;
 /**
  * A token in a context that must not sleep: a hard interrupt handler's
  * (`IrqDevice`), or a subsystem's atomic entry point. It lacks the sleepable
- * brand, so `sleep(dev, ns)` does not compile with it. Kernel: atomic
- * context, where `might_sleep()` complains.
+ * brand, so `sleep(dev, ns)` and `task.stop(dev)` do not compile with it,
+ * and it carries the atomic one, so `vmalloc(dev, size)` does not either.
+ * Kernel: atomic context, where `might_sleep()` complains; the run time
+ * reports what the types miss (`sleep-in-atomic`), a `kmalloc` without
+ * `"atomic"` (GFP_ATOMIC) among them.
  *
  * @example
  * ```ts
@@ -128,6 +134,28 @@ export type SleepableDevice<Scope> = SleepableDeviceShape<Scope>;
  * ```
  */
 export type AtomicDevice<Scope> = AtomicDeviceShape<Scope>;
+
+/**
+ * A token the types do not know to be atomic: what an operation that may
+ * sleep and is used from helpers takes (`vmalloc(dev, size)`). It takes a
+ * `ProbeDevice`, a `TaskDevice` and a helper's `BoundDevice`, and refuses an
+ * `AtomicDevice` (a hard IRQ handler's `IrqDevice` included). Looser than
+ * {@link SleepableDevice} on purpose: a helper generic in the scope keeps
+ * its `BoundDevice` parameter, and the run time reports it if an atomic
+ * context calls it (`sleep-in-atomic`). A helper of a driver's own that
+ * sleeps may take it too, to refuse the hard IRQ handler's token.
+ *
+ * @example
+ * ```ts
+ * function logBuffer<Scope>(dev: NotAtomicDevice<Scope>): KernelBuffer<"vmalloc"> {
+ *   return vmalloc(dev, 16 * 4096);   // may sleep: no IrqDevice here
+ * }
+ * ```
+ */
+export type NotAtomicDevice<Scope> = BoundDeviceShape<Scope> & {
+  /** Absent: an `AtomicDevice` has it, and so does not fit (type-level only; see internal/brand.ts). */
+  readonly [atomicContextMayNotSleep]?: never;
+};
 
 /**
  * The core context: the token `probe()` and `remove()` receive. The

@@ -27,6 +27,8 @@ import { captureSite } from "../internal/site.js";
 import type { Site } from "../internal/site.js";
 import type { Binding, MappedRecord, Resource } from "./binding.js";
 import { coreBinding, liveBinding } from "./binding.js";
+import { mightSleep } from "./context.js";
+import type { Gfp } from "./context.js";
 import type { BoundDevice, ProbeDevice } from "./device.js";
 import type { DmaAddress, ScopedView } from "./dma.js";
 import type { DmaMemory, DmaRegionFact, FactSource, FactSubject } from "./ports.js";
@@ -82,8 +84,13 @@ export type DmaPool<Scope> = {
   readonly boundary: number;
   /** Blocks allocated now. */
   readonly inUse: number;
-  /** `dma_pool_zalloc`: a zero-filled block. Any context. `ENOMEM` when the coherent pool is full. */
-  readonly alloc: (dev: BoundDevice<Scope>) => PoolBlock<Scope>;
+  /**
+   * `dma_pool_zalloc`: a zero-filled block. `gfp` says whether it may sleep:
+   * `"kernel"` (the default) may, and is reported in atomic context
+   * (`sleep-in-atomic`); `"atomic"` (`GFP_ATOMIC`) never sleeps, and any
+   * context may call it. `ENOMEM` when the coherent pool is full.
+   */
+  readonly alloc: (dev: BoundDevice<Scope>, gfp?: Gfp) => PoolBlock<Scope>;
   /** `dma_pool_free(pool, vaddr, handle)`, for drivers that keep addresses: `cpu` is the block's view. */
   readonly free: (dev: BoundDevice<Scope>, cpu: Uint8Array | undefined, handle: DmaAddress<Scope, "pool">) => void;
   /** `dma_pool_destroy`: frees the pool's memory now. `EBUSY` while blocks are allocated. */
@@ -93,7 +100,9 @@ export type DmaPool<Scope> = {
 /**
  * Creates a pool of `size`-byte blocks, each aligned to `align` (a power of
  * two, default 8) and not crossing a multiple of `boundary` (a power of two
- * at least `size`, or 0 for none) (`dmam_pool_create`). Core-only.
+ * at least `size`, or 0 for none) (`dmam_pool_create`). Core-only, and
+ * sleeps: called in an atomic section of probe (a Revocable access), it is
+ * reported (`sleep-in-atomic`).
  *
  * @example
  * ```ts
@@ -122,6 +131,8 @@ export const createDmaPool = <Scope>(dev: ProbeDevice<Scope>, name: string, size
   if (!Number.isSafeInteger(boundary) || boundary < 0 || (boundary !== 0 && ((boundary & (boundary - 1)) !== 0 || boundary < blockSize || boundary > 1 << 30))) {
     throw fail("EINVAL", `createDmaPool("${name}"): ${binding.describe()}: the boundary is 0 or a power of two of at least the block size (${blockSize}), got ${describe(boundary)}.`);
   }
+  // Covers a core token used inside an atomic section of probe (a Revocable access): dma_pool_create sleeps.
+  mightSleep(binding, "createDmaPool");
   // Safe: Pool implements DmaPool<unknown> but the brand, which is type-level only; this binding's scope is `Scope`.
   return new Pool(binding, name, size, align, boundary) as unknown as DmaPool<Scope>;
 };
@@ -169,11 +180,17 @@ class Pool implements Resource, FactSource {
     return this.#binding.subject();
   }
 
-  readonly alloc = (dev: unknown): Block => {
+  readonly alloc = (dev: unknown, gfp?: Gfp): Block => {
     const binding = liveBinding(dev, "DmaPool.alloc");
     if (binding !== this.#binding) throw fail("EINVAL", `DmaPool.alloc: the token is for ${binding.describe()}, but ${this.label} belongs to ${this.#binding.describe()}.`);
     // Covers a pool kept after destroy(): no type forgets a variable.
     if (this.#destroyed) throw fail("EINVAL", `DmaPool.alloc: ${this.label} of ${binding.describe()} was destroyed.`);
+    // Covers a flag from `any` or JavaScript: the types say "kernel" or "atomic".
+    if (gfp !== undefined && gfp !== "kernel" && gfp !== "atomic") {
+      throw fail("EINVAL", `DmaPool.alloc(${describe(gfp)}): ${binding.describe()}: the flag is "kernel" (GFP_KERNEL, may sleep) or "atomic" (GFP_ATOMIC).`);
+    }
+    // Covers what the types let through: a helper's BoundDevice, or a token through `any`, in atomic context.
+    if (gfp !== "atomic") mightSleep(binding, "DmaPool.alloc (GFP_KERNEL)");
     let chunk = this.#chunks.find((c) => c.free.length > 0);
     if (chunk === undefined) {
       const { port } = binding;

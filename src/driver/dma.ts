@@ -30,6 +30,8 @@ import { captureSite } from "../internal/site.js";
 import type { Site } from "../internal/site.js";
 import type { Binding, Resource } from "./binding.js";
 import { coreBinding, liveBinding } from "./binding.js";
+import { mightSleep } from "./context.js";
+import type { Gfp } from "./context.js";
 import type { BoundDevice, ProbeDevice } from "./device.js";
 import type { DmaMappingKind, DmaMemory, DmaRegionFact, FactSource, FactSubject } from "./ports.js";
 
@@ -189,16 +191,23 @@ export const enableBusMaster = <Scope>(dev: ProbeDevice<Scope>): void => {
  * Allocates `size` bytes of zero-filled coherent DMA memory for the device
  * behind `dev`, in the binding's scope.
  *
+ * `gfp` says whether it may sleep: `"kernel"` (`GFP_KERNEL`, the default)
+ * may, and is reported in atomic context (`sleep-in-atomic`: a hard IRQ
+ * handler, a Revocable access); `"atomic"` (`GFP_ATOMIC`) never sleeps, and
+ * any context may call it.
+ *
  * Throws `ENXIO` for a dead token, `EPERM` for a forged one, `EINVAL` for a
- * size that is not a positive safe integer, and `ENOMEM` when the pool has no
- * room below the device's DMA mask. A failure allocates nothing.
+ * size that is not a positive safe integer or an unknown `gfp`, and `ENOMEM`
+ * when the pool has no room below the device's DMA mask. A failure allocates
+ * nothing.
  *
  * @example
  * ```ts
  * const ring = allocCoherent(dev, 16 * 256);  // 256 descriptors of 16 bytes
+ * const onIrq = (irq: IrqDevice<Scope>) => allocCoherent(irq, 64, "atomic");   // GFP_ATOMIC in a hard IRQ handler
  * ```
  */
-export const allocCoherent = <Scope>(dev: BoundDevice<Scope>, size: number): CoherentAllocation<Scope> => {
+export const allocCoherent = <Scope>(dev: BoundDevice<Scope>, size: number, gfp?: Gfp): CoherentAllocation<Scope> => {
   // The token first: a dead token is ENXIO whatever else is wrong.
   const binding = liveBinding(dev, "allocCoherent");
   // Covers a size from `any` or arithmetic: `number` admits NaN, fractions and negatives.
@@ -208,6 +217,12 @@ export const allocCoherent = <Scope>(dev: BoundDevice<Scope>, size: number): Coh
       `allocCoherent(${describe(size)}): ${binding.describe()}: the size is a positive whole number of bytes, at most Number.MAX_SAFE_INTEGER.`,
     );
   }
+  // Covers a flag from `any` or JavaScript: the types say "kernel" or "atomic".
+  if (gfp !== undefined && gfp !== "kernel" && gfp !== "atomic") {
+    throw fail("EINVAL", `allocCoherent(${size}, ${describe(gfp)}): ${binding.describe()}: the flag is "kernel" (GFP_KERNEL, may sleep) or "atomic" (GFP_ATOMIC).`);
+  }
+  // Covers what the types let through: a helper's BoundDevice, or a token through `any`, in atomic context.
+  if (gfp !== "atomic") mightSleep(binding, "allocCoherent (GFP_KERNEL)");
   const { port } = binding;
   const memory = port.allocCoherent(binding, size, binding.dmaMaskBits, port.checking ? captureSite(1) : undefined);
   // Safe: Coherent implements CoherentAllocation<unknown>; the scope is type-level only, and this binding's scope is `Scope`.

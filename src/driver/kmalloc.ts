@@ -5,10 +5,15 @@
  *
  * A buffer is not device-managed: it is the CPU's, it belongs to no
  * binding, and it lives until freed, however many drivers bind and unbind
- * (as packet buffers travel up a network stack). So it carries no scope, and
- * any context's token allocates one, an interrupt handler's included
- * (`GFP_ATOMIC`). What a binding does with it (a mapping) is scoped and
- * device-managed.
+ * (as packet buffers travel up a network stack). So it carries no scope.
+ * `kmalloc` takes the kernel's two context flags ({@link Gfp}): by default
+ * (`GFP_KERNEL`) it may sleep, and a call from atomic context is reported
+ * (`sleep-in-atomic`); with `"atomic"` (`GFP_ATOMIC`) any context
+ * allocates. (The types take any token here, so that a helper generic in the
+ * scope allocates with its `BoundDevice`; `vmalloc`, which has no atomic
+ * form, refuses an `AtomicDevice`.)
+ * `vmalloc` always may sleep. What a binding does with a buffer (a mapping)
+ * is scoped and device-managed.
  *
  * # Invariants
  * - The CPU view is the CPU's only while no device owns any part of the
@@ -24,7 +29,9 @@
 import { describe, fail } from "../internal/error.js";
 import { captureSite } from "../internal/site.js";
 import { liveBinding } from "./binding.js";
-import type { BoundDevice } from "./device.js";
+import { mightSleep } from "./context.js";
+import type { Gfp } from "./context.js";
+import type { BoundDevice, NotAtomicDevice } from "./device.js";
 import type { DevicePort, HeapMemory } from "./ports.js";
 
 /**
@@ -68,23 +75,30 @@ export type KernelBuffer<Allocator extends "kmalloc" | "vmalloc" = "kmalloc" | "
 /**
  * Allocates `size` bytes of zero-filled, physically contiguous CPU memory
  * (`kmalloc(size, GFP_KERNEL)`): a slab object up to half a page, whole pages
- * above. Any context may allocate. Not device-managed: free it with
- * `free()`. `ENXIO` for a dead token, `EINVAL` for a size that is not a
- * positive safe integer, `ENOMEM` when the heap is full.
+ * above. `gfp` says whether it may sleep: `"kernel"` (the default) may, and
+ * is reported in atomic context (`sleep-in-atomic`, a hard IRQ handler or a
+ * Revocable access); `"atomic"` (`GFP_ATOMIC`) never sleeps, and any
+ * context may call it. Not device-managed: free it with `free()`. `ENXIO`
+ * for a dead token, `EINVAL` for a size that is not a positive safe integer
+ * or an unknown `gfp`, `ENOMEM` when the heap is full.
  *
  * @example
  * ```ts
  * const header = kmalloc(dev, 12);
  * header.view().setUint16(10, 1, true);
  * header.free();
+ * const onIrq = (irq: IrqDevice<Scope>) => kmalloc(irq, 64, "atomic").free();   // GFP_ATOMIC in a hard IRQ handler
  * ```
  */
-export const kmalloc = <Scope>(dev: BoundDevice<Scope>, size: number): KernelBuffer<"kmalloc"> => allocate(dev, size, "kmalloc");
+export const kmalloc = <Scope>(dev: BoundDevice<Scope>, size: number, gfp?: Gfp): KernelBuffer<"kmalloc"> => allocate(dev, size, "kmalloc", gfp);
 
 /**
  * Allocates `size` bytes of zero-filled CPU memory that is contiguous for
  * the CPU but not in physical memory (`vmalloc`): page by page. It cannot be
  * mapped with `mapSingle`, only as an sg table (`mapSg`), one entry per page.
+ * It may sleep, and has no atomic form (as in the kernel): an `AtomicDevice`
+ * does not compile, and a call from atomic context is reported
+ * (`sleep-in-atomic`).
  *
  * @example
  * ```ts
@@ -92,14 +106,20 @@ export const kmalloc = <Scope>(dev: BoundDevice<Scope>, size: number): KernelBuf
  * const table = mapSg(dev, big, "to-device");   // four entries; one segment behind a strict IOMMU
  * ```
  */
-export const vmalloc = <Scope>(dev: BoundDevice<Scope>, size: number): KernelBuffer<"vmalloc"> => allocate(dev, size, "vmalloc");
+export const vmalloc = <Scope>(dev: NotAtomicDevice<Scope>, size: number): KernelBuffer<"vmalloc"> => allocate(dev, size, "vmalloc", "kernel");
 
-function allocate<Scope, Allocator extends "kmalloc" | "vmalloc">(dev: BoundDevice<Scope>, size: number, allocator: Allocator): KernelBuffer<Allocator> {
+function allocate<Allocator extends "kmalloc" | "vmalloc">(dev: unknown, size: number, allocator: Allocator, gfp: Gfp | undefined): KernelBuffer<Allocator> {
   const binding = liveBinding(dev, allocator);
   // Covers a size from `any` or arithmetic: `number` admits NaN, fractions and negatives.
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size <= 0) {
     throw fail("EINVAL", `${allocator}(${describe(size)}): ${binding.describe()}: the size is a positive whole number of bytes.`);
   }
+  // Covers a flag from `any` or JavaScript: the types say "kernel" or "atomic".
+  if (gfp !== undefined && gfp !== "kernel" && gfp !== "atomic") {
+    throw fail("EINVAL", `${allocator}(${size}, ${describe(gfp)}): ${binding.describe()}: the flag is "kernel" (GFP_KERNEL, may sleep) or "atomic" (GFP_ATOMIC).`);
+  }
+  // Covers what the types let through: a helper's BoundDevice, or a token through `any`, in atomic context.
+  if (gfp !== "atomic") mightSleep(binding, allocator === "vmalloc" ? "vmalloc" : "kmalloc (GFP_KERNEL)");
   const { port } = binding;
   // No call site is kept: no message names where CPU memory was allocated, only where it was mapped.
   const memory = port.heapAlloc(binding, size, allocator);

@@ -22,6 +22,7 @@
 
 import type { Site } from "../internal/site.js";
 import type { DeviceState } from "./device.js";
+import type { Subsystems } from "./subsystems.js";
 
 // ---------------------------------------------------------------- events
 
@@ -50,7 +51,9 @@ export type MachineEventKind =
   | "release-failed"
   | "irq-failed"
   | "irq-unhandled"
+  | "irq-disabled"
   | "task-failed"
+  | "teardown-failed"
   | "dma-blocked"
   | "iommu-fault"
   | "alloc"
@@ -59,11 +62,37 @@ export type MachineEventKind =
   | "irq"
   | "dma"
   | "violation"
-  | "model-failed";
+  | "model-failed"
+  /** A function-level reset of the device began: it stopped, and its model went back to power-on. */
+  | "pci-reset"
+  /** The watchdog's time ran out on a wait of the core (`waitsOn`, `waitedNs`); the core went on. */
+  | "hung"
+  /** A wait reported `hung` finished after all (`waitsOn`, `waitedNs`: since the wait began). */
+  | "finished-late"
+  | "subsys-register"
+  | "subsys-unregister"
+  | "subsys-failed"
+  /** A device was removed from its bus by software (`bus.remove`); its hardware stays, for a rescan. */
+  | "device-remove"
+  /** `bus.rescan()` found hardware again (`device` is each one found, `parent` its parent). */
+  | "rescan"
+  /** A driver created an auxiliary device (`device`; `parent`: the device it sits under). */
+  | "aux-add"
+  /** An auxiliary device was deleted, by its parent's unbind or early. */
+  | "aux-del"
+  /** A device link was made (`device`: the consumer; `supplier`). */
+  | "link-add"
+  /** A device link was dropped. */
+  | "link-remove"
+  /** A probe waits: a supplier of the device is not bound (`supplier`: the first such). */
+  | "probe-deferred";
 
 /**
  * Why a binding ended: `probe failed`, `unbound` (`bus.unbind`), `unplugged`
- * (`bus.unplug`) or `driver unregistered` (`bus.unregister`).
+ * (`bus.unplug`, or an ancestor's), `driver unregistered`
+ * (`bus.unregister`), `removed` (`bus.remove`, or an auxiliary device
+ * deleted by its parent) or `supplier unbound` (a device link's supplier
+ * unbinds first).
  *
  * @example
  * ```ts
@@ -71,7 +100,7 @@ export type MachineEventKind =
  * const surprise = machine.events.filter((e) => e.kind === "remove-start" && e.reason === "unplugged");
  * ```
  */
-export type EndReason = "probe failed" | "unbound" | "unplugged" | "driver unregistered";
+export type EndReason = "probe failed" | "unbound" | "unplugged" | "driver unregistered" | "removed" | "supplier unbound";
 
 /**
  * Which way a transfer goes, seen from the device: it `read`s memory or
@@ -120,7 +149,7 @@ export type DmaMappingKind = "coherent" | "single" | "sg" | "pool";
  * const unmapped = machine.events.filter((e) => e.kind === "release" && e.resource === "mmio").length;
  * ```
  */
-export type ResourceKind = "coherent" | "devres" | "mmio" | "irq" | "bus-master" | "streaming" | "dma-pool";
+export type ResourceKind = "coherent" | "devres" | "mmio" | "irq" | "irq-vectors" | "bus-master" | "pci-enable" | "streaming" | "dma-pool";
 
 /** The fields an event may carry, as its emitter gives them. */
 export interface EventRecord {
@@ -149,6 +178,14 @@ export interface EventRecord {
   readonly resource?: ResourceKind | undefined;
   /** `release`, `release-failed` of an MMIO mapping: its BAR. */
   readonly bar?: number | undefined;
+  /** `hung`, `finished-late`: what the core waited on (`task #2`, `remove() of driver "nic"`). */
+  readonly waitsOn?: string | undefined;
+  /** `hung`, `finished-late`: virtual ns since the wait began. */
+  readonly waitedNs?: number | undefined;
+  /** `plug`, `rescan`, `aux-add`: the device the new one sits under. */
+  readonly parent?: string | undefined;
+  /** `link-add`, `link-remove`, `probe-deferred`: the supplier. */
+  readonly supplier?: string | undefined;
 }
 
 /**
@@ -298,7 +335,24 @@ export type DmaFact =
       readonly site: Site | undefined;
     })
   /** At unbind, mappings were still live; devres unmapped them. */
-  | (FactSubject & { readonly seen: "pending-at-unbind"; readonly regions: readonly DmaRegionFact[] });
+  | (FactSubject & { readonly seen: "pending-at-unbind"; readonly regions: readonly DmaRegionFact[] })
+  /** The core waited the watchdog's time (`waitedNs` of virtual time) for `waitsOn`, which has not finished; it went on without it. */
+  | (FactSubject & { readonly seen: "hung"; readonly waitsOn: string; readonly waitedNs: number })
+  /**
+   * An operation that may sleep (`operation`: `sleep`, `kmalloc (GFP_KERNEL)`)
+   * was called at `site` inside the atomic section `section` (`hard IRQ
+   * handler of …`, `Revocable access`): the kernel's `might_sleep()`. With
+   * `returnedPromise`, `operation` names a callback run in the section that
+   * returned a promise (it awaits), and there is no site.
+   */
+  | (FactSubject & { readonly seen: "might-sleep"; readonly operation: string; readonly section: string; readonly site: Site | undefined; readonly returnedPromise: boolean })
+  /**
+   * Of the last 100,000 interrupts on line `irq`, nearly all were handled by
+   * no handler (the kernel's `note_interrupt`): the line is disabled now.
+   * `handlers` names each handler on it; the subject is the device whose
+   * raise tipped the count.
+   */
+  | (FactSubject & { readonly seen: "irq-nobody-cared"; readonly irq: number; readonly unhandled: number; readonly handlers: readonly string[] });
 
 /** What an unmap, free or sync call passed, for the checker to compare with the mapping. */
 export interface DmaCallFact {
@@ -453,6 +507,75 @@ export interface StreamMapping {
 }
 
 /**
+ * What a hard interrupt handler says (`irqreturn_t`): `handled` (the
+ * interrupt was its device's, and it dealt with it), `none` (not its
+ * device's: on a shared line another handler's turn) or `wake-thread` (run
+ * the threaded part).
+ *
+ * @example
+ * ```ts
+ * const STATUS = 0x10;
+ * function ours<Scope>(regs: IoMapping<Scope>) {
+ *   return (dev: IrqDevice<Scope>): IrqReturn => (regs.read32(dev, STATUS) === 0 ? "none" : "handled");
+ * }
+ * ```
+ */
+export type IrqReturn = "handled" | "none" | "wake-thread";
+
+/**
+ * How a device interrupts: MSI-X, MSI, or its legacy (INTx) line.
+ *
+ * @example
+ * ```ts
+ * declare const vectors: IrqVectors<Scope>;
+ * const perQueue: boolean = vectors.kind !== "legacy";
+ * ```
+ */
+export type IrqKind = "msix" | "msi" | "legacy";
+
+/** One handler on a line, as the interrupt controller calls it (`struct irqaction`). */
+export interface IrqAction {
+  /** `IRQF_SHARED`: it agrees to share the line. */
+  readonly shared: boolean;
+  /** `IRQF_ONESHOT`: the line stays masked while its thread runs. */
+  readonly oneshot: boolean;
+  /** Who it is, for messages: `driver "nic" on device 0000:00:01.0`. */
+  readonly label: string;
+  /** Runs the hard part and says what it did; never throws. */
+  hard(): IrqReturn;
+}
+
+/**
+ * One interrupt line or vector (`struct irq_desc`), as the driver model
+ * holds it. Its handlers run one after the other, each raise once; a raise
+ * while the line runs, is disabled or masked is kept pending and delivered
+ * when it can be.
+ */
+export interface IrqLine {
+  /** The interrupt number, for messages: `irq 17`. */
+  readonly irq: number;
+  readonly kind: IrqKind;
+  /**
+   * Adds `action`, or says what stands in the way (and changes nothing):
+   * the line is taken by a handler that does not share it, or this one
+   * does not (`exclusive`), or they disagree on `oneshot`.
+   */
+  request(action: IrqAction): "exclusive" | "oneshot" | undefined;
+  /** Removes `action`: no hard part of it runs after this returns. The line resets once it has none. */
+  release(action: IrqAction): void;
+  /** `disable_irq_nosync`: one level deeper; raises are kept pending until the depth is back at zero. */
+  disable(): void;
+  /** `enable_irq`: one level shallower; at zero, a pending raise is delivered. */
+  enable(): void;
+  /** Masks the line while a oneshot thread runs. */
+  mask(): void;
+  /** Unmasks it: at zero masks and depth, a pending raise is delivered. */
+  unmask(): void;
+  /** True once the line was disabled for "nobody cared"; it stays so until its last handler goes. */
+  readonly broken: boolean;
+}
+
+/**
  * One device as the driver model reaches it. The simulated machine's
  * per-device hardware (`sim/hardware.ts`) implements it.
  */
@@ -473,10 +596,22 @@ export interface DevicePort {
   /** Bus mastering: the device's DMA works only while it is on. */
   readonly busMaster: boolean;
   setBusMaster(on: boolean): void;
-  /** Connects `handler` to the device's interrupt; false if one is connected already. */
-  requestIrq(handler: () => void): boolean;
-  /** Disconnects `handler`, if it is the one connected. */
-  freeIrq(handler: () => void): void;
+  /** Reads `width` bytes of config space at `offset` (aligned, inside the 4 KiB: the caller checked). Only while present. */
+  configRead(offset: number, width: 1 | 2 | 4): number;
+  /** Writes config space (offset and value checked by the caller); read-only bits ignore it. Only while present. */
+  configWrite(offset: number, width: 1 | 2 | 4, value: number): void;
+  /** Busy-waits `ns` of virtual time without yielding (`udelay`): device events due meanwhile fire before it returns. */
+  busyWait(ns: number): void;
+  /** The device's legacy (INTx) line: its own, or one it shares with the devices plugged with the same `intx`. */
+  readonly legacyIrq: IrqLine;
+  /** How many vectors the device can raise of `kind`: its MSI-X table size, its MSI vectors; 0 without the capability. */
+  irqCapacity(kind: "msix" | "msi"): number;
+  /** The vectors enabled now (`allocIrqVectors`), or `undefined`. */
+  readonly msiVectors: readonly IrqLine[] | undefined;
+  /** Enables MSI-X (or MSI) with `count` vectors, each a line of its own; the legacy line falls silent. Only while none are enabled. */
+  enableMsi(kind: "msix" | "msi", count: number): readonly IrqLine[];
+  /** Disables MSI-X or MSI: the vectors are gone, and raising one is dropped. */
+  disableMsi(): void;
   /** True unless the checker is off: call sites are worth capturing. */
   readonly checking: boolean;
   /**
@@ -533,6 +668,8 @@ export interface DevicePort {
    * for: `remove() of driver "nic"`, `task #2`, `transmit on netdev "eth0"`).
    */
   watch(work: Promise<unknown>, waitsOn: string, subject: FactSubject): Promise<boolean>;
+  /** The machine's subsystems a driver registers with: the network stack, the block layer (`subsystems.ts`). */
+  readonly subsystems: Subsystems;
   /** Logs an event about this device (and `driver`, if given). */
   emit(event: Omit<EventRecord, "device">, driver?: string): void;
   /** Tells the checker. */

@@ -3,13 +3,24 @@
  *
  * Mirrors Rust-for-Linux's `Revocable<T>`: readers get the value only until it
  * is revoked; revoking waits for the readers that are in the middle of using
- * it (the kernel waits out an RCU grace period; here, in-flight async
- * accessors), then releases it exactly once.
+ * it, then releases it exactly once.
+ *
+ * Two kinds of reader, as the kernel has two kinds of read-side section:
+ * - `tryAccessWith(use)` (Rust's `try_access_with`, under RCU): `use` runs
+ *   synchronously, in atomic context, and must not sleep. An async `use`
+ *   does not compile; one that gets past the types (`any`, JavaScript) is
+ *   still waited for by the revoke, and reported as sleeping in atomic
+ *   context (`sleep-in-atomic` on the owning binding of a `Devres`; `EINVAL`
+ *   for a standalone `Revocable`, which no device answers for). So is any
+ *   sleeping operation `use` calls (`sleep`, `kmalloc` without `"atomic"`).
+ * - `tryAccessAsync(use)` (the kernel's SRCU, whose readers may sleep):
+ *   `use` may await, and the revoke waits for it to settle.
  *
  * # Invariants
  * - `revoked` goes from false to true once.
  * - The release function runs at most once, after every accessor that started
- *   before the revoke has finished.
+ *   before the revoke has finished (an async one included, however it got
+ *   in).
  * - Exactly one `revoke()` call resolves `true`; every other resolves `false`,
  *   and only after the first one's release is complete.
  *
@@ -17,6 +28,33 @@
  */
 
 import { describe, fail } from "../internal/error.js";
+import type { Binding } from "./binding.js";
+import { atomic, atomicReturnedPromise, isThenable } from "./context.js";
+
+/**
+ * An accessor's result as `tryAccessWith` takes it: anything but a promise.
+ * An async accessor's `Promise` meets the message instead, and does not
+ * compile.
+ *
+ * @example
+ * ```ts
+ * const ok: NotAPromise<number> = 1;                  // a result
+ * type Refused = NotAPromise<Promise<number>>;         // the message: an async accessor does not compile
+ * ```
+ */
+export type NotAPromise<Result> = Result extends PromiseLike<unknown> ? "a Revocable access must not sleep: make the accessor synchronous, or use tryAccessAsync" : Result;
+
+/** The binding that answers for a Revocable's accesses (a `Devres`'s), and how reports name them. */
+const owners = new WeakMap<object, { readonly binding: Binding; readonly what: string }>();
+
+/**
+ * Makes `binding` answer for the accesses of `revocable`: an async
+ * accessor given to `tryAccessWith` is then its `sleep-in-atomic`
+ * violation, in the section named `what`. For `Devres`, which owns one.
+ */
+export function answerFor<Value>(revocable: Revocable<Value>, binding: Binding, what: string): void {
+  owners.set(revocable, { binding, what });
+}
 
 /**
  * A value readers can use until it is revoked.
@@ -25,6 +63,7 @@ import { describe, fail } from "../internal/error.js";
  * ```ts
  * const reg = new Revocable({ base: 0x1000 }, (r) => console.log("unmapped", r.base));
  * reg.tryAccess()?.base;                 // 0x1000
+ * reg.tryAccessWith((r) => r.base);      // 0x1000, in atomic context
  * await reg.revoke();                    // true: this caller revoked it
  * reg.tryAccess();                       // undefined
  * ```
@@ -65,30 +104,87 @@ export class Revocable<Value> {
   }
 
   /**
-   * Runs `use` with the value and resolves with its result, or resolves
-   * `undefined` without calling it when the value is already revoked. A
-   * revoke that starts while `use` runs waits for it to finish before
-   * releasing the value, so `use` never sees a released value. Rejects with
-   * `EINVAL` if `use` is not a function.
+   * Runs `use` with the value, synchronously and in atomic context, and
+   * returns its result; returns `undefined` without calling it when the
+   * value is already revoked (Rust's `try_access_with`). `use` must not
+   * sleep: an async `use` does not compile, and a sleeping operation inside
+   * it is reported (`sleep-in-atomic`). A revoke cannot start while it runs.
+   * Throws `EINVAL` if `use` is not a function.
+   *
+   * Covers an async `use` that gets past the types: the revoke still waits
+   * for it, and it is reported on the binding that owns this value (a
+   * `Devres`), or throws `EINVAL` for a standalone `Revocable`.
    *
    * @example
    * ```ts
    * const regs = new Revocable(iomap(dev, 0));
- * const n = await regs.tryAccessWith(async (r) => r.read32(dev, 0x10));   // undefined once revoked
+   * const n = regs.tryAccessWith((r) => r.read32(dev, 0x10));   // undefined once revoked
    * ```
    */
-  async tryAccessWith<Result>(use: (value: Value) => Result | Promise<Result>): Promise<Result | undefined> {
+  tryAccessWith<Result>(use: (value: Value) => NotAPromise<Result>): Result | undefined {
     // Covers JavaScript callers: `use` is typed as a function.
     if (typeof use !== "function") {
       throw fail("EINVAL", `tryAccessWith: expected a function to run with the value, got ${describe(use)}.`);
+    }
+    if (this.#revoked) return undefined;
+    const owner = owners.get(this);
+    const what = owner?.what ?? "Revocable access";
+    // Counted while it runs, so that a revoke `use` itself starts waits for it.
+    this.#inFlight++;
+    let result: unknown;
+    try {
+      result = atomic(what, () => use(this.#value as Value), owner?.binding);
+    } catch (error) {
+      this.#settled();
+      throw error;
+    }
+    if (!isThenable(result)) {
+      this.#settled();
+      // Safe: `use` returned it, and it is not a promise, so it is the `Result` the types say.
+      return result as Result;
+    }
+    // Sleeping in atomic context: the value stays alive until the promise settles, whichever way; then say so.
+    const settled = (): void => this.#settled();
+    Promise.resolve(result).then(settled, settled);
+    atomicReturnedPromise(what, owner?.binding, "the accessor");
+    // Safe: the types refuse an async `use`; what got past them gets its own promise back, as JavaScript would expect.
+    return result as Result;
+  }
+
+  /**
+   * Runs `use` with the value and resolves with its result, or resolves
+   * `undefined` without calling it when the value is already revoked. `use`
+   * may be async and may sleep: a revoke that starts while it runs waits for
+   * it to settle before releasing the value, so `use` never sees a released
+   * value (a sleepable read-side section, like the kernel's SRCU). Rejects
+   * with `EINVAL` if `use` is not a function.
+   *
+   * @example
+   * ```ts
+   * const regs = new Revocable(iomap(dev, 0));
+   * const n = await regs.tryAccessAsync(async (r) => {
+   *   await sleep(dev, 1_000);
+   *   return r.read32(dev, 0x10);
+   * });   // undefined once revoked
+   * ```
+   */
+  async tryAccessAsync<Result>(use: (value: Value) => Result | PromiseLike<Result>): Promise<Result | undefined> {
+    // Covers JavaScript callers: `use` is typed as a function.
+    if (typeof use !== "function") {
+      throw fail("EINVAL", `tryAccessAsync: expected a function to run with the value, got ${describe(use)}.`);
     }
     if (this.#revoked) return undefined;
     this.#inFlight++;
     try {
       return await use(this.#value as Value);
     } finally {
-      if (--this.#inFlight === 0) this.#drained?.();
+      this.#settled();
     }
+  }
+
+  /** One accessor fewer in flight; the last one wakes a waiting revoke. */
+  #settled(): void {
+    if (--this.#inFlight === 0) this.#drained?.();
   }
 
   /**

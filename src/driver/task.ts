@@ -15,8 +15,9 @@
 import type { Invariant, taskOfOneBindingOnly } from "../internal/brand.js";
 import { fail } from "../internal/error.js";
 import type { Binding } from "./binding.js";
-import { coreBinding } from "./binding.js";
-import type { ProbeDevice, TaskDevice } from "./device.js";
+import { coreBinding, liveBinding } from "./binding.js";
+import { mightSleep } from "./context.js";
+import type { ProbeDevice, SleepableDevice, TaskDevice } from "./device.js";
 
 /**
  * Tells a task its binding is going away. Check `aborted` between steps, or
@@ -90,6 +91,15 @@ export type Task<in out Scope> = {
   readonly done: Promise<void>;
   /** Aborts the signal now; the task still finishes in its own time. */
   cancel(): void;
+  /**
+   * Aborts the signal and waits for the work to finish, however it ends
+   * (`kthread_stop`): resolves then; a failure is in `done` and the
+   * `task-failed` event. A wait, so only where sleeping is allowed: it takes
+   * a `SleepableDevice` of the task's binding (`EINVAL` for another's), and
+   * is reported in atomic context (`sleep-in-atomic`). A task that stops
+   * itself waits forever.
+   */
+  stop(dev: SleepableDevice<Scope>): Promise<void>;
 };
 
 /**
@@ -163,5 +173,18 @@ class TaskRun implements Omit<Task<unknown>, typeof taskOfOneBindingOnly> {
 
   cancel(): void {
     this.#signal.abort();
+  }
+
+  stop(dev: unknown): Promise<void> {
+    const binding = liveBinding(dev, "Task.stop");
+    // Covers a token of another binding passed through a cast or `any`: the invariant scope refuses it in the types.
+    if (binding !== this.#signal.binding) throw fail("EINVAL", `Task.stop: the token is for ${binding.describe()}, but the task belongs to ${this.#signal.binding.describe()}.`);
+    // Covers what the types let through: a probe's or task's token inside an atomic section (a Revocable access), a token through `any`.
+    mightSleep(binding, "Task.stop");
+    this.cancel();
+    return this.done.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 }

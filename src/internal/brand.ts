@@ -92,6 +92,13 @@ export declare const memoryOfOneBindingOnly: unique symbol;
 export declare const devresOfOneBindingOnly: unique symbol;
 
 /**
+ * Carried by `DevresGroup<Scope>`. Invariant: a group marks a span of one
+ * binding's devres stack; used with another binding's token it would release
+ * (or hand over) resources that binding does not own.
+ */
+export declare const devresGroupOfOneBindingOnly: unique symbol;
+
+/**
  * Carried by `IoMapping<Scope>`. Invariant: an MMIO mapping outliving its
  * binding and read with a later binding's token would touch registers of a
  * device the driver no longer owns.
@@ -101,8 +108,26 @@ export declare const mappingOfOneBindingOnly: unique symbol;
 /** Carried by `IrqHandle<Scope>`; invariant like every per-binding handle. */
 export declare const irqOfOneBindingOnly: unique symbol;
 
+/**
+ * Carried by `IrqVectors<Scope>`. Invariant: the vectors request handlers
+ * typed for their binding; covariant, another binding's handlers (whose
+ * resources are freed at its unbind) could be put on them.
+ */
+export declare const irqVectorsOfOneBindingOnly: unique symbol;
+
 /** Carried by `Task<Scope>`; invariant like every per-binding handle. */
 export declare const taskOfOneBindingOnly: unique symbol;
+
+/**
+ * Carried by a subsystem registration (`Netdev<Scope>`, `BlockDevice<Scope>`).
+ * Invariant: a registration kept past its binding, under a wider scope,
+ * would let a stale handle schedule polls or hand frames up for a device
+ * the driver no longer owns.
+ */
+export declare const registrationOfOneBindingOnly: unique symbol;
+
+/** Carried by `BlockRequest<Scope>`: only its own binding's token completes it. */
+export declare const requestOfOneBindingOnly: unique symbol;
 
 /**
  * Carried by `DmaAddress<Scope>`. Invariant: one binding's bus address must
@@ -112,6 +137,25 @@ export declare const busAddressOfOneBindingOnly: unique symbol;
 
 /** Carried by `Driver`, so only `defineDriver` output registers. */
 export declare const onlyDefineDriverMakesADriver: unique symbol;
+
+/** Carried by `AuxiliaryDriver`, so only `defineAuxiliaryDriver` output registers on the auxiliary bus. */
+export declare const onlyDefineAuxiliaryDriverMakesOne: unique symbol;
+
+/**
+ * Carried by `AuxiliaryType<Data, Ops>`. Invariant in both: the key is what
+ * makes the creator of an auxiliary device and the driver that binds to it
+ * agree on the data's type; covariant, a key of a wider type would let one
+ * side read what the other never wrote.
+ */
+export declare const auxiliaryDataAgrees: unique symbol;
+
+/**
+ * Carried by `ParentData<Scope, …>` and `AuxiliaryDevice<Scope>`. Invariant:
+ * a child driver's view of its parent's data is valid only in its own
+ * binding; kept under a wider scope, it would outlive the child binding
+ * whose token proves both are still bound.
+ */
+export declare const parentDataOfOneBinding: unique symbol;
 
 /**
  * Carried by `DmaAddress<Scope, Kind>`: which family of calls made the
@@ -146,3 +190,10 @@ export declare const syncedAndUnmappedInItsOwnDirection: unique symbol;
  * the interfaces that carry it only make the compiler's fast path agree.
  */
 export type Invariant<Scope> = <Probe>() => Probe extends Scope ? "this binding" : "another binding";
+
+/**
+ * Carried by `ArrayField`: only `arrayOf` makes one, checked once, so a
+ * struct cannot be given a look-alike `{ of, length }` whose length was never
+ * checked. Not a scope brand: a layout belongs to no binding.
+ */
+export declare const madeByArrayOf: unique symbol;

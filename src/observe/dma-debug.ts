@@ -21,6 +21,9 @@
  * | `dma-into-cpu-owned`  | a device DMA hit a streaming mapping the CPU owns now             |
  * | `dma-wrong-direction` | a device wrote a to-device mapping, or read a from-device one     |
  * | `cpu-access-device-owned` | the CPU took a view of memory the device owns (no sync-for-cpu) |
+ * | `irq-nobody-cared`    | nearly every interrupt of a line was handled by nobody: disabled  |
+ * | `sleep-in-atomic`     | an operation that may sleep was called in atomic context (`might_sleep()`) |
+ * | `hung`                | the core waited the watchdog's time for a remove(), task, release or call that never finished |
  *
  * The rest of the library tells it facts (`driver/ports.ts`: what was seen,
  * by whom, with the sites); the checker alone decides which kind a fact is,
@@ -86,11 +89,17 @@ export type DmaViolationKind =
   | "sg-segment-too-long"
   | "sg-segment-boundary"
   | "pending-at-unbind"
+  // The kernel's note_interrupt() (kernel/irq/spurious.c): a line nobody handles.
+  | "irq-nobody-cared"
   // What only a simulator sees: the device and the CPU against the mapping's owner and direction.
   | "dma-after-unmap"
   | "dma-into-cpu-owned"
   | "dma-wrong-direction"
-  | "cpu-access-device-owned";
+  | "cpu-access-device-owned"
+  // The kernel's might_sleep(): sleeping in a hard IRQ handler or a Revocable access.
+  | "sleep-in-atomic"
+  // The kernel's hung-task detector: a wait of the driver core that never finished (sim/watchdog.ts).
+  | "hung";
 
 /**
  * One misuse the checker saw. Fields that do not apply are `undefined`.
@@ -331,6 +340,23 @@ export class DmaChecker implements DmaDebug {
             : `${fact.who}: mapSg at ${formatSite(fact.site)} made a segment of ${fact.length} bytes at ${hex} that crosses the device's segment boundary (mask 0x${fact.boundary.toString(16)}) (dma-debug: "mapping sg segment across boundary"). Keep each buffer within one boundary window.`,
         });
       }
+      case "might-sleep":
+        return this.#mightSleep(fact);
+      case "hung":
+        return this.#record({
+          ...base,
+          kind: "hung",
+          message: `${fact.who}: the driver core waited ${duration(fact.waitedNs)} of virtual time for ${fact.waitsOn}, and it has not finished (the watchdog's time, MachineOptions.watchdogNs; the kernel's hung-task detector). The core went on without it: the binding ends and devres is released, so whatever it still runs finds its token dead (ENXIO). A task must stop when its signal aborts (check signal.aborted, race signal.whenAborted, or call throwIfAborted()); remove(), a devres release or a subsystem call must not wait on something that never comes: give up after a timeout (readPollTimeout) instead.`,
+        });
+      case "irq-nobody-cared":
+        return this.#record(
+          {
+            ...base,
+            kind: "irq-nobody-cared",
+            message: `irq ${fact.irq}: nobody cared (raised last by ${deviceWho(fact)}): ${fact.unhandled} of the last 100000 interrupts were handled by no handler, so the line is disabled for every device on it. Handlers: ${fact.handlers.length === 0 ? "none" : fact.handlers.join("; ")}. A handler must return "handled" when its device raised the interrupt (read and acknowledge its status register), and "none" only when it did not; a device that keeps raising must be acknowledged or stopped.`,
+          },
+          `irq-nobody-cared:${fact.device}:${fact.irq}`,
+        );
       case "pending-at-unbind": {
         const first = fact.regions[0]!;
         const at = sites(first);
@@ -345,6 +371,25 @@ export class DmaChecker implements DmaDebug {
       }
     }
   };
+
+  /**
+   * A sleeping operation in atomic context. Recorded once per device,
+   * operation, section and call site (a handler that allocates at every
+   * interrupt is one report, its repeats counted); in `throw` mode thrown at
+   * every call, repeats included, since each caller must be refused.
+   */
+  #mightSleep(fact: Extract<DmaFact, { seen: "might-sleep" }>): Error | undefined {
+    const callSite = fact.site === undefined ? undefined : formatSite(fact.site);
+    const what = fact.returnedPromise ? `${fact.operation} returned a promise (it is async, or awaits)` : `${fact.operation} at ${callSite}`;
+    const advice = fact.returnedPromise
+      ? "Keep the callback synchronous: move the async work to a task (spawn), a threaded handler's thread part, or tryAccessAsync() for a Revocable or Devres."
+      : 'Use the non-sleeping form where the call has one ("atomic", GFP_ATOMIC), or move the work to a task (spawn) or a threaded handler\'s thread part.';
+    const message = `${fact.who}: sleeping function called from invalid context: ${what}, inside ${fact.section}, which must not sleep. ${advice}`;
+    const key = `sleep-in-atomic:${fact.device}:${fact.operation}:${fact.section}:${callSite ?? ""}`;
+    const repeat = this.#seen.has(key);
+    const error = this.#record({ device: fact.device, driver: fact.driver, kind: "sleep-in-atomic", callSite, message }, key);
+    return repeat && this.mode === "throw" ? new BoundscopeError("EINVAL", `dma-debug: sleep-in-atomic: ${message}`) : error;
+  }
 
   /** A device transfer inside one of its streaming mappings, in a state or direction that forbids it. */
   #deviceDmaState(fact: Extract<DmaFact, { seen: "device-dma-state" }>): Error | undefined {
@@ -587,6 +632,14 @@ const UNMAKER: Record<DmaMappingKind, string> = { coherent: "freeCoherent", sing
 /** Who did a device transfer: the device, and the driver that answers for it (bound now, or last). */
 function deviceWho(fact: { readonly who: string; readonly driver: string | undefined }): string {
   return fact.driver === undefined ? fact.who : `${fact.who} (driver "${fact.driver}")`;
+}
+
+/** Virtual ns as people read them: `10 s`, `1.5 ms`, `800 ns`. */
+function duration(ns: number): string {
+  if (ns >= 1e9) return `${+(ns / 1e9).toFixed(3)} s`;
+  if (ns >= 1e6) return `${+(ns / 1e6).toFixed(3)} ms`;
+  if (ns >= 1e3) return `${+(ns / 1e3).toFixed(3)} µs`;
+  return `${ns} ns`;
 }
 
 function holdList(held: readonly Hold[]): string {

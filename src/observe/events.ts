@@ -62,6 +62,14 @@ export interface MachineEvent {
   readonly resource: ResourceKind | undefined;
   /** `release`, `release-failed` of an MMIO mapping: its BAR. */
   readonly bar: number | undefined;
+  /** `hung`, `finished-late`: what the driver core waited on. */
+  readonly waitsOn: string | undefined;
+  /** `hung`, `finished-late`: virtual ns since the wait began. */
+  readonly waitedNs: number | undefined;
+  /** `plug`, `rescan`, `aux-add`: the device the new one sits under. */
+  readonly parent: string | undefined;
+  /** `link-add`, `link-remove`, `probe-deferred`: the supplier. */
+  readonly supplier: string | undefined;
   /** `violation`: the checker's kind. */
   readonly violation: DmaViolationKind | undefined;
 }
@@ -111,6 +119,10 @@ class LoggedEvent {
   reason: EndReason | undefined = undefined;
   resource: ResourceKind | undefined = undefined;
   bar: number | undefined = undefined;
+  waitsOn: string | undefined = undefined;
+  waitedNs: number | undefined = undefined;
+  parent: string | undefined = undefined;
+  supplier: string | undefined = undefined;
   violation: DmaViolationKind | undefined = undefined;
 }
 

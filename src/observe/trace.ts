@@ -9,9 +9,14 @@
  *
  * Kernel: `trace-cmd`/Perfetto over tracepoints.
  *
+ * Both views show the device tree and the device links: a child's lane (a
+ * device plugged under a bridge, an auxiliary device) sits right under its
+ * parent's, indented; a link is an arrow from the consumer's lane to its
+ * supplier's where it was made (a flow event in the Chrome trace).
+ *
  * # Invariants
  * - Both views read the events' structured fields (`to`, `violation`,
- *   `address`), never their `detail` text.
+ *   `address`, `parent`, `supplier`), never their `detail` text.
  *
  * @module
  */
@@ -29,14 +34,18 @@ import type { MachineEvent } from "./events.js";
  */
 export interface ChromeTraceEvent {
   readonly name: string;
-  /** Phase: `B`/`E` begin and end a slice, `i` an instant, `M` metadata. */
-  readonly ph: "B" | "E" | "i" | "M";
+  /** Phase: `B`/`E` begin and end a slice, `i` an instant, `M` metadata, `s`/`f` a flow (a device link: supplier to consumer). */
+  readonly ph: "B" | "E" | "i" | "M" | "s" | "f";
   /** Time in µs (virtual time). */
   readonly ts: number;
   readonly pid: number;
   readonly tid: number;
   readonly cat?: string;
   readonly s?: "t" | "p" | "g";
+  /** A flow's id: its `s` and `f` share it. */
+  readonly id?: number;
+  /** A flow's end binds to the enclosing slice (`e`). */
+  readonly bp?: "e";
   readonly args?: Readonly<Record<string, string | number>>;
 }
 
@@ -70,7 +79,7 @@ export interface ChromeTrace {
 export interface Trace {
   /** Every event so far (the newest 100,000), oldest first. */
   readonly events: readonly MachineEvent[];
-  /** The Chrome trace-event format: one track per device, slices for probe and remove, instants for violations. */
+  /** The Chrome trace-event format: one track per device (children sorted under their parents), slices for probe and remove, instants for violations, flows for device links. */
   toChromeTrace(): ChromeTrace;
   /** The lifecycle timeline as an SVG document. */
   toSvg(): string;
@@ -93,16 +102,22 @@ const PID = 1;
 export function toChromeTrace(events: readonly MachineEvent[]): ChromeTrace {
   const tids = new Map<string, number>();
   const out: ChromeTraceEvent[] = [{ name: "process_name", ph: "M", ts: 0, pid: PID, tid: 0, args: { name: "boundscope machine" } }];
+  const tree = treeOf(events);
   const tid = (device: string | undefined): number => {
     if (device === undefined) return 0;
     let id = tids.get(device);
     if (id === undefined) {
       id = tids.size + 1;
       tids.set(device, id);
-      out.push({ name: "thread_name", ph: "M", ts: 0, pid: PID, tid: id, args: { name: device } });
+      const depth = tree.depth.get(device) ?? 0;
+      const parent = tree.parent.get(device);
+      // Indented under its parent, and sorted there: the tree reads top to bottom.
+      out.push({ name: "thread_name", ph: "M", ts: 0, pid: PID, tid: id, args: { name: `${"  ".repeat(depth)}${device}${parent === undefined ? "" : ` (under ${parent})`}` } });
+      out.push({ name: "thread_sort_index", ph: "M", ts: 0, pid: PID, tid: id, args: { sort_index: tree.order.indexOf(device) } });
     }
     return id;
   };
+  let flows = 0;
   for (const e of events) {
     const ts = e.time / 1000;
     const base = { ts, pid: PID, tid: tid(e.device) };
@@ -124,6 +139,15 @@ export function toChromeTrace(events: readonly MachineEvent[]): ChromeTrace {
       case "violation":
         out.push({ ...base, name: `violation: ${e.violation ?? ""}`, ph: "i", s: "t", cat: "violation", args });
         break;
+      case "link-add":
+        out.push({ ...base, name: `link to ${e.supplier ?? "?"}`, ph: "i", s: "t", cat: "link", args });
+        if (e.supplier !== undefined) {
+          const id = ++flows;
+          // A flow from the supplier's track to the consumer's: what depends on what.
+          out.push({ ts, pid: PID, tid: tid(e.supplier), name: "device link", ph: "s", cat: "link", id });
+          out.push({ ...base, name: "device link", ph: "f", bp: "e", cat: "link", id });
+        }
+        break;
       default:
         out.push({ ...base, name: e.kind, ph: "i", s: "t", cat: e.kind, args });
     }
@@ -137,6 +161,8 @@ function argsOf(e: MachineEvent): Record<string, string | number> {
   if (e.detail !== undefined) args["detail"] = e.detail;
   if (e.address !== undefined) args["address"] = `0x${e.address.toString(16)}`;
   if (e.size !== undefined) args["size"] = e.size;
+  if (e.parent !== undefined) args["parent"] = e.parent;
+  if (e.supplier !== undefined) args["supplier"] = e.supplier;
   return args;
 }
 
@@ -151,13 +177,54 @@ export const STATE_COLOURS: Readonly<Record<DeviceState, string>> = {
 export const ALLOCATION_COLOUR = "#26a6b4";
 export const VIOLATION_COLOUR = "#e53935";
 
+export const LINK_COLOUR = "#8e5ec8";
+
+/**
+ * The device tree as the events tell it (`plug`, `rescan` and `aux-add`
+ * name a parent): each device's parent and depth, and the order that puts
+ * every child right under its parent, oldest first.
+ */
+function treeOf(events: readonly MachineEvent[]): { parent: Map<string, string>; depth: Map<string, number>; order: string[] } {
+  const parent = new Map<string, string>();
+  const seen: string[] = [];
+  for (const e of events) {
+    if (e.device === undefined) continue;
+    if (!seen.includes(e.device)) seen.push(e.device);
+    if ((e.kind === "plug" || e.kind === "rescan" || e.kind === "aux-add") && e.parent !== undefined && e.parent !== e.device) parent.set(e.device, e.parent);
+  }
+  const depth = new Map<string, number>();
+  const order: string[] = [];
+  const children = new Map<string, string[]>();
+  for (const device of seen) {
+    const up = parent.get(device);
+    if (up !== undefined && seen.includes(up)) children.set(up, [...(children.get(up) ?? []), device]);
+  }
+  const visit = (device: string, level: number): void => {
+    if (depth.has(device)) return;
+    depth.set(device, level);
+    order.push(device);
+    for (const child of children.get(device) ?? []) visit(child, level + 1);
+  };
+  for (const device of seen) {
+    const up = parent.get(device);
+    if (up === undefined || !seen.includes(up)) visit(device, 0);
+  }
+  // A cycle of names (a name reused under its own old child) still gets a lane.
+  for (const device of seen) visit(device, 0);
+  return { parent, depth, order };
+}
+
 /** Where the timeline drew things, for tests that look at the picture. */
 export interface TimelineLayout {
   readonly width: number;
   readonly height: number;
-  /** Per device: its lane's vertical band and its state segments. */
+  /** Per device, parents before their children: its lane's vertical band and its state segments. */
   readonly lanes: readonly {
     readonly device: string;
+    /** The device it sits under, if any (a bridge; an auxiliary device's PCI device). */
+    readonly parent: string | undefined;
+    /** How deep in the tree: 0 for a root. */
+    readonly depth: number;
     readonly y: number;
     readonly height: number;
     readonly segments: readonly { readonly state: DeviceState; readonly x0: number; readonly x1: number }[];
@@ -166,6 +233,8 @@ export interface TimelineLayout {
   readonly allocations: readonly { readonly device: string; readonly x0: number; readonly x1: number; readonly y: number; readonly height: number }[];
   /** Violation marks: their centres. */
   readonly violations: readonly { readonly device: string; readonly x: number; readonly y: number; readonly message: string }[];
+  /** Device links, where each was made: an arrow at `x` from the consumer's lane (`y0`) to the supplier's (`y1`). */
+  readonly links: readonly { readonly consumer: string; readonly supplier: string; readonly x: number; readonly y0: number; readonly y1: number; readonly removedAt: number | undefined }[];
 }
 
 const STEP = 16;
@@ -186,6 +255,8 @@ interface LaneBuild {
   rows: number[];
   bars: { x0: number; x1: number; row: number; title: string }[];
   marks: { x: number; message: string }[];
+  /** Links this device consumes, by supplier: where made, and where dropped. */
+  links: { supplier: string; x: number; removedAt: number | undefined }[];
 }
 
 /**
@@ -195,7 +266,7 @@ interface LaneBuild {
  */
 function lanesOf(events: readonly MachineEvent[]): { lanes: Map<string, LaneBuild>; end: number } {
   // DMA, IRQs and the like would drown the lifecycle; they are in the Chrome trace.
-  const shown = events.filter((e) => e.device !== undefined && ["plug", "state", "alloc", "free", "violation", "unplug"].includes(e.kind));
+  const shown = events.filter((e) => e.device !== undefined && ["plug", "state", "alloc", "free", "violation", "unplug", "aux-add", "rescan", "link-add", "link-remove"].includes(e.kind));
   const steps = Math.min(shown.length, MAX_STEPS);
   const stride = shown.length > MAX_STEPS ? shown.length / MAX_STEPS : 1;
   const xOf = (index: number): number => LEFT + Math.floor(index / stride) * STEP;
@@ -206,7 +277,7 @@ function lanesOf(events: readonly MachineEvent[]): { lanes: Map<string, LaneBuil
     const x = xOf(index);
     let lane = lanes.get(device);
     if (lane === undefined) {
-      lane = { device, state: "no-driver", since: x, segments: [], open: new Map(), rows: [], bars: [], marks: [] };
+      lane = { device, state: "no-driver", since: x, segments: [], open: new Map(), rows: [], bars: [], marks: [], links: [] };
       lanes.set(device, lane);
     }
     if (e.kind === "state" && e.to !== undefined) {
@@ -228,6 +299,11 @@ function lanesOf(events: readonly MachineEvent[]): { lanes: Map<string, LaneBuil
     } else if (e.kind === "violation") {
       // The mark's hover text is the violation's message, for people.
       lane.marks.push({ x, message: e.detail ?? "violation" });
+    } else if (e.kind === "link-add" && e.supplier !== undefined) {
+      lane.links.push({ supplier: e.supplier, x, removedAt: undefined });
+    } else if (e.kind === "link-remove" && e.supplier !== undefined) {
+      const link = lane.links.find((l) => l.supplier === e.supplier && l.removedAt === undefined);
+      if (link !== undefined) link.removedAt = x;
     }
   });
   return { lanes, end };
@@ -235,22 +311,32 @@ function lanesOf(events: readonly MachineEvent[]): { lanes: Map<string, LaneBuil
 
 /** Draws the lifecycle timeline and says where everything is. */
 export function renderTimeline(events: readonly MachineEvent[]): { svg: string; layout: TimelineLayout } {
-  const { lanes, end } = lanesOf(events);
+  const { lanes: byDevice, end } = lanesOf(events);
+  const tree = treeOf(events);
+  // Parents before their children, each child right under its parent.
+  const lanes = tree.order.map((device) => byDevice.get(device)).filter((lane): lane is LaneBuild => lane !== undefined);
 
   const layoutLanes: TimelineLayout["lanes"][number][] = [];
   const allocations: TimelineLayout["allocations"][number][] = [];
   const violations: TimelineLayout["violations"][number][] = [];
+  const links: TimelineLayout["links"][number][] = [];
+  const laneY = new Map<string, number>();
   const parts: string[] = [];
   let y = TOP;
   for (const lane of lanes.values()) {
     lane.segments.push({ state: lane.state, x0: lane.since, x1: end });
     for (const open of lane.open.values()) lane.bars.push({ x0: open.x0, x1: end, row: open.row, title: `${open.title}, still allocated` });
     const segments = lane.segments.filter((s) => s.x1 > s.x0);
-    parts.push(`<text x="8" y="${y + LANE / 2 + 4}" font-family="sans-serif" font-size="12" fill="#222">${escape(lane.device)}</text>`);
+    const depth = tree.depth.get(lane.device) ?? 0;
+    const parent = tree.parent.get(lane.device);
+    laneY.set(lane.device, y);
+    // A child is indented under its parent, with a corner that joins them.
+    const label = depth === 0 ? escape(lane.device) : `└ ${escape(lane.device)}`;
+    parts.push(`<text x="${8 + (depth - (depth > 0 ? 1 : 0)) * 12}" y="${y + LANE / 2 + 4}" font-family="sans-serif" font-size="12" fill="#222">${label}${parent === undefined ? "" : `<title>under ${escape(parent)}</title>`}</text>`);
     for (const s of segments) {
       parts.push(`<rect x="${s.x0}" y="${y}" width="${s.x1 - s.x0}" height="${LANE}" fill="${STATE_COLOURS[s.state]}"><title>${s.state}</title></rect>`);
     }
-    layoutLanes.push({ device: lane.device, y, height: LANE, segments });
+    layoutLanes.push({ device: lane.device, parent, depth, y, height: LANE, segments });
     const barTop = y + LANE + 3;
     for (const bar of lane.bars) {
       const by = barTop + bar.row * (BAR + 2);
@@ -269,6 +355,23 @@ export function renderTimeline(events: readonly MachineEvent[]): { svg: string; 
     y = barTop + Math.max(lane.rows.length, 1) * (BAR + 2) + GAP;
   }
 
+  // Links last, over the lanes: a dashed arrow from the consumer down (or up) to its supplier.
+  for (const lane of lanes) {
+    for (const link of lane.links) {
+      const from = laneY.get(lane.device);
+      const to = laneY.get(link.supplier);
+      if (from === undefined || to === undefined) continue;
+      const x = link.x + STEP / 2;
+      const y0 = from + LANE / 2;
+      const y1 = to + (to > from ? 2 : LANE - 2);
+      const title = `${lane.device} consumes from ${link.supplier}${link.removedAt === undefined ? "" : " (link dropped later)"}`;
+      parts.push(
+        `<g><title>${escape(title)}</title><line x1="${x}" y1="${y0}" x2="${x}" y2="${y1}" stroke="${LINK_COLOUR}" stroke-width="2" stroke-dasharray="4 2"/><path d="M ${x - 4} ${y1 + (to > from ? -6 : 6)} L ${x} ${y1} L ${x + 4} ${y1 + (to > from ? -6 : 6)}" fill="none" stroke="${LINK_COLOUR}" stroke-width="2"/></g>`,
+      );
+      links.push({ consumer: lane.device, supplier: link.supplier, x, y0, y1, removedAt: link.removedAt });
+    }
+  }
+
   const width = end + 20;
   const height = y + 10;
   const legend = (Object.entries(STATE_COLOURS) as [DeviceState, string][])
@@ -276,6 +379,7 @@ export function renderTimeline(events: readonly MachineEvent[]): { svg: string; 
     .concat(
       `<rect x="${LEFT + 5 * 110}" y="15" width="16" height="${BAR}" fill="${ALLOCATION_COLOUR}"/><text x="${LEFT + 5 * 110 + 20}" y="22" font-family="sans-serif" font-size="11" fill="#222">allocation</text>`,
       `<circle cx="${LEFT + 6 * 110 + 6}" cy="18" r="6" fill="${VIOLATION_COLOUR}"/><text x="${LEFT + 6 * 110 + 16}" y="22" font-family="sans-serif" font-size="11" fill="#222">violation</text>`,
+      `<line x1="${LEFT + 7 * 110}" y1="18" x2="${LEFT + 7 * 110 + 16}" y2="18" stroke="${LINK_COLOUR}" stroke-width="2" stroke-dasharray="4 2"/><text x="${LEFT + 7 * 110 + 20}" y="22" font-family="sans-serif" font-size="11" fill="#222">device link</text>`,
     )
     .join("");
   const svg = [
@@ -287,7 +391,7 @@ export function renderTimeline(events: readonly MachineEvent[]): { svg: string; 
     `<text x="${LEFT}" y="${height - 2}" font-family="sans-serif" font-size="10" fill="#666">event order →</text>`,
     `</svg>`,
   ].join("\n");
-  return { svg, layout: { width, height, lanes: layoutLanes, allocations, violations } };
+  return { svg, layout: { width, height, lanes: layoutLanes, allocations, violations, links } };
 }
 
 function escape(text: string): string {

@@ -10,9 +10,16 @@
  * Kernel: the timer wheel and `ktime`, compressed into one event queue; a
  * driver sleeps on it through `driver/delay.ts`.
  *
+ * A watchdog deadline (`sim/watchdog.ts`) is an event of its own kind: it
+ * fires when a run, a sleeper or the watchdog moves time past it, but it is
+ * not work the machine has to do, so it does not count in `pending` and
+ * `runUntilIdle()` stops before it.
+ *
  * # Invariants
  * - Time never goes backwards; events fire in (time, order of scheduling).
  * - A cancelled event never fires.
+ * - One party moves time at a time (`running`): a run, a sleeper, or the
+ *   watchdog; the watchdog gives way as soon as another one asks.
  *
  * @module
  */
@@ -43,8 +50,15 @@ export interface Timer {
 interface Entry extends Timer {
   readonly seq: number;
   readonly run: () => void;
+  /** A watchdog deadline: not work the machine has to do. */
+  readonly deadline: boolean;
   cancelled: boolean;
+  /** Fired: cancelling it now changes nothing. */
+  fired: boolean;
 }
+
+/** Cancelled entries left in the heap before it is rebuilt without them. */
+const COMPACT_AT = 1024;
 
 /** Lets every queued promise continuation run before the next event. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -76,6 +90,16 @@ export class VirtualClock implements Clock {
   /** A binary min-heap on (at, seq). */
   readonly #heap: Entry[] = [];
   #running = false;
+  /** Events scheduled, not fired and not cancelled, deadlines left out: what `pending` says. */
+  #live = 0;
+  /** Cancelled entries still in the heap. */
+  #cancelled = 0;
+  /** Events fired so far: with `now`, how the watchdog sees that someone moves time. */
+  #fired = 0;
+  /** Runs and sleepers waiting for the one moving time now. */
+  #waiting = 0;
+  /** True while the watchdog moves time (`drive`). */
+  #driving = false;
 
   /** The current virtual time in ns. */
   get now(): number {
@@ -84,9 +108,17 @@ export class VirtualClock implements Clock {
 
   /** Events scheduled and not cancelled. */
   get pending(): number {
-    let n = 0;
-    for (const entry of this.#heap) if (!entry.cancelled) n++;
-    return n;
+    return this.#live;
+  }
+
+  /** Events fired so far. */
+  get fired(): number {
+    return this.#fired;
+  }
+
+  /** True while a run, a sleeper or the watchdog moves time. */
+  get running(): boolean {
+    return this.#running;
   }
 
   /** Schedules `run` `ns` nanoseconds from now (0 means at the current time, after what is already due). */
@@ -97,15 +129,35 @@ export class VirtualClock implements Clock {
     }
     // Covers JavaScript callers: `run` is typed as a function.
     if (typeof run !== "function") throw fail("EINVAL", `clock.after: expected a function, got ${describe(run)}.`);
+    return this.#schedule(ns, run, false);
+  }
+
+  /**
+   * A watchdog deadline `ns` from now: it fires when time is moved past it,
+   * but it is not counted in `pending` and `runUntilIdle()` stops before it.
+   */
+  deadline(ns: number, run: () => void): Timer {
+    return this.#schedule(ns, run, true);
+  }
+
+  #schedule(ns: number, run: () => void, deadline: boolean): Timer {
     const entry: Entry = {
       at: this.#now + ns,
       seq: this.#seq++,
       run,
+      deadline,
       cancelled: false,
-      cancel() {
+      fired: false,
+      cancel: () => {
+        if (entry.cancelled || entry.fired) return;
         entry.cancelled = true;
+        if (!deadline) this.#live--;
+        this.#cancelled++;
+        // A model that reschedules a timer on every access would grow the heap without end.
+        if (this.#cancelled >= COMPACT_AT && this.#cancelled * 2 > this.#heap.length) this.#compact();
       },
     };
+    if (!deadline) this.#live++;
     this.#push(entry);
     return entry;
   }
@@ -120,7 +172,7 @@ export class VirtualClock implements Clock {
       throw fail("EINVAL", `run(${describe(ns)}): the span is a finite, non-negative number of ns.`);
     }
     // A driver sleeping in remove() may be driving the clock; wait for it.
-    while (this.#running) await turn();
+    if (this.#running) await this.#wait();
     await this.#advance(this.#now + ns, Number.POSITIVE_INFINITY);
   }
 
@@ -134,7 +186,7 @@ export class VirtualClock implements Clock {
     const target = this.#now + ns;
     this.after(ns, () => (woken = true));
     while (!woken) {
-      if (this.#running) await turn();
+      if (this.#running) await this.#wait();
       else await this.#advance(target, Number.POSITIVE_INFINITY);
     }
   }
@@ -165,6 +217,8 @@ export class VirtualClock implements Clock {
     if (typeof maxEvents !== "number" || !Number.isSafeInteger(maxEvents) || maxEvents < 1) {
       throw fail("EINVAL", `runUntilIdle(${describe(maxEvents)}): maxEvents is a positive whole number of events.`);
     }
+    // The watchdog gives way at once; another run is EBUSY (#advance).
+    if (this.#driving) await this.#wait();
     const fired = await this.#advance(Number.POSITIVE_INFINITY, maxEvents);
     if (fired >= maxEvents && this.pending > 0) {
       throw fail("EBUSY", `runUntilIdle: still busy after ${maxEvents} events at ${this.#now} ns; something reschedules itself forever. Use run(ns) for a fixed span.`);
@@ -182,6 +236,67 @@ export class VirtualClock implements Clock {
 
   #stop = false;
 
+  /**
+   * CPU time passing without yielding (`udelay`, a busy-wait in atomic
+   * context): fires every event due by `now + ns`, in order, synchronously,
+   * and moves time there. Nothing else runs meanwhile, as on a spinning CPU.
+   */
+  spin(ns: number): void {
+    const until = this.#now + ns;
+    for (let next = this.#peek(); next !== undefined && next.at <= until; next = this.#peek()) this.#fire(next);
+    this.#now = until;
+  }
+
+  /**
+   * The watchdog moving time on a machine nobody else moves: fires the
+   * events due before `until` (and at it, when `inclusive`), in order, with
+   * a turn after each, and stops early once `halt()` says so, or a run or a
+   * sleeper asks for the clock. Time moves only to the events fired.
+   * Returns how many fired; 0 at once if someone else moves time.
+   */
+  async drive(until: number, inclusive: boolean, halt: () => boolean): Promise<number> {
+    if (this.#running) return 0;
+    this.#running = true;
+    this.#driving = true;
+    let fired = 0;
+    try {
+      for (;;) {
+        const next = this.#peek();
+        if (next === undefined || next.at > until || (next.at === until && !inclusive)) break;
+        this.#fire(next);
+        fired++;
+        if (this.#stop) break;
+        await turn();
+        if (halt() || this.#waiting > 0) break;
+      }
+      this.#stop = false;
+    } finally {
+      this.#running = false;
+      this.#driving = false;
+    }
+    return fired;
+  }
+
+  /** Waits, counted in `#waiting`, until nobody moves time. */
+  async #wait(): Promise<void> {
+    if (!this.#running) return;
+    this.#waiting++;
+    try {
+      while (this.#running) await turn();
+    } finally {
+      this.#waiting--;
+    }
+  }
+
+  #fire(entry: Entry): void {
+    this.#pop();
+    this.#now = entry.at;
+    entry.fired = true;
+    if (!entry.deadline) this.#live--;
+    this.#fired++;
+    entry.run();
+  }
+
   async #advance(until: number, maxEvents: number): Promise<number> {
     if (this.#running) throw fail("EBUSY", "the clock is already running; await the run in progress first.");
     this.#running = true;
@@ -191,14 +306,15 @@ export class VirtualClock implements Clock {
       for (;;) {
         const next = this.#peek();
         if (next === undefined || next.at > until || fired >= maxEvents) break;
-        this.#pop();
-        this.#now = next.at;
+        // Running until idle: the watchdog's deadlines are not work left to do.
+        if (until === Number.POSITIVE_INFINITY && this.#live === 0) break;
+        this.#fire(next);
         fired++;
-        next.run();
         if (this.#stop) break;
         await turn();
       }
-      if (Number.isFinite(until) && !this.#stop) this.#now = until;
+      // Math.max: a busy-wait (spin) inside an event may have moved time past `until` already.
+      if (Number.isFinite(until) && !this.#stop) this.#now = Math.max(this.#now, until);
       this.#stop = false;
     } finally {
       this.#running = false;
@@ -207,8 +323,19 @@ export class VirtualClock implements Clock {
   }
 
   #peek(): Entry | undefined {
-    while (this.#heap.length > 0 && this.#heap[0]!.cancelled) this.#pop();
+    while (this.#heap.length > 0 && this.#heap[0]!.cancelled) {
+      this.#pop();
+      this.#cancelled--;
+    }
     return this.#heap[0];
+  }
+
+  /** Rebuilds the heap without its cancelled entries: a sorted array is a heap. */
+  #compact(): void {
+    const kept = this.#heap.filter((entry) => !entry.cancelled).sort((a, b) => (before(a, b) ? -1 : 1));
+    this.#heap.length = 0;
+    this.#heap.push(...kept);
+    this.#cancelled = 0;
   }
 
   #push(entry: Entry): void {

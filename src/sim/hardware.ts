@@ -12,7 +12,11 @@
  *
  * # Invariants
  * - Once `present` is false it stays false: MMIO and DMA find no device.
- * - A device's DMA works only with bus mastering on.
+ * - A device's DMA works only with bus mastering on. Bus mastering is the
+ *   command register's bus-master bit of its config space
+ *   (`config-space.ts`): there is no other copy of it.
+ * - A function-level reset stops the device at once: its model's timers are
+ *   cancelled and it holds nothing any more.
  * - Every live coherent allocation of the device is in `#regions` with its
  *   owner, until freed or reclaimed; its pages are mapped in `domain`.
  * - Holds are kept only while present, counted per range: with two in-flight
@@ -38,15 +42,20 @@ import type {
   FactSubject,
   HeapMemory,
   Hold,
+  IrqLine,
   MapPiece,
   MmioWidth,
   Report,
   SegmentLimits,
   StreamMapping,
 } from "../driver/ports.js";
+import type { Subsystems } from "../driver/subsystems.js";
 import type { HostDevice } from "../core/device.js";
 import type { Timer, VirtualClock } from "./clock.js";
+import { ConfigSpace } from "./config-space.js";
+import type { ConfigWidth } from "./config-space.js";
 import { deviceDma } from "./device-dma.js";
+import { IrqChip } from "./irq-chip.js";
 import type { DmaTarget } from "./device-dma.js";
 import { mapStreaming, StreamMap } from "./dma-map.js";
 import type { MapHost, Window } from "./dma-map.js";
@@ -57,11 +66,14 @@ import type { DeviceModel, ModelControl, ModelHost } from "./model.js";
 import { connectModel } from "./model.js";
 import type { PhysicalMemory } from "./phys.js";
 import type { Swiotlb } from "./swiotlb.js";
+import { DEFAULT_WATCHDOG_NS, Watchdog } from "./watchdog.js";
 
 /** What one machine's parts share. */
 export class Hardware {
   /** Errors device models raised in clock events, not yet handed to anyone. */
   readonly #deviceErrors: { device: object; error: unknown }[] = [];
+  /** The interrupt controller: every line and vector of the machine. */
+  readonly irqChip = new IrqChip();
 
   constructor(
     readonly clock: VirtualClock,
@@ -76,7 +88,19 @@ export class Hardware {
     readonly checking: boolean,
     /** Whether devices snoop the CPU's caches unless their model says otherwise. */
     readonly dmaCoherent: boolean,
-  ) {}
+    /** Virtual ns a wait of the core may take before the watchdog reports it. */
+    watchdogNs: number = DEFAULT_WATCHDOG_NS,
+    /** A count that grows with everything the machine does (events logged): the watchdog's sign of progress. */
+    activity: () => number = () => 0,
+  ) {
+    this.watchdog = new Watchdog(clock, watchdogNs, activity);
+  }
+
+  /** How long the core waits, in virtual time, for what a driver runs (`sim/watchdog.ts`). */
+  readonly watchdog: Watchdog;
+
+  /** The machine's network stack and block layer; the machine sets them once it has made them. */
+  subsystems: Subsystems | undefined;
 
   /**
    * A device's clock event threw (a "throw"-mode violation, or a broken
@@ -122,7 +146,8 @@ interface HoldEntry {
 /** One simulated PCI function. */
 export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost {
   present = true;
-  busMaster = false;
+  /** Its config space: the command register's bus-master bit is `busMaster`. */
+  readonly config: ConfigSpace;
   readonly domain: Domain;
   /** True when the device snoops the CPU's caches (`dev->dma_coherent`). */
   readonly coherent: boolean;
@@ -132,8 +157,10 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
   readonly #windows = new OrderedMap<Window[]>();
   /** The widest span of any window added: how far below an address a window holding it may start. */
   #widest = 0;
-  /** The handler connected to the interrupt line, if any. */
-  #irq: (() => void) | undefined;
+  /** The legacy (INTx) line: its own, or shared by the devices plugged with the same `intx`. */
+  readonly legacyIrq: IrqLine;
+  /** The MSI-X or MSI vectors while enabled. */
+  #vectors: readonly IrqLine[] | undefined;
   /** Live coherent allocations by bus address. */
   readonly #regions = new Map<number, Region>();
   /** When and which way the last logged DMA went (see `device-dma.ts`). */
@@ -150,7 +177,20 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
   ) {
     this.domain = hw.iommu.domain(hw.pool.pageSize);
     this.coherent = model.dmaCoherent ?? hw.dmaCoherent;
+    this.legacyIrq = hw.irqChip.legacyLine(model.intx);
+    this.config = new ConfigSpace(model, {
+      busMasterChanged: (on) => this.#notify("busMasterChanged", () => this.model.busMasterChanged(on)),
+      functionReset: () => this.#functionReset(),
+      // The model's own hooks: what they throw reaches the driver's access, as from mmioRead.
+      hookRead: (offset, width, stored) => this.model.configRead(offset, width, stored),
+      hookWrite: (offset, width, value) => this.model.configWrite(offset, width, value),
+    });
     this.#control = connectModel(model, this);
+  }
+
+  /** Bus mastering: the command register's bus-master bit. */
+  get busMaster(): boolean {
+    return this.config.busMaster;
   }
 
   get swiotlb(): Swiotlb {
@@ -250,26 +290,54 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
   // ------------------------------------------------------------ the driver's side
 
   mmioRead(bar: number, offset: number, width: MmioWidth): number | bigint {
+    // With memory decoding off the device does not answer: the read completes as all-ones.
+    if (!this.config.memoryEnabled) return width === 8 ? 0xffff_ffff_ffff_ffffn : 2 ** (8 * width) - 1;
     return this.model.mmioRead(bar, offset, width);
   }
 
   mmioWrite(bar: number, offset: number, width: MmioWidth, value: number | bigint): void {
+    if (!this.config.memoryEnabled) return;
     this.model.mmioWrite(bar, offset, width, value);
   }
 
+  configRead(offset: number, width: ConfigWidth): number {
+    return this.config.read(offset, width);
+  }
+
+  configWrite(offset: number, width: ConfigWidth, value: number): void {
+    this.config.write(offset, width, value);
+  }
+
+  busyWait(ns: number): void {
+    this.hw.clock.spin(ns);
+  }
+
   setBusMaster(on: boolean): void {
-    this.busMaster = on;
+    this.config.setBusMaster(on);
     this.#notify("busMasterChanged", () => this.model.busMasterChanged(on));
   }
 
-  requestIrq(handler: () => void): boolean {
-    if (this.#irq !== undefined) return false;
-    this.#irq = handler;
-    return true;
+  irqCapacity(kind: "msix" | "msi"): number {
+    return kind === "msix" ? this.model.msix : this.model.msi;
   }
 
-  freeIrq(handler: () => void): void {
-    if (this.#irq === handler) this.#irq = undefined;
+  get msiVectors(): readonly IrqLine[] | undefined {
+    return this.#vectors;
+  }
+
+  enableMsi(kind: "msix" | "msi", count: number): readonly IrqLine[] {
+    // Covers a caller that skipped the driver model's checks: the vectors are enabled once, within the table.
+    if (this.#vectors !== undefined || !(count >= 1 && count <= this.irqCapacity(kind))) {
+      throw fail("EINVAL", `enableMsi: ${this.describe()}: cannot enable ${count} ${kind} vectors now.`);
+    }
+    this.#vectors = this.hw.irqChip.vectors(kind, count);
+    if (kind === "msix") this.config.setMsix(true, false);
+    return this.#vectors;
+  }
+
+  disableMsi(): void {
+    this.#vectors = undefined;
+    this.config.setMsix(false, false);
   }
 
   allocCoherent(owner: { describe(): string; readonly driver: string }, size: number, maskBits: number, site: Site | undefined): DmaMemory {
@@ -358,13 +426,22 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
     return this.hw.clock.sleep(ns);
   }
 
-  async watch(work: Promise<unknown>, _waitsOn: string, _subject: FactSubject): Promise<boolean> {
-    // Placeholder until the watchdog lands: waits as long as it takes.
-    await work.then(
-      () => {},
-      () => {},
-    );
-    return true;
+  get subsystems(): Subsystems {
+    // Covers a Hardware made without a machine around it: none is, so this is a bug in boundscope.
+    if (this.hw.subsystems === undefined) throw new Error("boundscope internal error: the machine has no subsystems yet.");
+    return this.hw.subsystems;
+  }
+
+  watch(work: Promise<unknown>, waitsOn: string, subject: FactSubject): Promise<boolean> {
+    return this.hw.watchdog.wait(work, {
+      hung: (waitedNs) => {
+        this.emit({ kind: "hung", driver: subject.driver, waitsOn, waitedNs, detail: `${waitsOn}: not finished after ${waitedNs} ns` });
+        const error = this.report({ ...subject, seen: "hung", waitsOn, waitedNs });
+        // "throw" mode: no driver frame waits here; keep it for whoever tears the device down or runs the machine.
+        if (error !== undefined) this.hw.deviceError(this, error);
+      },
+      late: (waitedNs) => this.emit({ kind: "finished-late", driver: subject.driver, waitsOn, waitedNs, detail: `${waitsOn}: finished ${waitedNs} ns after the wait began` }),
+    });
   }
 
   // ------------------------------------------------------------ the driver core's side
@@ -416,16 +493,33 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
     return deviceDma(this, address, length, direction, data, into);
   }
 
-  /** The device raised its interrupt: run the handler, if one is connected. */
+  /** The device raised its legacy line: the chip runs the handlers on it. Silent while MSI or MSI-X is on. */
   raiseIrq(): void {
+    if (!this.present || this.config.intxDisabled) return;
+    if (this.#vectors !== undefined) return this.unclaimed(`the legacy line was raised while ${this.#vectors[0]!.kind === "msix" ? "MSI-X" : "MSI"} is enabled; the device may not use it then`);
+    this.hw.irqChip.raise(this.legacyIrq, this);
+  }
+
+  /** The device sent MSI(-X) vector `vector`: dropped unless enabled and allocated. */
+  raiseMsi(vector: number): void {
     if (!this.present) return;
-    if (this.#irq === undefined) {
-      // Unhandled only matters while a driver is bound; with none, the raise goes nowhere.
-      const bound = this.bound();
-      if (bound !== undefined) this.emit({ kind: "irq-unhandled", driver: bound });
-      return;
-    }
-    this.#irq();
+    const vectors = this.#vectors;
+    if (vectors === undefined) return this.unclaimed(`vector ${vector} was raised while MSI-X and MSI are disabled`);
+    const line = vectors[vector];
+    if (line === undefined) return this.unclaimed(`vector ${vector} was raised, but the driver allocated ${vectors.length}: the entry is masked`);
+    if (line.kind === "msix" && (!this.config.msixEnabled || this.config.msixMasked)) return this.unclaimed(`vector ${vector} was raised while config space has MSI-X ${this.config.msixEnabled ? "masked" : "disabled"}`);
+    this.hw.irqChip.raise(line, this);
+  }
+
+  /** A raise reached no handler. It only matters while a driver is bound; with none, it goes nowhere. */
+  unclaimed(why: string): void {
+    const bound = this.bound();
+    if (bound !== undefined) this.emit({ kind: "irq-unhandled", driver: bound, detail: why });
+  }
+
+  /** The chip disabled a line nobody cared for. */
+  lineDisabled(irq: number): void {
+    this.emit({ kind: "irq-disabled", driver: this.driver(), detail: `irq ${irq}: nobody cared; the line is disabled` });
   }
 
   /** Declares one more in-flight use of `[address, address + length)`: each needs its own unhold. */
@@ -453,6 +547,17 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
     this.domain.unmap(memory.handle, block.pages);
     this.hw.pool.release(block);
     this.emit({ kind: "free", driver: region.driver, resource: "coherent", detail: `${block.bytes} bytes`, address: BigInt(memory.handle), size: block.bytes });
+  }
+
+  /**
+   * A function-level reset (config space is at its power-on values already):
+   * the device stops, forgets what it held, and its model starts over.
+   */
+  #functionReset(): void {
+    this.#holds.clear();
+    this.#control.stopTimers();
+    this.emit({ kind: "pci-reset", driver: this.bound() });
+    this.#notify("reset", () => this.model.reset());
   }
 
   /**

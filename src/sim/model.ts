@@ -1,7 +1,8 @@
 /**
- * Simulated hardware: a PCI function with BARs of MMIO registers, an IRQ line
- * and a DMA port. Subclass {@link DeviceModel} to write one; plug an instance
- * with `machine.pci.plug(model)`.
+ * Simulated hardware: a PCI function with BARs of MMIO registers, an IRQ line,
+ * a DMA port and a config space (`config-space.ts`). Subclass
+ * {@link DeviceModel} to write one; plug an instance with
+ * `machine.pci.plug(model)`.
  *
  * The model's DMA port reads and writes machine memory by bus address, through
  * the device's IOMMU domain, and only while the driver has bus mastering on.
@@ -25,6 +26,8 @@ import { describe, fail } from "../internal/error.js";
 import { isId } from "../driver/driver.js";
 import type { DmaDirection, MmioWidth } from "../driver/ports.js";
 import type { Timer } from "./clock.js";
+import { checkCapabilities } from "./config-space.js";
+import type { ConfigWidth, PciCapabilitySpec } from "./config-space.js";
 
 /** What a model reaches of its device: the machine's per-device hardware implements it. */
 export interface ModelHost {
@@ -40,6 +43,8 @@ export interface ModelHost {
   /** A device transfer (see `device-dma.ts`). */
   dma(address: bigint, length: number, direction: DmaDirection, data: Uint8Array | undefined, into?: Uint8Array): Uint8Array;
   raiseIrq(): void;
+  /** Raises MSI/MSI-X vector `vector` (already checked against the table size). */
+  raiseMsi(vector: number): void;
   hold(address: bigint, length: number, what: string): void;
   unhold(address: bigint, length?: number): void;
 }
@@ -48,6 +53,8 @@ export interface ModelHost {
 export interface ModelControl {
   /** Surprise removal: cancels its timers and tells it, once. */
   remove(): void;
+  /** A function-level reset: cancels its timers (the caller then calls `reset()`). */
+  stopTimers(): void;
 }
 
 let connect: (model: DeviceModel, host: ModelHost) => ModelControl;
@@ -82,6 +89,31 @@ export interface DeviceModelSpec {
    * only after sync-for-cpu.
    */
   readonly dmaCoherent?: boolean;
+  /**
+   * The MSI-X table size (1 to 2048): the device can raise that many vectors
+   * with `raiseMsi(i)` once a driver allocated them (`allocIrqVectors`).
+   * Default: no MSI-X capability.
+   */
+  readonly msix?: number;
+  /** The MSI vectors the device can raise (a power of two from 1 to 32). Default: no MSI capability. */
+  readonly msi?: number;
+  /**
+   * The legacy (INTx) interrupt line, 0 to 255: devices plugged with the
+   * same line share it, and their drivers must request it `shared`.
+   * Default: a line of its own, which no other device shares.
+   */
+  readonly intx?: number;
+  /** The revision id in config space, 0 to 0xff. Default 0. */
+  readonly revision?: number;
+  /** The 24-bit class code in config space (base class, subclass, programming interface): 0x020000 for an Ethernet controller. Default 0. */
+  readonly classCode?: number;
+  /**
+   * Vendor-specific capabilities for the config space's capability list,
+   * after the PCI Express and MSI-X ones: each `{ id: 0x09, bytes }`, the
+   * bytes after its 3-byte header. They must fit below 0x100. Read-only to
+   * drivers unless the model overrides `configRead`/`configWrite`.
+   */
+  readonly capabilities?: readonly PciCapabilitySpec[];
 }
 
 /** A power of two of at least 16 bytes; tested on bigints, since `&` truncates numbers to 32 bits. */
@@ -114,6 +146,18 @@ export class DeviceModel {
   readonly bars: readonly number[];
   /** Whether it snoops the CPU's caches; `undefined`: as the machine says. */
   readonly dmaCoherent: boolean | undefined;
+  /** The MSI-X table size; 0 without MSI-X. */
+  readonly msix: number;
+  /** The MSI vectors it can raise; 0 without MSI. */
+  readonly msi: number;
+  /** The shared legacy line it was given, if any. */
+  readonly intx: number | undefined;
+  /** The revision id in config space. */
+  readonly revision: number;
+  /** The 24-bit class code in config space. */
+  readonly classCode: number;
+  /** Its vendor-specific capabilities (a frozen copy of the spec's). */
+  readonly capabilities: readonly PciCapabilitySpec[];
   #host: ModelHost | undefined;
   readonly #timers = new Set<Timer>();
 
@@ -123,12 +167,11 @@ export class DeviceModel {
         throw fail("EBUSY", `plug: this ${model.constructor.name} is already plugged in as ${model.#host.name}. Make a new model for each device.`);
       }
       model.#host = host;
-      return {
-        remove: () => {
-          for (const timer of model.#timers) timer.cancel();
-          model.#timers.clear();
-        },
+      const stopTimers = (): void => {
+        for (const timer of model.#timers) timer.cancel();
+        model.#timers.clear();
       };
+      return { remove: stopTimers, stopTimers };
     };
   }
 
@@ -137,7 +180,7 @@ export class DeviceModel {
     if (typeof spec !== "object" || spec === null) {
       throw fail("EINVAL", `DeviceModel: expected { vendor, device, name?, bars? }, got ${describe(spec)}.`);
     }
-    const { vendor, device, name, bars = [], dmaCoherent } = spec;
+    const { vendor, device, name, bars = [], dmaCoherent, msix, msi, intx, revision = 0, classCode = 0, capabilities } = spec;
     if (!isId(vendor) || !isId(device)) {
       throw fail("EINVAL", `DeviceModel: vendor and device must be whole numbers from 0 to 0xffff, got ${describe(vendor)} and ${describe(device)}.`);
     }
@@ -153,6 +196,26 @@ export class DeviceModel {
     if (dmaCoherent !== undefined && typeof dmaCoherent !== "boolean") {
       throw fail("EINVAL", `DeviceModel: dmaCoherent must be true or false, got ${describe(dmaCoherent)}.`);
     }
+    // Covers a spec from JavaScript or arithmetic: `number` admits fractions, negatives and NaN.
+    if (msix !== undefined && !(Number.isInteger(msix) && msix >= 1 && msix <= 2048)) {
+      throw fail("EINVAL", `DeviceModel: msix is the MSI-X table size, a whole number from 1 to 2048, got ${describe(msix)}.`);
+    }
+    if (msi !== undefined && ![1, 2, 4, 8, 16, 32].includes(msi)) {
+      throw fail("EINVAL", `DeviceModel: msi is the number of MSI vectors, a power of two from 1 to 32, got ${describe(msi)}.`);
+    }
+    if (intx !== undefined && !(Number.isInteger(intx) && intx >= 0 && intx <= 255)) {
+      throw fail("EINVAL", `DeviceModel: intx is a legacy interrupt line, a whole number from 0 to 255, got ${describe(intx)}.`);
+    }
+    // Covers a spec from JavaScript or arithmetic: the config space has one byte and three bytes for them.
+    if (!(Number.isInteger(revision) && revision >= 0 && revision <= 0xff) || !(Number.isInteger(classCode) && classCode >= 0 && classCode <= 0xff_ffff)) {
+      throw fail("EINVAL", `DeviceModel: revision is a whole number from 0 to 0xff and classCode one from 0 to 0xffffff, got ${describe(revision)} and ${describe(classCode)}.`);
+    }
+    this.capabilities = checkCapabilities(capabilities, msix ?? 0);
+    this.revision = revision;
+    this.classCode = classCode;
+    this.msix = msix ?? 0;
+    this.msi = msi ?? 0;
+    this.intx = intx;
     this.vendor = vendor;
     this.device = device;
     this.name = name;
@@ -173,6 +236,27 @@ export class DeviceModel {
 
   /** Told once, when the device is surprise-removed; its timers are already cancelled. */
   removed(): void {}
+
+  /**
+   * Told at a function-level reset (`pciResetFunction`): go back to the
+   * power-on state, forgetting rings and registers. Its timers are already
+   * cancelled, bus mastering is off and it holds no memory.
+   */
+  reset(): void {}
+
+  /**
+   * Answers a config read that touches the body of one of its vendor
+   * capabilities, or extended config space (0x100 up). `stored` is what
+   * config space holds there: the capability's bytes, zero in extended
+   * space. Only the bytes inside those areas are taken from the answer.
+   * Default: `stored`.
+   */
+  configRead(_offset: number, _width: ConfigWidth, stored: number): number {
+    return stored;
+  }
+
+  /** Told of a config write that touches the body of a vendor capability, or extended space. Default: ignored (read-only). */
+  configWrite(_offset: number, _width: ConfigWidth, _value: number): void {}
 
   /** Virtual time now, ns. */
   protected get now(): number {
@@ -231,9 +315,35 @@ export class DeviceModel {
     return host.dma(address, data.length, "write", data).length > 0;
   }
 
-  /** Raises the device's interrupt: the driver's handler runs now, if one is registered. */
+  /**
+   * Raises the device's legacy interrupt line: the handlers on it run now, if
+   * any are requested. While MSI or MSI-X is enabled the device does not use
+   * its legacy line, and the raise is dropped.
+   */
   protected raiseIrq(): void {
     this.#attached("raiseIrq").raiseIrq();
+  }
+
+  /**
+   * Sends MSI-X (or MSI) vector `vector`: its handler runs now, if the driver
+   * allocated the vector and requested it. While MSI-X is not enabled, or
+   * for a vector the driver did not allocate, the message is dropped (and
+   * logged as `irq-unhandled` while a driver is bound). `EINVAL` for a vector
+   * outside the device's table.
+   */
+  protected raiseMsi(vector: number): void {
+    const host = this.#attached("raiseMsi");
+    const size = Math.max(this.msix, this.msi);
+    // Covers a model's arithmetic: the index must name an entry of its own table.
+    if (!Number.isInteger(vector) || vector < 0 || vector >= size) {
+      throw fail(
+        "EINVAL",
+        size === 0
+          ? `raiseMsi: ${host.describe()}: the device has no MSI-X or MSI capability. Give its model \`msix\` (the table size) in its spec.`
+          : `raiseMsi: ${host.describe()}: vector must be a whole number from 0 to ${size - 1} (the device's table), got ${describe(vector)}.`,
+      );
+    }
+    host.raiseMsi(vector);
   }
 
   /**

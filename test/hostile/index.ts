@@ -6,9 +6,17 @@
  */
 
 import type { Row } from "../hostile-table.js";
+import * as context from "./context.js";
+import * as devres from "./devres.js";
+import * as ids from "./ids.js";
+import * as irq from "./irq.js";
+import * as pci from "./pci.js";
+import * as subsys from "./subsys.js";
+import * as tree from "./tree.js";
+import * as watchdog from "./watchdog.js";
 
 /** Every area's rows, in the order of the modules below. */
-export const AREA_ROWS: readonly Row[] = [];
+export const AREA_ROWS: readonly Row[] = [...context.rows, ...watchdog.rows, ...ids.rows, ...devres.rows, ...pci.rows, ...irq.rows, ...subsys.rows, ...tree.rows];
 
 /** Every area's entry points, in README order. */
-export const AREA_ENTRY_POINTS: readonly string[] = [];
+export const AREA_ENTRY_POINTS: readonly string[] = [...context.entries, ...watchdog.entries, ...ids.entries, ...devres.entries, ...pci.entries, ...irq.entries, ...subsys.entries, ...tree.entries];

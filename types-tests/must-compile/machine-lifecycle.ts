@@ -30,7 +30,7 @@ try {
   await machine.pci.unplug(dev);
 } catch (err) {
   if (err instanceof BoundscopeError) {
-    const code: "ENXIO" | "EINVAL" | "ENOMEM" | "EPERM" | "EBUSY" = err.code;
+    const code: "ENXIO" | "EINVAL" | "ENOMEM" | "EPERM" | "EBUSY" | "ETIMEDOUT" = err.code;
     console.log(code, err.message);
   }
 }

@@ -1,16 +1,17 @@
 // Probes that return a promise chain instead of using async/await:
 // `setup(dev).then(() => ({ remove }))`, a chain that threads an allocation
 // through, Promise.all of helpers, and a chain with catch and finally. The
-// scope flows through every `then`.
+// scope flows through every `then`. A helper that sleeps takes a
+// SleepableDevice, which the probe's token is.
 import { allocCoherent, defineDriver, setDmaMask, sleep } from "boundscope";
-import type { BoundDevice, CoherentAllocation, ProbeDevice } from "boundscope";
+import type { CoherentAllocation, ProbeDevice, SleepableDevice } from "boundscope";
 
 function setup<Scope>(dev: ProbeDevice<Scope>): Promise<void> {
   setDmaMask(dev, 64);
   return sleep(dev, 1_000);
 }
 
-function ring<Scope>(dev: BoundDevice<Scope>, bytes: number): Promise<CoherentAllocation<Scope>> {
+function ring<Scope>(dev: SleepableDevice<Scope>, bytes: number): Promise<CoherentAllocation<Scope>> {
   return sleep(dev, 100).then(() => allocCoherent(dev, bytes));
 }
 

@@ -1,5 +1,5 @@
 // Kernel memory and streaming DMA outside the core context: an interrupt
-// handler allocates with kmalloc (GFP_ATOMIC), maps and unmaps, syncs a
+// handler allocates with kmalloc(…, "atomic") (GFP_ATOMIC), maps and unmaps, syncs a
 // receive buffer for the CPU, and allocates a pool block; a task does the
 // same, kernel-style, with a vmalloc buffer as an sg table. Only set-up
 // (limits, pools) is core-only: dma-limits-core-only.ts.
@@ -7,7 +7,7 @@ import { createDmaPool, defineDriver, kmalloc, mapSg, mapSingle, requestIrq, spa
 import type { BoundDevice, DeviceOwnedFromDevice, IrqDevice, ProbeDevice, TaskDevice } from "boundscope";
 
 function refill<Scope>(dev: BoundDevice<Scope>): DeviceOwnedFromDevice<Scope> {
-  return mapSingle(dev, kmalloc(dev, 2048), "from-device");
+  return mapSingle(dev, kmalloc(dev, 2048, "atomic"), "from-device");
 }
 
 export const handlers = defineDriver({
@@ -22,11 +22,11 @@ export const handlers = defineDriver({
       cpu.unmap(irq);
       cpu.buffer.free();
       rx = refill(irq);
-      const reply = kmalloc(irq, 64);
+      const reply = kmalloc(irq, 64, "atomic");
       reply.bytes()[0] = length;
       mapSingle(irq, reply, "to-device").unmap(irq);
       reply.free();
-      descriptors.alloc(irq).free();
+      descriptors.alloc(irq, "atomic").free();
     });
     spawn(dev, async (task: TaskDevice<Scope>) => {
       const status = mapSingle(task, kmalloc(task, 64), "from-device");

@@ -33,6 +33,6 @@ await machine.pci.register({ name: "look-alike", ids: [{ vendor: 1, device: 1 }]
 for (const token of machine.pci) void token;
 
 export function fromStruct(dev: BoundDevice<unknown>): void {
-  // @expect-error TS2345 ts6=none ts7=none /Argument of type 'BoundDevice<unknown>' is not assignable to parameter of type 'Readonly<Record<string, FieldType>>'/ -- TypeScript 5.4 kept the library's defineStruct
+  // @expect-error TS2345 ts6=none ts7=none /Argument of type 'BoundDevice<unknown>' is not assignable to parameter of type 'Readonly<Record<string, FieldSpec>>'/ -- TypeScript 5.4 kept the library's defineStruct
   void defineStruct(dev);
 }

@@ -19,7 +19,7 @@ declare module "boundscope" {
   export var setDmaMask: (dev: BoundDevice<unknown>, bits: number) => void;
   // @expect-error TS2451 ts54=TS2403 /Cannot redeclare block-scoped variable 'enableBusMaster'|Subsequent variable declarations must have the same type.  Variable 'enableBusMaster' must be of type '<Scope>\(dev: ProbeDevice<Scope>\) => void'/ -- enableBusMaster for a plain Device, as a let
   export let enableBusMaster: (dev: Device) => void;
-  // @expect-error TS2451 ts54=TS2403 /Cannot redeclare block-scoped variable 'sleep'|Subsequent variable declarations must have the same type.  Variable 'sleep' must be of type '<Scope>\(dev: BoundDevice<Scope>, ns: number\) => Promise<void>'/ -- sleep for a plain Device, as a const
+  // @expect-error TS2451 ts54=TS2403 /Cannot redeclare block-scoped variable 'sleep'|Subsequent variable declarations must have the same type.  Variable 'sleep' must be of type '<Scope>\(dev: SleepableDevice<Scope>, ns: number\) => Promise<void>'/ -- sleep for a plain Device, as a const
   export const sleep: (dev: Device, ns: number) => Promise<void>;
 }
 
@@ -33,6 +33,6 @@ export function helpers(dev: BoundDevice<unknown>): void {
   setDmaMask(dev, 32);
   // @expect-error TS2345 ts6=none ts7=none /Argument of type 'Device' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- TypeScript 5.4 kept the library's enableBusMaster
   enableBusMaster(plain);
-  // @expect-error TS2345 ts6=none ts7=none /Argument of type 'Device' is not assignable to parameter of type 'BoundDevice<unknown>'/ -- TypeScript 5.4 kept the library's sleep
+  // @expect-error TS2345 ts6=none ts7=none /Argument of type 'Device' is not assignable to parameter of type 'SleepableDevice<unknown>'/ -- TypeScript 5.4 kept the library's sleep
   void sleep(plain, 1);
 }

@@ -11,7 +11,7 @@ import type { Device, DeviceId, Driver, DriverInstance, ProbeDevice } from "boun
 declare module "boundscope" {
   // @expect-error TS2300 ts54=none /Duplicate identifier 'iomap'/ -- iomap for a plain Device
   export function iomap(dev: Device, bar: number): { read32(offset: number): number };
-  // @expect-error TS2451 ts54=TS2403 /Cannot redeclare block-scoped variable 'requestIrq'|Subsequent variable declarations must have the same type.  Variable 'requestIrq' must be of type '<Scope>\(dev: ProbeDevice<Scope>, handler: IrqHandler<Scope>\) => IrqHandle<Scope>'/ -- requestIrq for a plain Device
+  // @expect-error TS2451 ts54=TS2403 /Cannot redeclare block-scoped variable 'requestIrq'|Subsequent variable declarations must have the same type.  Variable 'requestIrq' must be of type '<Scope>\(dev: ProbeDevice<Scope>, handler: IrqHandler<Scope> \| null, options\?: IrqOptions<Scope> \| undefined\) => IrqHandle<Scope>'/ -- requestIrq for a plain Device
   export const requestIrq: (dev: Device, handler: () => void) => void;
   // @expect-error TS2300 ts54=none /Duplicate identifier 'spawn'/ -- a namespace merged into spawn
   export namespace spawn {
@@ -29,7 +29,7 @@ export const parked = spawn.lastToken;
 export const fixed = defineDriver({
   name: "fixed",
   ids: [{ vendor: 1, device: 1 }],
-  // @expect-error TS2322 ts6=none ts7=none /Type '\(dev: ProbeDevice<"x">\) => \{\}' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- TypeScript 5.4 kept the library's defineDriver
+  // @expect-error TS2322 ts6=none ts7=none /Type '\(dev: ProbeDevice<"x">\) => \{\}' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>, id: MatchedId<undefined>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- TypeScript 5.4 kept the library's defineDriver
   probe: (dev: ProbeDevice<"x">) => (void dev, {}),
 });
 void requestIrq;

@@ -9,12 +9,12 @@ function initHardware<Scope>(dev: ProbeDevice<Scope>): void {
 }
 
 export function fromHelper<Scope>(dev: BoundDevice<Scope>): void {
-  // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'BoundDevice<Scope>'|Argument of type 'BoundDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<Scope>'/ -- a token passed as the core context
+  // @expect-error TS2345 ts7=TS2739 /Type 'BoundDevice<Scope>' is missing the following properties from type 'ProbeDevice<Scope>': \[coreContextOnlyInProbeOrRemove\], \[sleepableContext\]|Argument of type 'BoundDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<Scope>'/ -- a token passed as the core context
   initHardware(dev);
 }
 
 export function byAssignment<Scope>(dev: BoundDevice<Scope>): void {
-  // @expect-error TS2741 ts54=TS2322 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'BoundDevice<Scope>' but required in type 'ProbeDevice<Scope>'|Type 'BoundDevice<Scope>' is not assignable to type 'ProbeDevice<Scope>'/ -- a token assigned as the core context (5.4 reports the pair it reported above with its top line only, as TS2322)
+  // @expect-error TS2739 ts54=TS2322 /Type 'BoundDevice<Scope>' is missing the following properties from type 'ProbeDevice<Scope>': \[coreContextOnlyInProbeOrRemove\], \[sleepableContext\]|Type 'BoundDevice<Scope>' is not assignable to type 'ProbeDevice<Scope>'/ -- a token assigned as the core context (5.4 reports the pair it reported above with its top line only, as TS2322)
   const core: ProbeDevice<Scope> = dev;
   void core;
 }

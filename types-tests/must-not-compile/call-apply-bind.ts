@@ -17,11 +17,11 @@ allocCoherent.call(undefined, plain, 64);
 allocCoherent.apply(undefined, [plain, 64]);
 
 export function contexts<S>(irq: IrqDevice<S>, task: TaskDevice<S>): void {
-  // @expect-error TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'IrqDevice<S>' but required in type 'ProbeDevice<unknown>'/ -- setDmaMask.apply in interrupt context
+  // @expect-error TS2739 /Type 'IrqDevice<S>' is missing the following properties from type 'ProbeDevice<unknown>': \[coreContextOnlyInProbeOrRemove\], \[sleepableContext\]/ -- setDmaMask.apply in interrupt context
   setDmaMask.apply(undefined, [irq, 32]);
   // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'TaskDevice<S>'|Argument of type 'TaskDevice<S>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- iomap.bind in task context
   const map = iomap.bind(undefined, task);
-  // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'IrqDevice<S>'|Argument of type 'IrqDevice<S>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- requestIrq.call in interrupt context
+  // @expect-error TS2345 ts7=TS2739 /Type 'IrqDevice<S>' is missing the following properties from type 'ProbeDevice<unknown>': \[coreContextOnlyInProbeOrRemove\], \[sleepableContext\]|Argument of type 'IrqDevice<S>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- requestIrq.call in interrupt context
   requestIrq.call(undefined, irq, () => {});
   void map;
 }
@@ -29,6 +29,6 @@ export function contexts<S>(irq: IrqDevice<S>, task: TaskDevice<S>): void {
 export const called = defineDriver.call(undefined, {
   name: "called",
   ids: [{ vendor: 1, device: 1 }],
-  // @expect-error TS2322 /Type '\(dev: ProbeDevice<"x">\) => \{\}' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- defineDriver.call with a concrete probe
+  // @expect-error TS2322 /Type '\(dev: ProbeDevice<"x">\) => \{\}' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>, id: MatchedId<undefined>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- defineDriver.call with a concrete probe
   probe: (dev: ProbeDevice<"x">) => (void dev, {}),
 });

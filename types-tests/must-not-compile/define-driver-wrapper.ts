@@ -7,11 +7,11 @@ import { defineDriver } from "boundscope";
 import type { DeviceId, DriverInstance, ProbeDevice } from "boundscope";
 
 export function makeDriver<S>(name: string, ids: readonly DeviceId[], probe: (dev: ProbeDevice<S>) => DriverInstance<S>) {
-  // @expect-error TS2322 /Type '\(dev: ProbeDevice<S>\) => DriverInstance<S>' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- one scope for the whole wrapper
+  // @expect-error TS2322 /Type '\(dev: ProbeDevice<S>\) => DriverInstance<S>' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>, id: MatchedId<undefined>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- one scope for the whole wrapper
   return defineDriver({ name, ids, probe });
 }
 
 export function makeLoose(name: string, probe: (dev: ProbeDevice<unknown>) => DriverInstance<unknown>) {
-  // @expect-error TS2322 /Type '\(dev: ProbeDevice<unknown>\) => DriverInstance<unknown>' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- a probe of scope unknown
+  // @expect-error TS2322 /Type '\(dev: ProbeDevice<unknown>\) => DriverInstance<unknown>' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>, id: MatchedId<undefined>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- a probe of scope unknown
   return defineDriver({ name, ids: [{ vendor: 1, device: 1 }], probe });
 }

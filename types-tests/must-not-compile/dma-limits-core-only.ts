@@ -11,11 +11,11 @@ export const driver = defineDriver({
   ids: [{ vendor: 1, device: 1 }],
   probe(dev) {
     requestIrq(dev, (irq) => {
-      // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'IrqDevice<Scope>'|Argument of type 'IrqDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- setMaxSegmentSize in interrupt context
+      // @expect-error TS2345 ts7=TS2739 /Type 'IrqDevice<Scope>' is missing the following properties from type 'ProbeDevice<unknown>': \[coreContextOnlyInProbeOrRemove\], \[sleepableContext\]|Argument of type 'IrqDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- setMaxSegmentSize in interrupt context
       setMaxSegmentSize(irq, 4096);
-      // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'IrqDevice<Scope>'|Argument of type 'IrqDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- setSegmentBoundary in interrupt context
+      // @expect-error TS2345 ts7=TS2739 /Type 'IrqDevice<Scope>' is missing the following properties from type 'ProbeDevice<unknown>': \[coreContextOnlyInProbeOrRemove\], \[sleepableContext\]|Argument of type 'IrqDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- setSegmentBoundary in interrupt context
       setSegmentBoundary(irq, 0xffffn);
-      // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'IrqDevice<Scope>'|Argument of type 'IrqDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- createDmaPool in interrupt context
+      // @expect-error TS2345 ts7=TS2739 /Type 'IrqDevice<Scope>' is missing the following properties from type 'ProbeDevice<unknown>': \[coreContextOnlyInProbeOrRemove\], \[sleepableContext\]|Argument of type 'IrqDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- createDmaPool in interrupt context
       createDmaPool(irq, "rx-desc", 16);
     });
     spawn(dev, async (task) => {
@@ -31,10 +31,10 @@ export const driver = defineDriver({
 });
 
 export function tune<Limits>(dev: BoundDevice<Limits>): void {
-  // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'BoundDevice<Limits>'|Argument of type 'BoundDevice<Limits>' is not assignable to parameter of type 'ProbeDevice<Limits>'/ -- setMaxSegmentSize from a helper given only the token
+  // @expect-error TS2345 ts7=TS2739 /Type 'BoundDevice<Limits>' is missing the following properties from type 'ProbeDevice<Limits>': \[coreContextOnlyInProbeOrRemove\], \[sleepableContext\]|Argument of type 'BoundDevice<Limits>' is not assignable to parameter of type 'ProbeDevice<Limits>'/ -- setMaxSegmentSize from a helper given only the token
   setMaxSegmentSize(dev, 65536);
-  // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'BoundDevice<Limits>'|Argument of type 'BoundDevice<Limits>' is not assignable to parameter of type 'ProbeDevice<Limits>'/ -- setSegmentBoundary from the helper
+  // @expect-error TS2345 ts7=TS2739 /Type 'BoundDevice<Limits>' is missing the following properties from type 'ProbeDevice<Limits>': \[coreContextOnlyInProbeOrRemove\], \[sleepableContext\]|Argument of type 'BoundDevice<Limits>' is not assignable to parameter of type 'ProbeDevice<Limits>'/ -- setSegmentBoundary from the helper
   setSegmentBoundary(dev, 0xffff_ffffn);
-  // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'BoundDevice<Limits>'|Argument of type 'BoundDevice<Limits>' is not assignable to parameter of type 'ProbeDevice<Limits>'/ -- createDmaPool from the helper
+  // @expect-error TS2345 ts7=TS2739 /Type 'BoundDevice<Limits>' is missing the following properties from type 'ProbeDevice<Limits>': \[coreContextOnlyInProbeOrRemove\], \[sleepableContext\]|Argument of type 'BoundDevice<Limits>' is not assignable to parameter of type 'ProbeDevice<Limits>'/ -- createDmaPool from the helper
   createDmaPool(dev, "tx-desc", 16);
 }

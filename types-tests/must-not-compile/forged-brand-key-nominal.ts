@@ -10,12 +10,16 @@
 // user's class that declares one of the same name or `implements` the token
 // type. The brand key is still readable; it no longer suffices.
 import { allocCoherent } from "boundscope";
-import type { BoundDevice, DeviceState, ProbeDevice } from "boundscope";
+import type { BoundDevice, DeviceState, ProbeDevice, SleepableDevice } from "boundscope";
 
 type TokenKey = Extract<keyof BoundDevice<unknown>, symbol>;
-type CoreKey = Exclude<Extract<keyof ProbeDevice<unknown>, symbol>, TokenKey>;
+// One key each: a computed property name needs a unique symbol, not the union
+// of the core key with the sleepable one.
+type SleepKey = Exclude<Extract<keyof SleepableDevice<unknown>, symbol>, TokenKey>;
+type CoreKey = Exclude<Extract<keyof ProbeDevice<unknown>, symbol>, TokenKey | SleepKey>;
 type Witness = BoundDevice<"forged">[TokenKey];
 declare const tokenKey: TokenKey;
+declare const sleepKey: SleepKey;
 declare const coreKey: CoreKey;
 
 const never: Witness = () => {
@@ -23,8 +27,8 @@ const never: Witness = () => {
 };
 // @expect-error TS2741 /Property '#private' is missing in type '\{ \[tokenOfOneBindingOnly\]: Invariant<"forged">;[^']*\}' but required in type 'BoundDevice<"forged">'/ -- a literal keyed by the brand read through keyof
 export const forged: BoundDevice<"forged"> = { [tokenKey]: never, name: "fake", vendor: 1, device: 1, state: "bound" };
-// @expect-error TS2741 /Property '#private' is missing in type '\{ \[tokenOfOneBindingOnly\]: Invariant<"forged">; \[coreContextOnlyInProbeOrRemove\]: Invariant<"forged">;[^']*\}' but required in type 'ProbeDevice<"forged">'/ -- a literal keyed by both brands read through keyof
-export const forgedCore: ProbeDevice<"forged"> = { [tokenKey]: never, [coreKey]: never, name: "fake", vendor: 1, device: 1, state: "probing" };
+// @expect-error TS2741 /Property '#private' is missing in type '\{ \[tokenOfOneBindingOnly\]: Invariant<"forged">; \[sleepableContext\]: Invariant<"forged">; \[coreContextOnlyInProbeOrRemove\]: Invariant<(?:"forged"|\.\.\.)>;[^']*\}' but required in type 'ProbeDevice<"forged">'/ -- a literal keyed by every brand read through keyof (6 and 7 shorten the last brand's type to Invariant<...>)
+export const forgedCore: ProbeDevice<"forged"> = { [tokenKey]: never, [sleepKey]: never, [coreKey]: never, name: "fake", vendor: 1, device: 1, state: "probing" };
 
 class SameNamedPrivate {
   #onlyTheDriverCoreMintsTokens = true as const;

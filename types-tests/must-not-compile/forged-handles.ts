@@ -31,8 +31,18 @@ const fakeMapping = {
   unmap() {},
   [Symbol.dispose]() {},
 };
-const fakeIrq = { count: 0, freed: false, free() {}, [Symbol.dispose]() {} };
-const fakeTask = { done: Promise.resolve(), cancel() {} };
+const fakeIrq = {
+  irq: 32,
+  count: 0,
+  freed: false,
+  disable() {},
+  enable() {},
+  synchronize: async () => {},
+  free: async () => {},
+  [Symbol.dispose]() {},
+  [Symbol.asyncDispose]: async () => {},
+};
+const fakeTask = { done: Promise.resolve(), cancel() {}, stop: async () => {} };
 const fakeDevres = { access: () => 1, tryAccess: () => 1, tryAccessWith: async () => 1, revoked: false, release: async () => {}, [Symbol.asyncDispose]: async () => {} };
 
 // A driver's own helpers, generic in the binding's scope.

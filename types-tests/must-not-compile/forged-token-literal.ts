@@ -16,7 +16,7 @@ allocCoherent({ name: "fake", vendor: 1, device: 2, state: "bound" }, 64);
 // @expect-error TS2739 /Type '\{[^']*\}' is missing the following properties from type 'BoundDevice<"x">': #private, \[tokenOfOneBindingOnly\]/ -- a literal assigned to a BoundDevice
 const forged: BoundDevice<"x"> = { name: "fake", vendor: 1, device: 2, state: "bound" };
 
-// @expect-error TS2739 /Type '\{[^']*\}' is missing the following properties from type 'ProbeDevice<"x">': \[coreContextOnlyInProbeOrRemove\], #private, \[tokenOfOneBindingOnly\]/ -- a literal assigned to the core context
+// @expect-error TS2739 /Type '\{[^']*\}' is missing the following properties from type 'ProbeDevice<"x">': \[coreContextOnlyInProbeOrRemove\], (\[sleepableContext\], #private, \[tokenOfOneBindingOnly\]|#private, \[tokenOfOneBindingOnly\], \[sleepableContext\])/ -- a literal assigned to the core context
 const forgedCore: ProbeDevice<"x"> = { name: "fake", vendor: 1, device: 2, state: "probing" };
 
 // @expect-error TS2345 ts7=TS2739 /Type '\{[^']*\}' is missing the following properties from type 'BoundDevice<unknown>': #private, \[tokenOfOneBindingOnly\]|Argument of type '\{[^']*\}' is not assignable to parameter of type 'BoundDevice<unknown>'/ -- a look-alike passed to Devres.new

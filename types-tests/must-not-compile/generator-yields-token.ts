@@ -27,7 +27,7 @@ export const yielding = defineDriver({
 export const generatorProbe = defineDriver({
   name: "generator-probe",
   ids: [{ vendor: 1, device: 2 }],
-  // @expect-error TS2322 /Type '<Scope>\(dev: ProbeDevice<Scope>\) => Generator<ProbeDevice<Scope>, void, unknown>' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- a generator as the probe
+  // @expect-error TS2322 /Type '<Scope>\(dev: ProbeDevice<Scope>\) => Generator<ProbeDevice<Scope>, void, unknown>' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>, id: MatchedId<undefined>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- a generator as the probe
   probe: function* (dev) {
     yield dev;
   },

@@ -8,13 +8,13 @@ import type { Device, IoMapping } from "boundscope";
 const machine = new Machine();
 const dev = machine.pci.plug({ vendor: 0x1af4, device: 0x1000 });
 
-// @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'ProbeDevice<unknown>': \[coreContextOnlyInProbeOrRemove\], #private, \[tokenOfOneBindingOnly\]|Argument of type 'Device' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- mapping a BAR of a device with no driver
+// @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'ProbeDevice<unknown>': \[coreContextOnlyInProbeOrRemove\], (\[sleepableContext\], #private, \[tokenOfOneBindingOnly\]|#private, \[tokenOfOneBindingOnly\], \[sleepableContext\])|Argument of type 'Device' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- mapping a BAR of a device with no driver
 iomap(dev, 0);
-// @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'ProbeDevice<unknown>': \[coreContextOnlyInProbeOrRemove\], #private, \[tokenOfOneBindingOnly\]|Argument of type 'Device' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- an IRQ for a device with no driver
+// @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'ProbeDevice<unknown>': \[coreContextOnlyInProbeOrRemove\], (\[sleepableContext\], #private, \[tokenOfOneBindingOnly\]|#private, \[tokenOfOneBindingOnly\], \[sleepableContext\])|Argument of type 'Device' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- an IRQ for a device with no driver
 requestIrq(dev, () => {});
-// @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'ProbeDevice<unknown>': \[coreContextOnlyInProbeOrRemove\], #private, \[tokenOfOneBindingOnly\]|Argument of type 'Device' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- work bound to no binding
+// @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'ProbeDevice<unknown>': \[coreContextOnlyInProbeOrRemove\], (\[sleepableContext\], #private, \[tokenOfOneBindingOnly\]|#private, \[tokenOfOneBindingOnly\], \[sleepableContext\])|Argument of type 'Device' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- work bound to no binding
 spawn(dev, async () => {});
-// @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'ProbeDevice<unknown>': \[coreContextOnlyInProbeOrRemove\], #private, \[tokenOfOneBindingOnly\]|Argument of type 'Device' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- DMA for a device with no driver
+// @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'ProbeDevice<unknown>': \[coreContextOnlyInProbeOrRemove\], (\[sleepableContext\], #private, \[tokenOfOneBindingOnly\]|#private, \[tokenOfOneBindingOnly\], \[sleepableContext\])|Argument of type 'Device' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- DMA for a device with no driver
 enableBusMaster(dev);
 
 export function poke<Scope>(plain: Device, regs: IoMapping<Scope>): number {

@@ -8,7 +8,7 @@ export const driver = defineDriver({
   ids: [{ vendor: 1, device: 1 }],
   probe(dev) {
     requestIrq(dev, (dev) => {
-      // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'IrqDevice<Scope>'|Argument of type 'IrqDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- setDmaMask in interrupt context
+      // @expect-error TS2345 ts7=TS2739 /Type 'IrqDevice<Scope>' is missing the following properties from type 'ProbeDevice<unknown>': \[coreContextOnlyInProbeOrRemove\], \[sleepableContext\]|Argument of type 'IrqDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- setDmaMask in interrupt context
       setDmaMask(dev, 64);
     });
     return {};

@@ -16,5 +16,5 @@ export const minted = mintToken(undefined as never);
 // @expect-error TS2739 /is missing the following properties from type 'BoundDevice<"x">': #private, \[tokenOfOneBindingOnly\]/ -- a literal keyed by the brand symbol (an unresolved import: no key, and no private member)
 export const forged: BoundDevice<"x"> = { name: "fake", vendor: 1, device: 2, state: "bound", [tokenOfOneBindingOnly]: <Probe>() => undefined as never };
 
-// @expect-error TS2739 /is missing the following properties from type 'ProbeDevice<"y">': \[coreContextOnlyInProbeOrRemove\], #private, \[tokenOfOneBindingOnly\]/ -- a literal keyed by both brand symbols (unresolved imports: no keys, and no private member)
+// @expect-error TS2739 /is missing the following properties from type 'ProbeDevice<"y">': \[coreContextOnlyInProbeOrRemove\], (\[sleepableContext\], #private, \[tokenOfOneBindingOnly\]|#private, \[tokenOfOneBindingOnly\], \[sleepableContext\])/ -- a literal keyed by both brand symbols (unresolved imports: no keys, and no private member)
 export const forgedCore: ProbeDevice<"y"> = { name: "fake", vendor: 1, device: 2, state: "probing", [tokenOfOneBindingOnly]: <Probe>() => undefined as never, [coreContextOnlyInProbeOrRemove]: <Probe>() => undefined as never };

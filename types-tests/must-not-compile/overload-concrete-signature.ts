@@ -31,6 +31,6 @@ export const visible = defineDriver({
 export const concreteProbe = defineDriver({
   name: "concrete-probe",
   ids: [{ vendor: 1, device: 2 }],
-  // @expect-error TS2322 /Type '\(dev: ProbeDevice<"x">\) => DriverInstance<"x">' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- a probe whose only overload is concrete
+  // @expect-error TS2322 /Type '\(dev: ProbeDevice<"x">\) => DriverInstance<"x">' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>, id: MatchedId<undefined>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- a probe whose only overload is concrete
   probe: probeX,
 });

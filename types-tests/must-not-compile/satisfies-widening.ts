@@ -25,8 +25,8 @@ export const checked = defineDriver({
 export const fixed = defineDriver({
   name: "fixed",
   ids: [{ vendor: 1, device: 2 }],
-  // @expect-error TS1360 /Type '\(dev: ProbeDevice<"x">\) => \{ dev: ProbeDevice<"x">; \}' does not satisfy the expected type '<Scope>\(dev: ProbeDevice<Scope>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- a concrete probe that claims to satisfy the generic one
-  // @expect-error TS2322 /Type '\(dev: ProbeDevice<"x">\) => \{ dev: ProbeDevice<"x">; \}' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- and, as DriverSpec's probe, not assignable to it
+  // @expect-error TS1360 /Type '\(dev: ProbeDevice<"x">\) => \{ dev: ProbeDevice<"x">; \}' does not satisfy the expected type '<Scope>\(dev: ProbeDevice<Scope>, id: MatchedId<undefined>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- a concrete probe that claims to satisfy the generic one
+  // @expect-error TS2322 /Type '\(dev: ProbeDevice<"x">\) => \{ dev: ProbeDevice<"x">; \}' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>, id: MatchedId<undefined>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- and, as DriverSpec's probe, not assignable to it
   // @expect-error TS1360 ts6=none ts7=none /Type '\(dev: ProbeDevice<"x">\) => \{ dev: ProbeDevice<"x">; \}' does not satisfy the expected type/ -- TypeScript 5.4 reports the unsatisfied `satisfies` twice
   probe: ((dev: ProbeDevice<"x">) => ({ dev })) satisfies DriverSpec["probe"],
 });

@@ -6,7 +6,7 @@ import { defineDriver, setDmaMask } from "boundscope";
 import type { BoundDevice, ProbeDevice } from "boundscope";
 
 function tune<Scope>(dev: BoundDevice<Scope>): void {
-  // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'BoundDevice<Scope>'|Argument of type 'BoundDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<Scope>'/ -- a helper given only the token
+  // @expect-error TS2345 ts7=TS2739 /Type 'BoundDevice<Scope>' is missing the following properties from type 'ProbeDevice<Scope>': \[coreContextOnlyInProbeOrRemove\], \[sleepableContext\]|Argument of type 'BoundDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<Scope>'/ -- a helper given only the token
   setDmaMask(dev, 64);
 }
 
@@ -15,7 +15,7 @@ export const widened = defineDriver({
   ids: [{ vendor: 1, device: 1 }],
   probe<Scope>(dev: ProbeDevice<Scope>) {
     const bound: BoundDevice<Scope> = dev;
-    // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'BoundDevice<Scope>'|Argument of type 'BoundDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<Scope>'/ -- the core context viewed as a BoundDevice
+    // @expect-error TS2345 ts7=TS2739 /Type 'BoundDevice<Scope>' is missing the following properties from type 'ProbeDevice<Scope>': \[coreContextOnlyInProbeOrRemove\], \[sleepableContext\]|Argument of type 'BoundDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<Scope>'/ -- the core context viewed as a BoundDevice
     setDmaMask(bound, 32);
     tune(dev);
     return {};

@@ -40,7 +40,7 @@ let fromSignal: BoundDevice<unknown> | undefined;
 export const fixed = defineDriver({
   name: "fixed",
   ids: [{ vendor: 1, device: 1 }],
-  // @expect-error TS2322 ts54=none /Type '\(dev: ProbeDevice<"x">\) => \{\}' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- a probe of a concrete scope
+  // @expect-error TS2322 ts54=none /Type '\(dev: ProbeDevice<"x">\) => \{\}' is not assignable to type '<Scope>\(dev: ProbeDevice<Scope>, id: MatchedId<undefined>\) => DriverInstance<Scope> \| Promise<DriverInstance<Scope>>'/ -- a probe of a concrete scope
   probe: (dev: ProbeDevice<"x">) => {
     parked = dev;
     // @expect-error TS2345 ts54=none /Argument of type 'bigint' is not assignable to parameter of type 'DmaAddress<"x", "coherent">'/ -- a made-up bus address

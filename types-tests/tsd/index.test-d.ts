@@ -5,6 +5,7 @@
 import { expectAssignable, expectError, expectNotAssignable, expectType } from "tsd";
 import { allocCoherent, BoundscopeError, defineDriver, Devres, enableBusMaster, freeCoherent, iomap, Machine, requestIrq, Revocable, setDmaMask, sleep, spawn } from "boundscope";
 import type {
+  AtomicDevice,
   BoundDevice,
   CoherentAllocation,
   Device,
@@ -20,6 +21,7 @@ import type {
   MemoryStats,
   ProbeDevice,
   ScopedView,
+  SleepableDevice,
   Task,
   TaskDevice,
   TaskSignal,
@@ -79,10 +81,13 @@ export function inScope<Scope>(core: ProbeDevice<Scope>, token: BoundDevice<Scop
   expectNotAssignable<Devres<unknown, { packets: number }>>(res);
   expectType<{ packets: number }>(res.access(core));
   expectType<{ packets: number } | undefined>(res.tryAccess());
-  expectType<Promise<number | undefined>>(res.tryAccessWith((value) => value.packets));
+  expectType<number | undefined>(res.tryAccessWith((value) => value.packets));
+  expectType<Promise<number | undefined>>(res.tryAccessAsync(async (value) => value.packets));
   expectType<Promise<void>>(res.release());
   expectType<boolean>(res.revoked);
-  expectType<Promise<void>>(sleep(token, 1_000));
+  expectType<Promise<void>>(sleep(core, 1_000));
+  // A helper's BoundDevice does not say it may sleep.
+  expectError(sleep(token, 1_000));
 }
 
 // The core-only operations take the core context; handlers and tasks get
@@ -108,6 +113,12 @@ export function coreOnly<Scope>(core: ProbeDevice<Scope>, token: BoundDevice<Sco
   expectAssignable<BoundDevice<Scope>>(irqDev);
   expectAssignable<BoundDevice<Scope>>(taskDev);
   expectNotAssignable<ProbeDevice<Scope>>(irqDev);
+  // Sleeping: the core context and a task's may; an interrupt handler's is atomic.
+  expectAssignable<SleepableDevice<Scope>>(core);
+  expectAssignable<SleepableDevice<Scope>>(taskDev);
+  expectNotAssignable<SleepableDevice<Scope>>(irqDev);
+  expectAssignable<AtomicDevice<Scope>>(irqDev);
+  expectError(sleep(irqDev, 1_000));
   expectNotAssignable<ProbeDevice<Scope>>(taskDev);
   expectNotAssignable<IrqDevice<Scope>>(taskDev);
   expectNotAssignable<TaskDevice<Scope>>(irqDev);
@@ -170,4 +181,4 @@ expectType<boolean>(reg.revoked);
 declare const err: BoundscopeError;
 expectType<ErrorCode>(err.code);
 expectAssignable<Error>(err);
-expectType<"ENXIO" | "EINVAL" | "ENOMEM" | "EPERM" | "EBUSY">(err.code);
+expectType<"ENXIO" | "EINVAL" | "ENOMEM" | "EPERM" | "EBUSY" | "ETIMEDOUT">(err.code);
