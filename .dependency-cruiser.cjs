@@ -7,13 +7,13 @@
 //   2. src/driver/    the driver model a driver author touches, and the port
 //                     interfaces the platform implements
 //   3. src/core/      the driver core: bus registry, probe/remove/teardown
-//   3½. src/subsys/   kernel subsystems drivers register with: the network
+//   4. src/subsys/    kernel subsystems drivers register with: the network
 //                     stack, the block layer (software, not hardware; they
 //                     reach drivers only through registrations)
-//   4. src/sim/       the simulated machine: memory pool, IOMMU, clock, device
+//   5. src/sim/       the simulated machine: memory pool, IOMMU, clock, device
 //                     models, per-device hardware, device-side DMA, the PCI bus
-//   5. src/observe/   checking and observing: DMA checker, events, trace, timeline
-//   6. src/machine.ts and src/index.ts: may import anything in src/; only
+//   6. src/observe/   checking and observing: DMA checker, events, trace, timeline
+//   7. src/machine.ts and src/index.ts: may import anything in src/; only
 //      src/index.ts may import src/machine.ts, and nothing imports src/index.ts.
 //
 // Type-only imports count (tsPreCompilationDeps: true): a type that points up
@@ -55,33 +55,33 @@ module.exports = {
       "driver",
       ["internal", "driver"],
       "the driver model (layer 2) is what a driver author touches; it reaches the platform only through " +
-        "the port interfaces it declares, never the driver core (3), the simulated machine (4) or observers (5).",
+        "the port interfaces it declares, never the driver core (3), the subsystems (4), the simulated machine (5) or observers (6).",
     ),
     layer(
       "core-not-to-sim-observe",
       "core",
       ["internal", "driver", "core"],
       "the driver core (layer 3) binds drivers to devices through the driver model's ports; it must not " +
-        "depend on the simulated machine (4) that implements them or on the observers (5).",
+        "depend on the subsystems (4), the simulated machine (5) that implements them or the observers (6).",
     ),
     layer(
       "subsys-not-to-sim-observe",
       "subsys",
       ["internal", "driver", "core", "subsys"],
-      "the kernel's subsystems (layer 3½: network stack, block layer) reach drivers through their registrations " +
-        "in the driver model; they must not depend on the simulated machine (4) or the observers (5).",
+      "the kernel's subsystems (layer 4: network stack, block layer) reach drivers through their registrations " +
+        "in the driver model; they must not depend on the simulated machine (5) or the observers (6).",
     ),
     layer(
       "sim-not-to-observe",
       "sim",
       ["internal", "driver", "core", "subsys", "sim"],
-      "the simulated machine (layer 4) must not depend on the checkers and observers (5) that watch it.",
+      "the simulated machine (layer 5) must not depend on the checkers and observers (6) that watch it.",
     ),
     layer(
       "observe-not-to-top",
       "observe",
       ["internal", "driver", "core", "subsys", "sim", "observe"],
-      "checkers and observers (layer 5) must not import src/machine.ts or src/index.ts (6), which assemble them.",
+      "checkers and observers (layer 6) must not import src/machine.ts or src/index.ts (7), which assemble them.",
     ),
     {
       name: "not-to-index",

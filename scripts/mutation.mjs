@@ -65,7 +65,7 @@ const TYPE_MUTANTS = [
     edits: [
       edit("src/internal/brand.ts", 'export type Invariant<Scope> = <Probe>() => Probe extends Scope ? "this binding" : "another binding";', "export type Invariant<Scope> = () => Scope;"),
       // The tokens only: a handle whose members take a token is held invariant by those members anyway.
-      edit("src/driver/tokens.ts", "<in out Scope>", "<out Scope>", 4),
+      edit("src/driver/tokens.ts", "<in out Scope>", "<out Scope>", 6),
     ],
   },
   {
@@ -107,14 +107,14 @@ const TYPE_MUTANTS = [
     what: "allocCoherent accepts a plain Device",
     edits: [
       edit("src/driver/dma.ts", 'import type { BoundDevice, ProbeDevice } from "./device.js";', 'import type { BoundDevice, Device, ProbeDevice } from "./device.js";'),
-      edit("src/driver/dma.ts", "export const allocCoherent = <Scope>(dev: BoundDevice<Scope>, size: number)", "export const allocCoherent = <Scope>(dev: BoundDevice<Scope> | Device, size: number)"),
+      edit("src/driver/dma.ts", "export const allocCoherent = <Scope>(dev: BoundDevice<Scope>, size: number, gfp?: Gfp)", "export const allocCoherent = <Scope>(dev: BoundDevice<Scope> | Device, size: number, gfp?: Gfp)"),
     ],
   },
   {
     id: "alloc-a-function-declaration",
     what: "allocCoherent is a function declaration: module augmentation can add a weaker overload",
     edits: [
-      edit("src/driver/dma.ts", "export const allocCoherent = <Scope>(dev: BoundDevice<Scope>, size: number): CoherentAllocation<Scope> => {", "export function allocCoherent<Scope>(dev: BoundDevice<Scope>, size: number): CoherentAllocation<Scope> {"),
+      edit("src/driver/dma.ts", "export const allocCoherent = <Scope>(dev: BoundDevice<Scope>, size: number, gfp?: Gfp): CoherentAllocation<Scope> => {", "export function allocCoherent<Scope>(dev: BoundDevice<Scope>, size: number, gfp?: Gfp): CoherentAllocation<Scope> {"),
       edit("src/driver/dma.ts", "  return new Coherent(binding, memory) as unknown as CoherentAllocation<Scope>;\n};", "  return new Coherent(binding, memory) as unknown as CoherentAllocation<Scope>;\n}"),
     ],
   },
@@ -145,7 +145,7 @@ const TYPE_MUTANTS = [
     what: "the token's brand symbol is exported, so a literal can carry it",
     edits: [
       // internal/brand.ts exports it to the library's own modules; the mutant is the package exporting it.
-      edit("src/index.ts", 'export { defineDriver } from "./driver/driver.js";', 'export { tokenOfOneBindingOnly } from "./internal/brand.js";\nexport { defineDriver } from "./driver/driver.js";'),
+      edit("src/index.ts", 'export { defineDriver, deviceTable } from "./driver/driver.js";', 'export { tokenOfOneBindingOnly } from "./internal/brand.js";\nexport { defineDriver, deviceTable } from "./driver/driver.js";'),
     ],
   },
   {

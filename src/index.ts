@@ -85,11 +85,11 @@ export type { BlockDevice, BlockDeviceOps, BlockDeviceOptions, BlockRequest, Blo
 export type { AuxiliaryBus } from "./core/auxiliary.js";
 export type { DeviceLink, Links } from "./core/device-link.js";
 
-// Layer 3½: the kernel's subsystems
+// Layer 4: the kernel's subsystems
 export type { Net, NetInterface, NetInterfaceState, NetStats, Socket } from "./subsys/net.js";
 export type { Block, Disk, DiskStats } from "./subsys/block.js";
 
-// Layer 4: the simulated machine
+// Layer 5: the simulated machine
 export type { Bus, PlugOptions, PlugSpec } from "./sim/pci.js";
 export type { Clock, Timer } from "./sim/clock.js";
 export { DeviceModel } from "./sim/model.js";
@@ -98,11 +98,11 @@ export type { ConfigWidth, PciCapabilitySpec } from "./sim/config-space.js";
 export type { Iommu, IommuFault, IommuMode } from "./sim/iommu.js";
 export type { Memory, MemoryOptions, MemoryStats, ZoneStats } from "./sim/memory.js";
 
-// Layer 5: checking and observing
+// Layer 6: checking and observing
 export type { DmaDebug, DmaDebugMode, DmaViolation, DmaViolationKind } from "./observe/dma-debug.js";
 export type { EndReason, EventListener, MachineEvent, MachineEventKind, ResourceKind } from "./observe/events.js";
 export type { ChromeTrace, ChromeTraceEvent, Trace } from "./observe/trace.js";
 
-// Layer 6: the machine
+// Layer 7: the machine
 export { Machine } from "./machine.js";
 export type { MachineOptions } from "./machine.js";

@@ -59,8 +59,8 @@ const runtimeRows = [
   "run.stream.mode.noncoherent.nic",
   // Issue 13's costs.
   "run.subsys.call",
-  ...[1, 2, 8, 32].map((count) => `run.irq.dispatch.${count}`),
   "run.tree.unplug",
+  ...[1, 2, 8, 32].map((count) => `run.irq.dispatch.${count}`),
 ];
 const bundleRows = ["bundle.library", "bundle.driver", "bundle.driverAndMachine", "bundle.dependencies"];
 

@@ -8,7 +8,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { defineDriver, deviceTable, Machine } from "../src/index.js";
+import { defineDriver, DeviceModel, deviceTable, Machine } from "../src/index.js";
 import type { DeviceId, Driver, MatchedId } from "../src/index.js";
 import { DriverCore } from "../src/driver/driver.js";
 import { expectCode, smuggle } from "./helpers.js";
@@ -201,5 +201,21 @@ describe("matching on subsystem ids and the class code", () => {
     expect(core([specific, generic]).matchedId(dev)?.data).toBe("specific");
     expect(core([generic, specific]).matchedId(dev)?.data).toBe("generic");
     expect(core([specific, generic]).matchedId({ ...dev, subvendor: 1 })?.data).toBe("generic");
+  });
+});
+
+describe("a plugged device reports its subsystem ids and class code from config space", () => {
+  it("an entry for a class matches a model of that class and not another; the subsystem ids are the model's ids", async () => {
+    const machine = new Machine();
+    const probed: string[] = [];
+    const table = deviceTable([
+      { vendor: VENDOR, device: 0x1000, class: 0x020000, classMask: 0xff0000, data: "network" },
+      { vendor: VENDOR, device: 0x1000, subvendor: VENDOR, subdevice: 0x1000, data: "any other" },
+    ]);
+    await machine.pci.register(table.defineDriver({ name: "by-class", probe: (dev, id) => (probed.push(`${dev.name} ${id.data}`), {}) }));
+    machine.pci.plug(new DeviceModel({ vendor: VENDOR, device: 0x1000, name: "nic", classCode: 0x020000 }));
+    machine.pci.plug(new DeviceModel({ vendor: VENDOR, device: 0x1000, name: "disk", classCode: 0x010802 }));
+    await machine.settled();
+    expect(probed.sort()).toEqual(["disk any other", "nic network"]);
   });
 });

@@ -152,7 +152,7 @@ export type AtomicDevice<Scope> = AtomicDeviceShape<Scope>;
  * }
  * ```
  */
-export type NotAtomicDevice<Scope> = BoundDeviceShape<Scope> & {
+export type NotAtomicDevice<Scope> = BoundDevice<Scope> & {
   /** Absent: an `AtomicDevice` has it, and so does not fit (type-level only; see internal/brand.ts). */
   readonly [atomicContextMayNotSleep]?: never;
 };

@@ -48,7 +48,14 @@ import type { BoundDevice, ProbeDevice } from "./device.js";
 import { answerFor, Revocable } from "./revocable.js";
 import type { NotAPromise } from "./revocable.js";
 
-/** Where a group is in its life: open, closed, then released or removed. */
+/**
+ * Where a group is in its life: open, closed, then released or removed.
+ *
+ * @example
+ * ```ts
+ * const settledGroup = (state: DevresGroupState) => state === "released" || state === "removed";
+ * ```
+ */
 export type DevresGroupState = "open" | "closed" | "released" | "removed";
 
 /** One group's bookkeeping on the stack: the kernel's pair of group markers. */

@@ -260,6 +260,19 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
     return this.model.device;
   }
 
+  /** The subsystem ids and class code, as config space holds them: what id tables may also match on (`PciIdentity`). */
+  get subvendor(): number {
+    return this.config.read(0x2c, 2);
+  }
+
+  get subdevice(): number {
+    return this.config.read(0x2e, 2);
+  }
+
+  get classCode(): number {
+    return this.config.read(0x08, 4) >>> 8;
+  }
+
   get bars(): readonly number[] {
     return this.model.bars;
   }
