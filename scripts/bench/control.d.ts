@@ -38,8 +38,8 @@ export declare function allocIrqVectors(dev: ProbeDevice, min: number, max: numb
 export declare function spawn(dev: ProbeDevice, work: TaskWork): Task;
 
 export interface DriverInstance<_Scope = unknown> {
-  remove?: (dev: ProbeDevice) => void;
-  drop?: (dev: SleepableDevice) => void;
+  readonly remove?: (dev: ProbeDevice) => void;
+  readonly drop?: (dev: SleepableDevice) => void;
 }
 export interface IdMatch {
   readonly vendor: number;

@@ -36,7 +36,7 @@ export const RUNTIME_MUTANTS = [
     id: "ids-last-match-wins",
     what: "probe receives the last matching entry, not the first in table order",
     tests: ["driver-ids"],
-    edits: [edit(DRIVER, "return this.ids.find((id) => idMatches(id, device));", "return this.ids.findLast((id) => idMatches(id, device));")],
+    edits: [edit(DRIVER, "return this.ids.find((id) => idMatches(id, device));", "return [...this.ids].reverse().find((id) => idMatches(id, device));")],
   },
   {
     id: "ids-data-not-frozen",
