@@ -196,6 +196,18 @@ const RUNTIME = {
       for (const key of ["small", "large"]) cost(`mode.${mode}.${key}`, `${what} vs plain, RX cycle ${kib(s.sizes[key]).replace(".0 ", " ")} (per cycle)`, s[key][mode]);
     }
   },
+  streamSgPool({ entries, entry, sg, pool }) {
+    row("run.stream.sg", `8. mapSg + unmap of ${entries} kmalloc buffers (${kib(entry)}) vs ${entries}× mapSingle + unmap, passthrough (${sg.plain.segments} segments; per table)`, ns(sg.plain.subjectNs), ns(sg.plain.baselineNs), sg.plain.costRatio, undefined);
+    row("run.stream.sg.strict", `8. (context) the same under a strict IOMMU (${sg.strict.segments} segments)`, ns(sg.strict.subjectNs), ns(sg.strict.baselineNs), sg.strict.costRatio, undefined);
+    row("run.stream.pool", `8. DMA pool alloc + free (${pool.blockSize}-byte blocks) vs allocCoherent + free of ${pool.blockSize} bytes (per pair)`, ns(pool.subjectNs), ns(pool.baselineNs), pool.costRatio, undefined);
+  },
+  streamNic({ sessions, packets, checker, checkerStrict, bounce, noncoherent }) {
+    const perPacket = (x) => [ns(x.subjectNs), ns(x.baselineNs), x.costRatio];
+    row("run.stream.checker", `8. streaming NIC (stream-nic.mjs), dmaDebug "report" vs "off" (${sessions}×${packets} packets; per packet)`, ...perPacket(checker), ["<=", 1.5]);
+    row("run.stream.checker.strict", "8. (context) the same under a strict IOMMU", ...perPacket(checkerStrict), undefined);
+    row("run.stream.mode.bounce.nic", "8. bounce (32-bit mask) vs plain, streaming NIC (per packet)", ...perPacket(bounce), undefined);
+    row("run.stream.mode.noncoherent.nic", "8. non-coherent vs plain, streaming NIC (per packet)", ...perPacket(noncoherent), undefined);
+  },
   // Issue 13 (subsys.mjs): a subsystem call against a direct call of the same op.
   subsysCall(x) {
     row("run.subsys.call", "9. netdev transmit through the stack (socket.send → registration → op) vs a direct call of the op (per packet)", ns(x.subjectNs), ns(x.baselineNs), x.costRatio, ["<=", 3]);
@@ -210,18 +222,6 @@ const RUNTIME = {
       const x = results[count];
       row(`run.irq.dispatch.${count}`, `9. IRQ dispatch, ${count} MSI-X vector${count === 1 ? "" : "s"} round-robin (raiseMsi → handler) vs a direct call of the handler (per interrupt)`, ns(x.subjectNs), ns(x.baselineNs), x.costRatio, undefined);
     }
-  },
-  streamSgPool({ entries, entry, sg, pool }) {
-    row("run.stream.sg", `8. mapSg + unmap of ${entries} kmalloc buffers (${kib(entry)}) vs ${entries}× mapSingle + unmap, passthrough (${sg.plain.segments} segments; per table)`, ns(sg.plain.subjectNs), ns(sg.plain.baselineNs), sg.plain.costRatio, undefined);
-    row("run.stream.sg.strict", `8. (context) the same under a strict IOMMU (${sg.strict.segments} segments)`, ns(sg.strict.subjectNs), ns(sg.strict.baselineNs), sg.strict.costRatio, undefined);
-    row("run.stream.pool", `8. DMA pool alloc + free (${pool.blockSize}-byte blocks) vs allocCoherent + free of ${pool.blockSize} bytes (per pair)`, ns(pool.subjectNs), ns(pool.baselineNs), pool.costRatio, undefined);
-  },
-  streamNic({ sessions, packets, checker, checkerStrict, bounce, noncoherent }) {
-    const perPacket = (x) => [ns(x.subjectNs), ns(x.baselineNs), x.costRatio];
-    row("run.stream.checker", `8. streaming NIC (stream-nic.mjs), dmaDebug "report" vs "off" (${sessions}×${packets} packets; per packet)`, ...perPacket(checker), ["<=", 1.5]);
-    row("run.stream.checker.strict", "8. (context) the same under a strict IOMMU", ...perPacket(checkerStrict), undefined);
-    row("run.stream.mode.bounce.nic", "8. bounce (32-bit mask) vs plain, streaming NIC (per packet)", ...perPacket(bounce), undefined);
-    row("run.stream.mode.noncoherent.nic", "8. non-coherent vs plain, streaming NIC (per packet)", ...perPacket(noncoherent), undefined);
   },
 };
 
