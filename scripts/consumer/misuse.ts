@@ -12,7 +12,7 @@ const plain = machine.pci.plug({ vendor: 0x1234, device: 0x11e8 });
 allocCoherent(plain, 4096);
 
 export function tune<Scope>(dev: BoundDevice<Scope>): void {
-  // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'BoundDevice<Scope>'|Argument of type 'BoundDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<Scope>'/ -- a core-only call on a BoundDevice
+  // @expect-error TS2345 ts7=TS2739 /Type 'BoundDevice<Scope>' is missing the following properties from type 'ProbeDevice<Scope>': \[coreContextOnlyInProbeOrRemove\], \[sleepableContext\]|Argument of type 'BoundDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<Scope>'/ -- a core-only call on a BoundDevice
   setDmaMask(dev, 64);
 }
 
@@ -28,7 +28,7 @@ export const claimsCore = defineDriver({
   ids: [{ vendor: 1, device: 2 }],
   probe(dev) {
     requestIrq(dev, (irq) => {
-      // @expect-error TS2345 ts7=TS2741 /Property '\[coreContextOnlyInProbeOrRemove\]' is missing in type 'IrqDevice<Scope>'|Argument of type 'IrqDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- an interrupt handler is not the core context
+      // @expect-error TS2345 ts7=TS2739 /Type 'IrqDevice<Scope>' is missing the following properties from type 'ProbeDevice<unknown>': \[coreContextOnlyInProbeOrRemove\], \[sleepableContext\]|Argument of type 'IrqDevice<Scope>' is not assignable to parameter of type 'ProbeDevice<unknown>'/ -- an interrupt handler is not the core context
       setDmaMask(irq, 32);
     });
     return {};
