@@ -432,7 +432,7 @@ const RUNTIME_MUTANTS = [
     id: "task-no-wait",
     what: "unbind does not wait for the tasks before devres release",
     tests: ["task"],
-    edits: [edit("src/core/dd.ts", "    await watch(record, binding, task.done, ", "    void watch(record, binding, task.done, ")],
+    edits: [edit("src/core/dd.ts", "for (const task of tasks) await watch(record, binding, task.done, task.label);", "for (const task of tasks) void watch(record, binding, task.done, task.label);")],
   },
   {
     // The simulator sees the holds and tells the checker (observe/dma-debug.ts),

@@ -339,7 +339,9 @@ describe("waits the watchdog gives up on", () => {
       patchWatch(binding, (waits = []), (gaveUp = []));
       binding.children.add({ label: 'auxiliary device "stuck.0"', takeDown: () => never });
       binding.registrations.add({ label: 'netdev "stuck0"', takeDown: () => never });
-      spawn(dev, () => never);
+      spawn(dev, function pollLink() {
+        return never;
+      });
       Devres.new(dev, "last", () => void log.push("released"));
       Devres.new(dev, "hung", () => never);
       return { remove: () => never, drop: () => never };
@@ -349,7 +351,7 @@ describe("waits the watchdog gives up on", () => {
       'auxiliary device "stuck.0"',
       'remove() of driver "stuck" on device 0000:00:01.0',
       'netdev "stuck0"',
-      'task #1 (of 1 running at unbind) of driver "stuck"',
+      'task #1 (pollLink) of driver "stuck"',
       'the driver data drop (drop()) of driver "stuck" on device 0000:00:01.0',
       "devres release of devres of driver \"stuck\"",
     ]);

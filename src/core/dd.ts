@@ -182,9 +182,7 @@ async function teardown(record: DeviceRecord, { binding, devres, instance }: Att
   // 5. Cancel-and-wait: no task may outlive the memory it uses.
   const tasks = [...binding.tasks];
   for (const task of tasks) task.cancel();
-  for (const [i, task] of tasks.entries()) {
-    await watch(record, binding, task.done, `task #${i + 1} (of ${tasks.length} running at unbind) of driver "${binding.driver}"`);
-  }
+  for (const task of tasks) await watch(record, binding, task.done, task.label);
   // 6. The driver data drop: nothing else of the driver runs any more, and
   // what it uses is still there.
   if (instance !== undefined) await drop(record, binding, instance);

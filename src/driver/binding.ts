@@ -71,6 +71,8 @@ export interface MappedRecord {
 export interface BindingTask {
   cancel(): void;
   readonly done: Promise<void>;
+  /** What the task is, for the watchdog's report: `task #2 (pollLink) of driver "nic"`. */
+  readonly label: string;
 }
 
 /**
@@ -130,6 +132,8 @@ export class Binding {
   readonly pending: DmaRegionFact[] = [];
   /** Spawned tasks not yet finished. */
   readonly tasks = new Set<BindingTask>();
+  /** Tasks spawned so far: each task's number in its label. */
+  spawned = 0;
   /** Child devices this binding created (auxiliary devices): removed before `remove()`, newest first. */
   readonly children = new Set<Teardown>();
   /** Subsystem registrations still registered: unregistered after `remove()`, before tasks are stopped. */

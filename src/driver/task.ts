@@ -155,9 +155,12 @@ class Signal implements TaskSignal {
 
 class TaskRun implements Omit<Task<unknown>, typeof taskOfOneBindingOnly> {
   readonly done: Promise<void>;
+  /** `task #2 (pollLink) of driver "nic"`: its number in the binding, and the work function's name. */
+  readonly label: string;
   readonly #signal: Signal;
 
   constructor(binding: Binding, work: TaskWork<unknown>) {
+    this.label = `task #${++binding.spawned}${work.name === "" ? "" : ` (${work.name})`} of driver "${binding.driver}"`;
     const signal = new Signal(binding);
     this.#signal = signal;
     this.done = (async () => work(binding.taskToken, signal))();
