@@ -29,6 +29,7 @@ import type { Invariant, registrationOfOneBindingOnly, requestOfOneBindingOnly }
 import { describe, fail } from "../internal/error.js";
 import type { Binding } from "./binding.js";
 import { coreBinding, liveBinding } from "./binding.js";
+import { isThenable } from "./context.js";
 import type { AtomicDevice, BoundDevice, ProbeDevice } from "./device.js";
 import { OP_FAILED, Registration } from "./registration.js";
 import type { BlockEndpoint, BlockLink, BlockRequestRecord } from "./subsystems.js";
@@ -344,8 +345,4 @@ class Request implements Omit<BlockRequest<unknown>, typeof requestOfOneBindingO
     this.#disk.untake(this);
     this.#record.finish(status);
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }

@@ -31,7 +31,7 @@ export const child = defineAuxiliaryDriver(NIC_RDMA)({
     data.access(parentToken!);
     // @expect-error TS2345 /Argument of type 'BoundDevice<"other binding">' is not assignable to parameter of type 'BoundDevice<Scope>'/ -- another binding's token
     data.access(other);
-    // @expect-error TS2345 ts7=TS2739 /Device/ -- a plain Device (TypeScript 7 reports the missing properties as TS2739)
+    // @expect-error TS2345 ts7=TS2739 /Type 'Device' is missing the following properties from type 'BoundDevice<Scope>': #private, \[tokenOfOneBindingOnly\]/ -- a plain Device (TypeScript 7 reports the missing properties as TS2739)
     data.access(plain);
     // @expect-error TS2322 /Type 'ParentData<Scope, Rdma, RdmaOps>' is not assignable to type 'ParentData<unknown, Rdma, RdmaOps>'/ -- ParentData smuggled out to an outer variable
     kept = data;
