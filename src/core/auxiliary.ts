@@ -131,7 +131,7 @@ function auxiliaryHost(parent: HostDevice, name: string, matchName: string, emit
     throw fail("EINVAL", `${operation}: ${what} has no hardware of its own: no BARs, interrupt or DMA. Do DMA through the parent's device: ask its driver with an op it offers (ParentData.call).`);
   };
   let gone = false;
-  const own = {
+  const own: HostDevice = {
     name,
     vendor: parent.vendor,
     device: parent.device,
@@ -163,24 +163,30 @@ function auxiliaryHost(parent: HostDevice, name: string, matchName: string, emit
     mmioRead: refuse("MMIO read"),
     mmioWrite: refuse("MMIO write"),
     setBusMaster: refuse("enableBusMaster"),
-    requestIrq: refuse("requestIrq"),
-    freeIrq: () => {},
     allocCoherent: refuse("allocCoherent"),
     freeCoherent: refuse("freeCoherent"),
     mapStreaming: refuse("DMA mapping"),
     syncStreaming: refuse("DMA sync"),
     unmapStreaming: refuse("DMA unmap"),
-  };
-  // Whatever else the platform grows (config space, MSI-X, the INTx line)
-  // is hardware too: reading it throws, naming it; the parent's is never
-  // handed out.
-  const host = new Proxy(own, {
-    get(target, key, receiver) {
-      if (typeof key === "symbol" || key in target) return Reflect.get(target, key, receiver);
-      if (key === "then" || key === "toJSON") return undefined;
-      return refuse(`${key}`)();
+    // Config space, the interrupt lines and the subsystems' hardware-facing
+    // side are hardware too: reaching for them throws, naming them; the
+    // parent's are never handed out. A member DevicePort grows must be
+    // listed here (the `HostDevice` annotation makes that a compile error).
+    configRead: refuse("configRead"),
+    configWrite: refuse("configWrite"),
+    busyWait: refuse("busyWait"),
+    get legacyIrq(): never {
+      return refuse("legacyIrq")();
     },
-  });
-  // Safe: every member HostDevice declares today is in `own`; any other is refused at run time by the proxy.
-  return host as unknown as HostDevice;
+    irqCapacity: refuse("irqCapacity"),
+    get msiVectors(): never {
+      return refuse("msiVectors")();
+    },
+    enableMsi: refuse("enableMsi"),
+    disableMsi: refuse("disableMsi"),
+    get subsystems(): never {
+      return refuse("subsystems")();
+    },
+  };
+  return own;
 }
