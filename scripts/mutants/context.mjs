@@ -28,19 +28,19 @@ export const RUNTIME_MUTANTS = [
     id: "context-might-sleep-silent",
     what: "mightSleep never reports: every sleeping operation passes in atomic context",
     tests: ["context", "fuzz-context"],
-    edits: [edit("src/driver/context.ts", "  if (sections.length === 0) return;", "  if (sections.length >= 0) return;")],
+    edits: [edit("src/driver/context.ts", "  if (depth === 0) return;", "  if (depth >= 0) return;")],
   },
   {
     id: "context-stack-leaks-on-throw",
     what: "an atomic section that throws leaves itself on the stack: everything after it is atomic",
     tests: ["context", "fuzz-context"],
-    edits: [edit("src/driver/context.ts", "  try {\n    return run();\n  } finally {\n    sections.pop();\n  }", "  const result = run();\n  sections.pop();\n  return result;")],
+    edits: [edit("src/driver/context.ts", "  try {\n    return run();\n  } finally {\n    sectionWhat.pop();\n    sectionOwner.pop();\n  }", "  const result = run();\n  sectionWhat.pop();\n  sectionOwner.pop();\n  return result;")],
   },
   {
     id: "context-outermost-section",
     what: "a report names the outermost atomic section, not the innermost",
     tests: ["context", "fuzz-context"],
-    edits: [edit("src/driver/context.ts", "  const section = sections.at(-1)!;", "  const section = sections[0]!;")],
+    edits: [edit("src/driver/context.ts", "  const section = label(sectionWhat[depth - 1]!, sectionOwner[depth - 1], binding);", "  const section = label(sectionWhat[0]!, sectionOwner[0], binding);")],
   },
   {
     id: "context-gfp-atomic-sleeps",

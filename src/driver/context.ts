@@ -58,23 +58,23 @@ import type { Binding } from "./binding.js";
  */
 export type Gfp = "kernel" | "atomic";
 
-/** One atomic section: what it is, and the binding whose callback runs in it, if any. */
-interface Section {
-  readonly what: string;
-  readonly owner: Binding | undefined;
-}
-
-/** What is atomic now, innermost last. */
-const sections: Section[] = [];
+/**
+ * What is atomic now, innermost last: each section's name, and the binding
+ * whose callback runs in it, if any. Two parallel stacks, not one of
+ * objects: `atomic()` runs for every interrupt and every subsystem call,
+ * and allocates nothing.
+ */
+const sectionWhat: string[] = [];
+const sectionOwner: (Binding | undefined)[] = [];
 
 /**
  * A section as messages name it: `hard IRQ handler of device …, driver "nic"
  * (binding #1)`; for a report about its own binding (`about`), which the
  * report names already, `the hard IRQ handler`.
  */
-function label(section: Section, about?: Binding): string {
-  if (section.owner !== undefined && section.owner === about) return `the ${section.what}`;
-  return section.owner === undefined ? section.what : `${section.what} of ${section.owner.describe()}`;
+function label(what: string, owner: Binding | undefined, about?: Binding): string {
+  if (owner !== undefined && owner === about) return `the ${what}`;
+  return owner === undefined ? what : `${what} of ${owner.describe()}`;
 }
 
 /**
@@ -85,18 +85,20 @@ function label(section: Section, about?: Binding): string {
  * {@link atomicReturnedPromise}.
  */
 export function atomic<Result>(what: string, run: () => Result, owner?: Binding): Result {
-  sections.push({ what, owner });
+  sectionWhat.push(what);
+  sectionOwner.push(owner);
   try {
     return run();
   } finally {
-    sections.pop();
+    sectionWhat.pop();
+    sectionOwner.pop();
   }
 }
 
 /** The innermost atomic section now, as messages name it, or `undefined` in a context that may sleep. */
 export function atomicContext(): string | undefined {
-  const section = sections.at(-1);
-  return section === undefined ? undefined : label(section);
+  const depth = sectionWhat.length;
+  return depth === 0 ? undefined : label(sectionWhat[depth - 1]!, sectionOwner[depth - 1]);
 }
 
 /**
@@ -109,10 +111,11 @@ export function atomicContext(): string | undefined {
  * goes on, as the kernel's does after its warning.
  */
 export function mightSleep(binding: Binding, operation: string): void {
-  if (sections.length === 0) return;
-  const section = sections.at(-1)!;
+  const depth = sectionWhat.length;
+  if (depth === 0) return;
+  const section = label(sectionWhat[depth - 1]!, sectionOwner[depth - 1], binding);
   const { port } = binding;
-  const error = port.report({ ...binding.subject(), seen: "might-sleep", operation, section: label(section, binding), site: port.checking ? captureSite() : undefined, returnedPromise: false });
+  const error = port.report({ ...binding.subject(), seen: "might-sleep", operation, section, site: port.checking ? captureSite() : undefined, returnedPromise: false });
   if (error !== undefined) throw error;
 }
 
@@ -143,7 +146,7 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
  * async hard IRQ handler, an async `tryAccessWith` accessor.
  */
 export function atomicReturnedPromise(what: string, owner: Binding | undefined, callback: string): void {
-  const section = label({ what, owner }, owner);
+  const section = label(what, owner, owner);
   if (owner === undefined) {
     throw fail(
       "EINVAL",
