@@ -84,19 +84,29 @@ module.exports = {
       "checkers and observers (layer 6) must not import src/machine.ts or src/index.ts (7), which assemble them.",
     ),
     {
+      name: "nothing-below-imports-testing",
+      severity: "error",
+      comment:
+        "src/testing/ (layer 8, the \"boundscope/testing\" entry: explorer, assertions, type-test runner) " +
+        "sits above the whole package; the library never depends on the tools that test drivers built on it.",
+      from: { path: "^src/", pathNot: "^src/testing/" },
+      to: { path: "^src/testing/" },
+    },
+    {
       name: "not-to-index",
       severity: "error",
       comment:
-        "Nothing in src/ imports src/index.ts (the package entry, also reached as \"boundscope\" through the " +
+        "Nothing in src/ below src/testing/ imports src/index.ts (the package entry, also reached as \"boundscope\" through the " +
         "tsconfig paths): it is the top, and importing it from inside makes a cycle through the whole package.",
-      from: { path: "^src/" },
+      from: { path: "^src/", pathNot: "^src/testing/" },
       to: { path: "^src/index\\.ts$" },
     },
     {
       name: "machine-only-from-index",
       severity: "error",
-      comment: "Only src/index.ts imports src/machine.ts: Machine assembles every layer, so nothing below may use it.",
-      from: { path: "^src/", pathNot: "^src/index\\.ts$" },
+      comment:
+        "Only src/index.ts (and src/testing/, above it) imports src/machine.ts: Machine assembles every layer, so nothing below may use it.",
+      from: { path: "^src/", pathNot: ["^src/index\\.ts$", "^src/testing/"] },
       to: { path: "^src/machine\\.ts$" },
     },
     {
@@ -109,7 +119,7 @@ module.exports = {
       from: { path: "^src/" },
       to: {
         path: "^src/",
-        pathNot: ["^src/(internal|driver|core|subsys|sim|observe)/", "^src/(index|machine)\\.ts$"],
+        pathNot: ["^src/(internal|driver|core|subsys|sim|observe|testing)/", "^src/(index|machine)\\.ts$"],
       },
     },
     {
@@ -134,9 +144,10 @@ module.exports = {
       name: "no-node-builtins",
       severity: "error",
       comment:
-        "src/ imports no Node built-in (node:fs, node:worker_threads, ...): none is used today, and the " +
-        "package runs on any ES2022 runtime. process.getBuiltinModule() calls are detected too.",
-      from: { path: "^src/" },
+        "src/ imports no Node built-in (node:fs, node:worker_threads, ...) below src/testing/: the library " +
+        "runs on any ES2022 runtime. Only the testing tools (worker shards, the type-test CLI) are Node programs. " +
+        "process.getBuiltinModule() calls are detected too.",
+      from: { path: "^src/", pathNot: "^src/testing/" },
       to: { dependencyTypes: ["core"] },
     },
     {

@@ -83,6 +83,31 @@ export interface MachineOptions {
 }
 
 /**
+ * What `boundscope/testing` (src/testing/, the layer above) reads of a
+ * machine that its public faces do not show: the hardware (interrupt lines,
+ * the clock's internals). Not exported from the package entry.
+ *
+ * @internal
+ */
+export interface MachineInternals {
+  readonly hw: Hardware;
+}
+
+const internals = new WeakMap<Machine, MachineInternals>();
+
+/**
+ * The internals of a machine, for `src/testing/` only.
+ *
+ * @internal
+ */
+export function machineInternals(machine: Machine): MachineInternals {
+  const found = internals.get(machine);
+  // Covers a value that is not a Machine, from `any` or a cast in a test.
+  if (found === undefined) throw fail("EINVAL", `boundscope/testing: expected a Machine, got ${describe(machine)}.`);
+  return found;
+}
+
+/**
  * A simulated machine.
  *
  * @example
@@ -206,6 +231,7 @@ export class Machine {
     this.pci = this.#pciBus;
     this.auxiliary = this.#auxBus.face;
     this.links = links.face;
+    internals.set(this, { hw: this.#hw });
   }
 
   /**
