@@ -92,6 +92,7 @@ export type { Block, Disk, DiskStats } from "./subsys/block.js";
 // Layer 5: the simulated machine
 export type { Bus, PlugOptions, PlugSpec } from "./sim/pci.js";
 export type { Clock, Timer } from "./sim/clock.js";
+export type { FaultInjection, FaultKind, SchedulePoint } from "./sim/fault-inject.js";
 export { DeviceModel } from "./sim/model.js";
 export type { DeviceModelSpec } from "./sim/model.js";
 export type { ConfigWidth, PciCapabilitySpec } from "./sim/config-space.js";

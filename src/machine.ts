@@ -34,6 +34,8 @@ import type { Block } from "./subsys/block.js";
 import { NetworkStack } from "./subsys/net.js";
 import type { Net } from "./subsys/net.js";
 import { DEFAULT_WATCHDOG_NS } from "./sim/watchdog.js";
+import { Injector } from "./sim/fault-inject.js";
+import type { FaultInjection } from "./sim/fault-inject.js";
 import type { Bus } from "./sim/pci.js";
 import { AuxiliaryBusCore } from "./core/auxiliary.js";
 import type { AuxiliaryBus } from "./core/auxiliary.js";
@@ -80,6 +82,20 @@ export interface MachineOptions {
    * number of ns (`EINVAL` otherwise).
    */
   readonly watchdogNs?: number;
+  /**
+   * The platform's DMA addressing limit, in bits (the kernel's
+   * `bus_dma_limit`: an interconnect narrower than the device). Every
+   * driver's DMA mask is capped to it, so memory above it is reached through
+   * swiotlb bounce slots, or an IOVA below it under a strict IOMMU. Default:
+   * none (64). A whole number from 24 to 64 (`EINVAL` otherwise).
+   */
+  readonly dmaLimitBits?: number;
+  /**
+   * A test harness's say in the machine: which allocations, mappings and IRQ
+   * requests fail, and the scheduling points where it may step in
+   * (`boundscope/testing`'s explorer uses it). See {@link FaultInjection}.
+   */
+  readonly faultInjection?: FaultInjection;
 }
 
 /**
@@ -147,7 +163,7 @@ export class Machine {
     if (typeof options !== "object" || options === null) {
       throw fail("EINVAL", `Machine: options must be an object, got ${describe(options)}.`);
     }
-    const { memory = {}, iommu = "passthrough", dmaDebug = "report", dmaCoherent = true, watchdogNs = DEFAULT_WATCHDOG_NS } = options;
+    const { memory = {}, iommu = "passthrough", dmaDebug = "report", dmaCoherent = true, watchdogNs = DEFAULT_WATCHDOG_NS, dmaLimitBits = 64, faultInjection } = options;
     if (iommu !== "strict" && iommu !== "passthrough") {
       throw fail("EINVAL", `Machine: iommu must be "strict" or "passthrough", got ${describe(iommu)}.`);
     }
@@ -165,6 +181,11 @@ export class Machine {
     if (typeof watchdogNs !== "number" || !Number.isSafeInteger(watchdogNs) || watchdogNs <= 0) {
       throw fail("EINVAL", `Machine: watchdogNs must be a positive whole number of ns of virtual time, got ${describe(watchdogNs)}.`);
     }
+    // Covers JavaScript callers and arithmetic: `number` admits fractions and widths no bus has.
+    if (typeof dmaLimitBits !== "number" || !Number.isInteger(dmaLimitBits) || dmaLimitBits < 24 || dmaLimitBits > 64) {
+      throw fail("EINVAL", `Machine: dmaLimitBits must be a whole number of bits from 24 to 64, got ${describe(dmaLimitBits)}.`);
+    }
+    const injector = new Injector(faultInjection, () => this.#clock.now);
     const phys = new PhysicalMemory();
     const pool = new CoherentPool(memory, phys);
     const { heapBytes = Math.ceil(DEFAULT_HEAP_BYTES / pool.pageSize) * pool.pageSize, swiotlbBytes = DEFAULT_SWIOTLB_BYTES } = memory;
@@ -219,7 +240,7 @@ export class Machine {
       },
     });
     const report: Report = checker.check;
-    this.#hw = new Hardware(clock, phys, pool, heap, swiotlb, unit, this.#log.add, report, checker.enabled, dmaCoherent, watchdogNs, () => this.#log.events.at(-1)?.seq ?? 0);
+    this.#hw = new Hardware(clock, phys, pool, heap, swiotlb, unit, this.#log.add, report, checker.enabled, dmaCoherent, watchdogNs, () => this.#log.events.at(-1)?.seq ?? 0, injector, dmaLimitBits);
     const net = new NetworkStack();
     const block = new BlockLayer();
     this.#hw.subsystems = { net, block };

@@ -152,6 +152,12 @@ function auxiliaryHost(parent: HostDevice, name: string, matchName: string, emit
     watch: (...args: Parameters<HostDevice["watch"]>) => parent.watch(...args),
     emit: (event: Parameters<HostDevice["emit"]>[0], driver?: string) => emit(event, name, driver),
     report: (fact: Parameters<HostDevice["report"]>[0]) => parent.report(fact),
+    get dmaLimitBits() {
+      return parent.dmaLimitBits;
+    },
+    // The parent's fault injection and scheduling points: one machine, one harness.
+    injectedFailure: (...args: Parameters<HostDevice["injectedFailure"]>) => parent.injectedFailure(...args),
+    schedulePoint: (...args: Parameters<HostDevice["schedulePoint"]>) => parent.schedulePoint(...args),
     heapAlloc: (...args: Parameters<HostDevice["heapAlloc"]>) => parent.heapAlloc(...args),
     heapFree: (...args: Parameters<HostDevice["heapFree"]>) => parent.heapFree(...args),
     holds: () => [],

@@ -189,6 +189,33 @@ export class BusCore implements RecordBus {
   }
 
   /**
+   * Probes a device that has no driver with the registered drivers that
+   * match it (`echo <dev> > /sys/bus/pci/drivers_probe`), after whatever was
+   * queued for it: how a device unbound by {@link unbind} is bound again.
+   * Resolves once the probe has settled; a failed probe leaves the device
+   * `no-driver`, as at plug, and no matching driver leaves it as it is.
+   *
+   * Rejects with `EINVAL` for a device deleted or not on this bus, and
+   * `EBUSY` for one that is bound (or being unbound) when its turn comes.
+   */
+  async bind(dev: Device): Promise<void> {
+    const record = this.#own(dev, "bind");
+    if (record.deleted) {
+      throw fail("EINVAL", `bind: ${record.describe()} was ${record.unplugRequested ? "unplugged" : "removed"}; there is nothing left to bind.`);
+    }
+    await this.#track(
+      record.enqueue(async () => {
+        if (record.deleted) return;
+        if (record.state !== "no-driver") {
+          throw fail("EBUSY", `bind: ${record.describe()} is ${record.state}${record.attached === undefined ? "" : ` with driver "${record.attached.driver.name}"`}; unbind it first.`);
+        }
+        const candidates = this.#drivers.filter((driver) => driver.matches(record.host));
+        if (candidates.length > 0) await this.#probeNow(record, candidates);
+      }),
+    );
+  }
+
+  /**
    * Registers a driver and probes every matching device that has no driver.
    * Resolves once every probe it started has settled; a probe that fails
    * leaves its device `no-driver` and is recorded in `machine.events`.
@@ -269,18 +296,23 @@ export class BusCore implements RecordBus {
       record.enqueue(async () => {
         // A probe queued before an unplug still runs, then the removal (as before trees).
         if (record.state !== "no-driver") return;
-        const waiting = this.#links.unboundSuppliers(record);
-        if (waiting.length > 0) {
-          record.deferred = true;
-          record.host.emit({ kind: "probe-deferred", supplier: waiting[0]!.name, detail: `waits for ${waiting.map((s) => s.name).join(", ")} to be bound` });
-          return;
-        }
-        record.deferred = false;
-        await probeDevice(record, candidates, (driver) => this.#drivers.includes(driver));
-        // Bound now (a failed probe leaves no attachment): its deferred consumers may go.
-        if (record.attached !== undefined) this.#links.bound(record);
+        await this.#probeNow(record, candidates);
       }),
     );
+  }
+
+  /** Inside the device's queue: probes by `candidates`, deferred while a supplier is not bound. */
+  async #probeNow(record: DeviceRecord, candidates: readonly BusDriver[]): Promise<void> {
+    const waiting = this.#links.unboundSuppliers(record);
+    if (waiting.length > 0) {
+      record.deferred = true;
+      record.host.emit({ kind: "probe-deferred", supplier: waiting[0]!.name, detail: `waits for ${waiting.map((s) => s.name).join(", ")} to be bound` });
+      return;
+    }
+    record.deferred = false;
+    await probeDevice(record, candidates, (driver) => this.#drivers.includes(driver));
+    // Bound now (a failed probe leaves no attachment): its deferred consumers may go.
+    if (record.attached !== undefined) this.#links.bound(record);
   }
 
   /** Inside the device's queue: its consumers first, then its own unbind. */

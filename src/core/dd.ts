@@ -16,7 +16,9 @@
  * 5. its tasks, cancelled together, then each waited for;
  * 6. the driver instance's own teardown (`drop(dev)`: the driver data
  *    dropped), token still live and every devres resource still alive;
- * 7. the binding ends: its token dies;
+ * 7. the binding ends: IRQs requested without devres (`request_irq`) and
+ *    never freed are reported (`irq-leaked`) and freed, each waited for;
+ *    then its token dies;
  * 8. devres release, last in first out (`driver/devres.ts`);
  * 9. the leak checks: what the device still holds, mappings still live, what
  *    the pool still holds for the binding.
@@ -99,6 +101,7 @@ async function probeWith(record: DeviceRecord, driver: BusDriver): Promise<boole
   transition(record, "probing");
   binding.emit({ kind: "probe-start" });
   try {
+    record.host.schedulePoint("callback", `probe() by "${driver.name}"`);
     const returned = driver.probe(binding.token, record.host);
     // A synchronous probe is over once it returns: a continuation it queued
     // (a spawned task's first step) must not run in the core context.
@@ -148,6 +151,7 @@ export async function removeDevice(record: DeviceRecord, reason: EndReason): Pro
   if (remove !== undefined) {
     binding.core = true;
     // Safe: checkInstance checked that a remove hook is a function; it takes the token.
+    record.host.schedulePoint("callback", `remove() of driver "${binding.driver}"`);
     const returned = run(() => (remove as NonNullable<DriverInstance<unknown>["remove"]>).call(instance, binding.token));
     // remove() cannot veto an unbind: the device goes anyway, and so must
     // everything the binding holds.
@@ -186,7 +190,17 @@ async function teardown(record: DeviceRecord, { binding, devres, instance }: Att
   // 6. The driver data drop: nothing else of the driver runs any more, and
   // what it uses is still there.
   if (instance !== undefined) await drop(record, binding, instance);
-  // 7. The token dies.
+  // 7. The driver's last chance to free_irq() its unmanaged IRQs was remove()
+  // or drop(). One still requested leaked: report it where the kernel goes
+  // wrong (before devres frees the memory its handler touches, and before
+  // the MSI vectors are disabled under it, which WARNs), and free it while
+  // the token lives, so its handler never runs on a dead one.
+  for (const irq of [...binding.unmanagedIrqs]) {
+    binding.keep(device.report({ ...binding.subject(), seen: "irq-leaked", irq: irq.irq, what: irq.what, handler: irq.handlerName, site: irq.site, time: irq.requestTime, reason }));
+    await watch(record, binding, irq.release(), `the leaked ${irq.what} of driver "${binding.driver}" on device ${record.name}`);
+    binding.emit({ kind: "release", resource: "irq", detail: `leaked ${irq.what}` });
+  }
+  // Then the token dies.
   binding.end(reason);
   // 8. Devres, last in first out.
   await devres.releaseAll(binding, async () => {

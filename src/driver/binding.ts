@@ -23,6 +23,7 @@
 import type { atomicContextMayNotSleep, coreContextOnlyInProbeOrRemove, interruptContextNotCore, sleepableContext, taskContextNotCore, tokenOfOneBindingOnly } from "../internal/brand.js";
 import type { AtomicDevice, DeviceState, IrqDevice, ProbeDevice, TaskDevice } from "./device.js";
 import { describe, fail } from "../internal/error.js";
+import type { Site } from "../internal/site.js";
 import type { DevicePort, DmaMappingKind, DmaRegionFact, EndReason, EventRecord, FactSubject, ResourceKind } from "./ports.js";
 
 /** Something released at unbind, last in first out (see `devres.ts`). */
@@ -88,6 +89,26 @@ export interface Teardown {
   takeDown(): Promise<void>;
 }
 
+/**
+ * An IRQ requested without devres (`request_irq`, `irq.ts`): the driver must
+ * free it before its binding ends; the driver core reports and frees one it
+ * did not (`core/dd.ts`).
+ */
+export interface UnmanagedIrq {
+  /** The interrupt number of its line or vector. */
+  readonly irq: number;
+  /** The line and its name, without the binding: `irq 17 "rx"`. */
+  readonly what: string;
+  /** The hard handler's (or thread part's) function name, if it has one. */
+  readonly handlerName: string | undefined;
+  /** Where it was requested, when the checker is on. */
+  readonly site: Site | undefined;
+  /** When it was requested, virtual ns. */
+  readonly requestTime: number;
+  /** Frees it (`free_irq`); resolves once a running thread part returned. */
+  release(): Promise<void>;
+}
+
 /** The PCI default: a binding starts with a 32-bit DMA mask (see `dma.ts`). */
 export const DEFAULT_DMA_MASK_BITS = 32;
 
@@ -138,6 +159,8 @@ export class Binding {
   readonly children = new Set<Teardown>();
   /** Subsystem registrations still registered: unregistered after `remove()`, before tasks are stopped. */
   readonly registrations = new Set<Teardown>();
+  /** IRQs requested without devres and not yet freed: each one left when the binding ends is leaked. */
+  readonly unmanagedIrqs = new Set<UnmanagedIrq>();
   /**
    * The binding's one token, handed to probe() and remove() (as the core
    * context), to interrupt handlers and to tasks: one object, typed for each.
@@ -150,6 +173,8 @@ export class Binding {
 
   constructor(setup: BindingSetup) {
     this.port = setup.port;
+    // A platform narrower than the default mask (bus_dma_limit) caps it from the start.
+    this.dmaMaskBits = Math.min(DEFAULT_DMA_MASK_BITS, setup.port.dmaLimitBits);
     this.driver = setup.driver;
     this.devres = setup.devres;
     this.#state = setup.state;

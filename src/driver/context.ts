@@ -112,7 +112,7 @@ export function atomicContext(): string | undefined {
  */
 export function mightSleep(binding: Binding, operation: string): void {
   const depth = sectionWhat.length;
-  if (depth === 0) return;
+  if (depth === 0) return binding.port.schedulePoint("sleep", operation);
   const section = label(sectionWhat[depth - 1]!, sectionOwner[depth - 1], binding);
   const { port } = binding;
   const error = port.report({ ...binding.subject(), seen: "might-sleep", operation, section, site: port.checking ? captureSite() : undefined, returnedPromise: false });

@@ -164,7 +164,8 @@ export const setDmaMask = <Scope>(dev: ProbeDevice<Scope>, bits: number): void =
   if (typeof bits !== "number" || !Number.isInteger(bits) || bits < 1 || bits > 64) {
     throw fail("EINVAL", `${binding.describe()}: setDmaMask(${describe(bits)}): the mask is a whole number of bits from 1 to 64.`);
   }
-  binding.dmaMaskBits = bits;
+  // The platform's limit (bus_dma_limit) caps what the driver asks for: addresses above it cannot reach the device.
+  binding.dmaMaskBits = Math.min(bits, binding.port.dmaLimitBits);
 };
 
 /**

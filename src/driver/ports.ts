@@ -352,7 +352,22 @@ export type DmaFact =
    * `handlers` names each handler on it; the subject is the device whose
    * raise tipped the count.
    */
-  | (FactSubject & { readonly seen: "irq-nobody-cared"; readonly irq: number; readonly unhandled: number; readonly handlers: readonly string[] });
+  | (FactSubject & { readonly seen: "irq-nobody-cared"; readonly irq: number; readonly unhandled: number; readonly handlers: readonly string[] })
+  /**
+   * An IRQ requested without devres (`request_irq`) was still requested when
+   * the binding ended (`reason`): the driver never freed it. `what` names the
+   * line (`irq 17 "rx"`), `handler` the handler function, if named; `site`
+   * and `time` say where and when it was requested.
+   */
+  | (FactSubject & {
+      readonly seen: "irq-leaked";
+      readonly irq: number;
+      readonly what: string;
+      readonly handler: string | undefined;
+      readonly site: Site | undefined;
+      readonly time: number;
+      readonly reason: EndReason;
+    });
 
 /** What an unmap, free or sync call passed, for the checker to compare with the mapping. */
 export interface DmaCallFact {
@@ -614,6 +629,26 @@ export interface DevicePort {
   disableMsi(): void;
   /** True unless the checker is off: call sites are worth capturing. */
   readonly checking: boolean;
+  /**
+   * The platform's DMA addressing limit in bits (a bus or interconnect
+   * narrower than 64 bits, the kernel's `bus_dma_limit`): a driver's DMA
+   * mask is capped to it. 64 when the platform has none.
+   */
+  readonly dmaLimitBits: number;
+  /**
+   * Fault injection (`sim/fault-inject.ts`): the error to throw, before
+   * anything is done, if the machine's harness says the `kind` operation
+   * `what` about to happen fails; `undefined` to go on. Allocations and
+   * mappings made through this port ask for themselves; the driver model
+   * asks for IRQ requests.
+   */
+  injectedFailure(kind: "alloc" | "map" | "irq", what: string): Error | undefined;
+  /**
+   * A scheduling point (`sim/fault-inject.ts`): driver code is about to wait
+   * in the sleeping operation `what` (`"sleep"`), or is being called
+   * (`"callback"`: `probe() by "nic"`). Free when nobody listens.
+   */
+  schedulePoint(kind: "sleep" | "callback", what: string): void;
   /**
    * Allocates `size` bytes of zero-filled coherent memory for `owner` and maps
    * it for the device, below `2 ** maskBits`. Throws `ENOMEM` (naming the

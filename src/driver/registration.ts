@@ -144,6 +144,7 @@ export class Registration implements Teardown {
     this.#a = a;
     this.#b = b;
     this.#inFlight++;
+    this.binding.port.schedulePoint("callback", section);
     try {
       return atomic(section, this.#runAtomic, this.binding);
     } catch (error) {
@@ -175,6 +176,7 @@ export class Registration implements Teardown {
     const op = this.#ops[name] as ((...args: unknown[]) => unknown) | undefined;
     if (op === undefined) return;
     this.#inFlight++;
+    this.binding.port.schedulePoint("callback", `${name}() of driver "${this.binding.driver}"`);
     try {
       await op.call(this.#ops, this.binding.taskToken);
     } catch (error) {

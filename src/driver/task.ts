@@ -163,6 +163,7 @@ class TaskRun implements Omit<Task<unknown>, typeof taskOfOneBindingOnly> {
     this.label = `task #${++binding.spawned}${work.name === "" ? "" : ` (${work.name})`} of driver "${binding.driver}"`;
     const signal = new Signal(binding);
     this.#signal = signal;
+    binding.port.schedulePoint("callback", this.label);
     this.done = (async () => work(binding.taskToken, signal))();
     binding.tasks.add(this);
     const finish = (): void => void binding.tasks.delete(this);

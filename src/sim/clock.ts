@@ -96,6 +96,8 @@ export class VirtualClock implements Clock {
   #cancelled = 0;
   /** Events fired so far: with `now`, how the watchdog sees that someone moves time. */
   #fired = 0;
+  /** Called after each event (not a deadline) fires: the fault injector's scheduling point, when one listens. */
+  onFire: (() => void) | undefined = undefined;
   /** Runs and sleepers waiting for the one moving time now. */
   #waiting = 0;
   /** True while the watchdog moves time (`drive`). */
@@ -295,6 +297,8 @@ export class VirtualClock implements Clock {
     if (!entry.deadline) this.#live--;
     this.#fired++;
     entry.run();
+    // A scheduling point for the test harness (`fault-inject.ts`): not the watchdog's deadlines, which are not the machine's work.
+    if (!entry.deadline) this.onFire?.();
   }
 
   async #advance(until: number, maxEvents: number): Promise<number> {

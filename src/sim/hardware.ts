@@ -67,6 +67,7 @@ import { connectModel } from "./model.js";
 import type { PhysicalMemory } from "./phys.js";
 import type { Swiotlb } from "./swiotlb.js";
 import { DEFAULT_WATCHDOG_NS, Watchdog } from "./watchdog.js";
+import { Injector } from "./fault-inject.js";
 
 /** What one machine's parts share. */
 export class Hardware {
@@ -92,8 +93,13 @@ export class Hardware {
     watchdogNs: number = DEFAULT_WATCHDOG_NS,
     /** A count that grows with everything the machine does (events logged): the watchdog's sign of progress. */
     activity: () => number = () => 0,
+    /** The test harness's say: injected failures and scheduling points (`fault-inject.ts`). */
+    readonly injector: Injector = new Injector(undefined, () => clock.now),
+    /** The platform's DMA addressing limit in bits; 64 for none. */
+    readonly dmaLimitBits: number = 64,
   ) {
     this.watchdog = new Watchdog(clock, watchdogNs, activity);
+    if (injector.listening) clock.onFire = () => injector.point("event", `device event #${clock.fired}`, undefined);
   }
 
   /** How long the core waits, in virtual time, for what a driver runs (`sim/watchdog.ts`). */
@@ -353,7 +359,22 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
     this.config.setMsix(false, false);
   }
 
+  get dmaLimitBits(): number {
+    return this.hw.dmaLimitBits;
+  }
+
+  injectedFailure(kind: "alloc" | "map" | "irq", what: string): Error | undefined {
+    return this.hw.injector.fail(kind, what, this.name);
+  }
+
+  schedulePoint(kind: "sleep" | "callback", what: string): void {
+    const { injector } = this.hw;
+    if (injector.listening) injector.point(kind, what, this.name);
+  }
+
   allocCoherent(owner: { describe(): string; readonly driver: string }, size: number, maskBits: number, site: Site | undefined): DmaMemory {
+    const injected = this.hw.injector.fail("alloc", `allocCoherent(${size})`, this.name);
+    if (injected !== undefined) throw injected;
     const { pool } = this.hw;
     const strict = this.domain.mode === "strict";
     // Behind a strict IOMMU the mask bounds the IOVA, not the physical page.
@@ -394,6 +415,8 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
 
   heapAlloc(owner: { describe(): string }, size: number, allocator: "kmalloc" | "vmalloc"): HeapMemory {
     const { hw } = this;
+    const injected = hw.injector.fail("alloc", `${allocator}(${size})`, this.name);
+    if (injected !== undefined) throw injected;
     return hw.heap.allocate(owner, size, allocator, this.now, (mapping, at) => {
       // Safe: every mapping of a heap object is a StreamMap (mapStreaming below).
       const stream = mapping as StreamMap;
@@ -422,6 +445,8 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
         throw fail("EINVAL", `${kind === "single" ? "mapSingle" : "mapSg"}: ${owner.describe()}: ${piece.memory.label} belongs to another machine's memory. A device maps only memory of its own machine.`);
       }
     }
+    const injected = this.hw.injector.fail("map", kind === "single" ? "mapSingle" : "mapSg", this.name);
+    if (injected !== undefined) throw injected;
     return mapStreaming(this, owner, kind, pieces, direction, maskBits, limits, site);
   }
 

@@ -138,6 +138,17 @@ export type Bus = {
    */
   readonly unbind: (dev: Device) => Promise<void>;
   /**
+   * Probes a device that has no driver with the registered drivers that
+   * match it (`echo <dev> > /sys/bus/pci/drivers_probe`), after whatever was
+   * queued for it: how a device unbound by `unbind` is bound again. Resolves
+   * once the probe has settled; a failed probe leaves it `no-driver` (in
+   * `machine.events`), and no matching driver leaves it as it is.
+   *
+   * Rejects with `EINVAL` for a device unplugged, removed or not on this
+   * bus, and `EBUSY` for one still bound when its turn comes.
+   */
+  readonly bind: (dev: Device) => Promise<void>;
+  /**
    * Registers a driver and probes every matching device that has no driver.
    * Resolves once every probe it started has settled; a probe that fails
    * leaves its device `no-driver` and is recorded in `machine.events`.
@@ -269,6 +280,10 @@ export class PciBus implements Bus {
 
   unbind(dev: Device): Promise<void> {
     return this.#core.unbind(dev);
+  }
+
+  bind(dev: Device): Promise<void> {
+    return this.#core.bind(dev);
   }
 
   async register(driver: Driver): Promise<void> {
