@@ -158,6 +158,7 @@ function auxiliaryHost(parent: HostDevice, name: string, matchName: string, emit
     // The parent's fault injection and scheduling points: one machine, one harness.
     injectedFailure: (...args: Parameters<HostDevice["injectedFailure"]>) => parent.injectedFailure(...args),
     schedulePoint: (...args: Parameters<HostDevice["schedulePoint"]>) => parent.schedulePoint(...args),
+    nextBindingSerial: () => parent.nextBindingSerial(),
     heapAlloc: (...args: Parameters<HostDevice["heapAlloc"]>) => parent.heapAlloc(...args),
     heapFree: (...args: Parameters<HostDevice["heapFree"]>) => parent.heapFree(...args),
     holds: () => [],

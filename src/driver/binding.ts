@@ -112,8 +112,6 @@ export interface UnmanagedIrq {
 /** The PCI default: a binding starts with a 32-bit DMA mask (see `dma.ts`). */
 export const DEFAULT_DMA_MASK_BITS = 32;
 
-let nextSerial = 1;
-
 /** What the driver core gives a new binding. */
 export interface BindingSetup {
   readonly port: DevicePort;
@@ -166,13 +164,14 @@ export class Binding {
    * context), to interrupt handlers and to tasks: one object, typed for each.
    */
   readonly token: ProbeDevice<unknown>;
-  readonly serial = nextSerial++;
+  readonly serial: number;
   readonly #state: () => DeviceState;
   #endReason: EndReason | undefined;
   #kept: Error | undefined;
 
   constructor(setup: BindingSetup) {
     this.port = setup.port;
+    this.serial = setup.port.nextBindingSerial();
     // A platform narrower than the default mask (bus_dma_limit) caps it from the start.
     this.dmaMaskBits = Math.min(DEFAULT_DMA_MASK_BITS, setup.port.dmaLimitBits);
     this.driver = setup.driver;

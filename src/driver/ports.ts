@@ -650,6 +650,12 @@ export interface DevicePort {
    */
   schedulePoint(kind: "sleep" | "callback", what: string): void;
   /**
+   * The next binding number of the machine (`binding #3` in messages), from
+   * 1: counted per machine, so a schedule replayed on a fresh machine tells
+   * the same story.
+   */
+  nextBindingSerial(): number;
+  /**
    * Allocates `size` bytes of zero-filled coherent memory for `owner` and maps
    * it for the device, below `2 ** maskBits`. Throws `ENOMEM` (naming the
    * owner) and changes nothing when it cannot.

@@ -73,6 +73,8 @@ import { Injector } from "./fault-inject.js";
 export class Hardware {
   /** Errors device models raised in clock events, not yet handed to anyone. */
   readonly #deviceErrors: { device: object; error: unknown }[] = [];
+  /** Bindings made on this machine so far: the last one's number (`DevicePort.nextBindingSerial`). */
+  bindings = 0;
   /** The interrupt controller: every line and vector of the machine. */
   readonly irqChip = new IrqChip();
 
@@ -361,6 +363,10 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
 
   get dmaLimitBits(): number {
     return this.hw.dmaLimitBits;
+  }
+
+  nextBindingSerial(): number {
+    return ++this.hw.bindings;
   }
 
   injectedFailure(kind: "alloc" | "map" | "irq", what: string): Error | undefined {
