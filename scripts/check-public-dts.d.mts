@@ -16,4 +16,4 @@ export declare function checkPublicDts(entry: string, options?: { deny?: readonl
 export declare function diffLines(expected: readonly string[], actual: readonly string[]): string[];
 
 export declare function readSnapshot(file: string): string[];
-export declare function writeSnapshot(file: string, lines: readonly string[]): void;
+export declare function writeSnapshot(file: string, lines: readonly string[], entry?: string): void;

@@ -257,11 +257,14 @@ export function diffLines(expected, actual) {
   return [...expected.filter((l) => !after.has(l)).map((l) => `- ${l}`), ...actual.filter((l) => !before.has(l)).map((l) => `+ ${l}`)];
 }
 
-const header = [
-  "# The public surface of dist/index.d.ts: one line per export and per member.",
-  "# Checked by scripts/check-public-dts.mjs in `npm test`; rewrite with",
-  "# `node scripts/check-public-dts.mjs --update` after a deliberate API change, and review the diff.",
-];
+/** The snapshot's header, naming the entry it is of. */
+function header(entry) {
+  return [
+    `# The public surface of ${entry}: one line per export and per member.`,
+    "# Checked by scripts/check-public-dts.mjs in `npm test`; rewrite with",
+    "# `node scripts/check-public-dts.mjs --update` after a deliberate API change, and review the diff.",
+  ];
+}
 
 export function readSnapshot(file) {
   return readFileSync(file, "utf8")
@@ -269,29 +272,47 @@ export function readSnapshot(file) {
     .filter((line) => line !== "" && !line.startsWith("#"));
 }
 
-export function writeSnapshot(file, lines) {
+export function writeSnapshot(file, lines, entry = "dist/index.d.ts") {
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, [...header, ...lines, ""].join("\n"));
+  writeFileSync(file, [...header(entry), ...lines, ""].join("\n"));
 }
+
+/** The package's entries and their snapshots: `boundscope` and `boundscope/testing`. */
+const ENTRIES = [
+  { entry: "dist/index.d.ts", snapshot: "api/public-surface.txt" },
+  { entry: "dist/testing/index.d.ts", snapshot: "api/public-surface-testing.txt" },
+];
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const usage =
-    "usage: node scripts/check-public-dts.mjs [--update] [--entry dist/index.d.ts] [--snapshot api/public-surface.txt]\n\n" +
+    "usage: node scripts/check-public-dts.mjs [--update] [--entry dist/index.d.ts --snapshot api/public-surface.txt]\n\n" +
+    "Without --entry and --snapshot: both entries, dist/index.d.ts and dist/testing/index.d.ts, with their snapshots.\n" +
     "Checks the public surface of the built .d.ts against the snapshot, and that no internal member is in it.\n" +
     "--update rewrites the snapshot (internal members still fail the check).";
   const { values } = parseCommandLine({
     usage,
     options: {
       update: { type: "boolean", default: false },
-      entry: { type: "string", default: resolve(root, "dist/index.d.ts") },
-      snapshot: { type: "string", default: resolve(root, "api/public-surface.txt") },
+      // Neither given: both entries (boundscope and boundscope/testing), each with its snapshot.
+      entry: { type: "string" },
+      snapshot: { type: "string" },
     },
   });
+  const pairs = values.entry === undefined && values.snapshot === undefined ? ENTRIES.map((e) => ({ entry: resolve(root, e.entry), snapshot: resolve(root, e.snapshot) })) : [{ entry: resolve(values.entry ?? "dist/index.d.ts"), snapshot: resolve(values.snapshot ?? "api/public-surface.txt") }];
+  let failed = false;
+  for (const pair of pairs) failed = checkOne(pair.entry, pair.snapshot, values.update) || failed;
+  process.exit(failed ? 1 : 0);
+}
+
+/** Checks (or, with `update`, rewrites) one entry's snapshot; true if it failed. */
+function checkOne(entryFile, snapshotFile, update) {
+  const values = { entry: entryFile, snapshot: snapshotFile, update };
+  const entryName = relative(root, entryFile) || entryFile;
   const { lines, problems } = checkPublicDts(values.entry);
   const snapshot = relative(root, values.snapshot) || values.snapshot;
   let differs = false;
   if (values.update) {
-    writeSnapshot(values.snapshot, lines);
+    writeSnapshot(values.snapshot, lines, entryName);
     console.log(`${snapshot}: written, ${lines.length} lines`);
   } else {
     let expected;
@@ -307,7 +328,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
       const diff = diffLines(expected, lines);
       if (diff.length > 0) {
         differs = true;
-        console.log(`the public surface differs from ${snapshot} (- snapshot, + dist/index.d.ts):`);
+        console.log(`the public surface differs from ${snapshot} (- snapshot, + ${entryName}):`);
         for (const line of diff) console.log(`  ${line}`);
         console.log(`a deliberate change: node scripts/check-public-dts.mjs --update, and review the diff`);
       }
@@ -318,8 +339,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     for (const problem of problems) console.log(`  ${problem}`);
   }
   console.log(
-    `public .d.ts: ${lines.length} lines of surface, ` +
+    `${entryName}: ${lines.length} lines of surface, ` +
       `${differs ? "differs from the snapshot" : "matches the snapshot"}, ${problems.length} internal member(s)`,
   );
-  process.exit(differs || problems.length > 0 ? 1 : 0);
+  return differs || problems.length > 0;
 }

@@ -159,6 +159,7 @@ export interface ExploreOptions {
  *
  * @example
  * ```ts
+ * import { writeFileSync } from "node:fs";
  * const report = await explore(scenario);
  * if (report.failure !== undefined) {
  *   console.log(report.failure.story);

@@ -26,21 +26,24 @@
 import { fail } from "../internal/error.js";
 import type { IommuMode } from "../index.js";
 
-/** What the explorer does to a device at a scheduling point. */
-export type ActionKind = "unplug" | "unbind" | "rebind";
-
-/** What the explorer makes fail: the Nth allocation, mapping or IRQ request. */
-export type FailureKind = "fail-alloc" | "fail-map" | "fail-irq";
-
 /**
- * What the explorer injects (see {@link ExploreOptions.injections}).
+ * What the explorer injects (`ExploreOptions.injections`): an
+ * action on a device at a scheduling point (`unplug`, `unbind`, `rebind`),
+ * or the Nth operation of a kind failing (`fail-alloc`, `fail-map`,
+ * `fail-irq`).
  *
  * @example
  * ```ts
  * const onlyFaults: InjectionKind[] = ["fail-alloc", "fail-map", "fail-irq"];
  * ```
  */
-export type InjectionKind = ActionKind | FailureKind;
+export type InjectionKind = "unplug" | "unbind" | "rebind" | "fail-alloc" | "fail-map" | "fail-irq";
+
+/** What the explorer does to a device at a scheduling point. */
+export type ActionKind = Extract<InjectionKind, "unplug" | "unbind" | "rebind">;
+
+/** What the explorer makes fail: the Nth allocation, mapping or IRQ request. */
+export type FailureKind = Exclude<InjectionKind, ActionKind>;
 
 /** One action of a schedule: `kind` on the device at `device` in `machine.pci.devices`, at point `at` (from 1). */
 export interface ScheduledAction {
