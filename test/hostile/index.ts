@@ -13,10 +13,11 @@ import * as irq from "./irq.js";
 import * as pci from "./pci.js";
 import * as subsys from "./subsys.js";
 import * as tree from "./tree.js";
+import * as testing from "./testing.js";
 import * as watchdog from "./watchdog.js";
 
 /** Every area's rows, in the order of the modules below. */
-export const AREA_ROWS: readonly Row[] = [...context.rows, ...watchdog.rows, ...ids.rows, ...devres.rows, ...pci.rows, ...irq.rows, ...subsys.rows, ...tree.rows];
+export const AREA_ROWS: readonly Row[] = [...context.rows, ...watchdog.rows, ...ids.rows, ...devres.rows, ...pci.rows, ...irq.rows, ...subsys.rows, ...tree.rows, ...testing.rows];
 
 /** Every area's entry points, in README order. */
-export const AREA_ENTRY_POINTS: readonly string[] = [...context.entries, ...watchdog.entries, ...ids.entries, ...devres.entries, ...pci.entries, ...irq.entries, ...subsys.entries, ...tree.entries];
+export const AREA_ENTRY_POINTS: readonly string[] = [...context.entries, ...watchdog.entries, ...ids.entries, ...devres.entries, ...pci.entries, ...irq.entries, ...subsys.entries, ...tree.entries, ...testing.entries];
