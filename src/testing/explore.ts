@@ -29,9 +29,11 @@
  *   schedule, so the same seed gives the same schedules and the same
  *   verdicts, and `replay` reproduces a report's failure.
  * - Systematic mode runs each configuration's clean schedule first, then
- *   every injected failure (each kind, each count the clean run reached),
- *   then every action at every point of the clean run, on every device, in
- *   that order, up to the budget.
+ *   every injected failure (by count, then kind, then configuration: each
+ *   count its clean run reached), then every action at every point of the
+ *   clean runs, on every device (by point, then kind, then configuration),
+ *   up to the budget: a budget smaller than the space still reaches every
+ *   configuration.
  * - The report's schedule is minimal in this sense: removing any one
  *   injection, or going back to passthrough with no DMA limit, makes it
  *   pass, and no action can move to an earlier point of those tried.
@@ -202,7 +204,7 @@ export interface ExploreReport {
   readonly schedules: number;
   /** Scheduling points of the first clean run: how many places an action could go. */
   readonly points: number;
-  /** The schedules the budget allowed in systematic mode, or the budget in random mode. */
+  /** Systematic mode: every schedule of the scenario's space (clean runs, each failure, each action at each point), of which the budget ran `schedules`. Random mode: the budget. */
   readonly planned: number;
   readonly failure: ScheduleFailure | undefined;
   /** Wall-clock time of the whole exploration, ms. */
@@ -426,18 +428,22 @@ function* schedulesOf(plan: Plan, reach: readonly Reach[], room: number): Genera
   const actionKinds = plan.injections.filter(isAction) as ActionKind[];
   const failureKinds = plan.injections.filter((k) => !isAction(k)) as FailureKind[];
   if (plan.mode === "systematic") {
+    // Configurations innermost, so that a budget smaller than the whole space still reaches every machine.
     let n = 0;
-    for (const r of reach) {
+    const most = (count: (r: Reach) => number): number => Math.max(0, ...reach.map(count));
+    for (let nth = 1; nth <= most((r) => Math.max(...failureKinds.map((k) => r.counts[k]), 0)); nth++) {
       for (const kind of failureKinds) {
-        for (let nth = 1; nth <= r.counts[kind]; nth++) {
+        for (const r of reach) {
+          if (nth > r.counts[kind]) continue;
           if (n++ >= room) return;
           yield { ...r.config, actions: [], failures: [{ kind, nth }] };
         }
       }
     }
-    for (const r of reach) {
-      for (let at = 1; at <= r.points; at++) {
-        for (const kind of actionKinds) {
+    for (let at = 1; at <= most((r) => r.points); at++) {
+      for (const kind of actionKinds) {
+        for (const r of reach) {
+          if (at > r.points) continue;
           for (let device = 0; device < Math.max(1, r.devices); device++) {
             if (n++ >= room) return;
             yield { ...r.config, actions: [{ kind, device, at }], failures: [] };
@@ -567,7 +573,7 @@ export async function explore(scenario: Scenario, options: ExploreOptions = {}):
     reach.push({ config, points: outcome.points, counts: outcome.counts, devices: outcome.devices });
   }
   const list = [...schedulesOf(plan, reach, plan.budget - schedules)];
-  const planned = plan.mode === "systematic" ? schedules + list.length : plan.budget;
+  const planned = plan.mode === "systematic" ? reach.length + [...schedulesOf(plan, reach, Number.POSITIVE_INFINITY)].length : plan.budget;
   if (plan.workers > 1 && list.length > 1) {
     const found = await sharded(plan, list.map(formatSchedule));
     schedules += found === undefined ? list.length : found + 1;
