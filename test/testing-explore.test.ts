@@ -101,6 +101,67 @@ describe("explore", () => {
     expect(seen[0]![0]).toBe("false");
   });
 
+  it("minimizes what a random schedule found, and says what it was minimized from", async () => {
+    const found = (await explore(buggy, { mode: "random", seed: 42, budget: 60, minimize: false })).failure!;
+    const minimized = (await explore(buggy, { mode: "random", seed: 42, budget: 60 })).failure!;
+    expect(minimized.index).toBe(found.index);
+    expect(minimized.schedule).not.toBe(found.schedule);
+    expect(minimized.story).toContain(`found by schedule ${found.index} (${found.schedule}, minimized)`);
+    // Smaller: no more injections, and none at a later point.
+    const parts = (schedule: string): string[] => schedule.split(";").slice(2);
+    expect(parts(minimized.schedule).length).toBeLessThanOrEqual(parts(found.schedule).length);
+    const points = (schedule: string): number[] => parts(schedule).map((p) => Number(/@(\d+)$/.exec(p)?.[1] ?? 0));
+    expect(Math.max(...points(minimized.schedule))).toBeLessThan(Math.max(...points(found.schedule)));
+    expect(await replay(buggy, minimized.schedule)).toBeDefined();
+  });
+
+  it("runs every configuration: a driver that breaks only behind a strict IOMMU, or only on a 32-bit platform, is found", async () => {
+    const { defineDriver, kmalloc, mapSingle, setDmaMask, unmapSingle } = await import("boundscope");
+    const picky = (name: string, refuse: (bounced: boolean, machine: Machine) => boolean): Scenario =>
+      defineScenario({
+        name,
+        async setup(machine) {
+          await machine.pci.register(
+            defineDriver({
+              name,
+              ids: [{ vendor: 0x1af4, device: 0x1000 }],
+              probe(dev) {
+                setDmaMask(dev, 64);
+                const buffer = kmalloc(dev, 64);
+                const mapped = mapSingle(dev, buffer, "to-device");
+                const { bounced } = mapped;
+                unmapSingle(dev, mapped.dmaAddress, buffer.size, "to-device");
+                buffer.free();
+                if (refuse(bounced, machine)) throw new Error(`${name} refuses this machine`);
+                return {};
+              },
+            }),
+          );
+          machine.pci.plug({ vendor: 0x1af4, device: 0x1000 });
+          await machine.settled();
+        },
+      });
+    const strict = await explore(picky("no-strict", (_, machine) => machine.iommu.mode === "strict"), { injections: [] });
+    expect(strict.failure?.schedule).toBe("iommu=strict;limit=none");
+    const narrow = await explore(picky("no-bounce", (bounced) => bounced), { injections: [] });
+    expect(narrow.failure?.schedule).toBe("iommu=passthrough;limit=32");
+    expect(narrow.failure?.problems[0]).toMatch(/probe of 0000:00:01.0 by "no-bounce" failed with nothing injected/);
+  });
+
+  it("fails a schedule whose workload throws with nothing injected, even a BoundscopeError", async () => {
+    const { BoundscopeError } = await import("boundscope");
+    const report = await explore(
+      defineScenario({
+        name: "throws",
+        setup: () => {},
+        workload: () => Promise.reject(new BoundscopeError("ENXIO", "no such interface")),
+      }),
+      { budget: 3 },
+    );
+    expect(report.failure?.problems).toEqual(["the workload threw with nothing injected: ENXIO: no such interface"]);
+    expect(report.failure?.index).toBe(1);
+  });
+
   it("refuses bad options and schedules with EINVAL", async () => {
     await expectReject(explore(clean, { budget: 0 }), "EINVAL");
     await expectReject(explore(clean, { mode: "everything" as never }), "EINVAL");
