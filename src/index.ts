@@ -102,7 +102,7 @@ export type { Memory, MemoryOptions, MemoryStats, ZoneStats } from "./sim/memory
 // Layer 6: checking and observing
 export type { DmaDebug, DmaDebugMode, DmaViolation, DmaViolationKind } from "./observe/dma-debug.js";
 export type { EndReason, EventListener, MachineEvent, MachineEventKind, ResourceKind } from "./observe/events.js";
-export type { ChromeTrace, ChromeTraceEvent, Trace } from "./observe/trace.js";
+export type { ChromeTrace, ChromeTraceEvent, TimelineMark, TimelineOptions, Trace } from "./observe/trace.js";
 
 // Layer 7: the machine
 export { Machine } from "./machine.js";

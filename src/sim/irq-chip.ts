@@ -33,6 +33,7 @@
  *   copied on write, and the driver model's `hard()` checks its own freed flag
  *   for the one run in progress).
  * - A broken line runs nothing until it has no handlers left.
+ * - `requested()` lists exactly the lines that have a handler now.
  *
  * @module
  */
@@ -90,12 +91,14 @@ class Line implements IrqLine {
       if (first.oneshot !== action.oneshot) return "oneshot";
     }
     this.actions = [...this.actions, action];
+    this.chip.inUse(this, true);
     return undefined;
   }
 
   release(action: IrqAction): void {
     this.actions = this.actions.filter((a) => a !== action);
     if (this.actions.length > 0) return;
+    this.chip.inUse(this, false);
     // The last handler went: the line starts over, as the kernel shuts it down.
     this.depth = 0;
     this.masks = 0;
@@ -133,6 +136,23 @@ export class IrqChip {
   #running = false;
   /** Lines raised while another ran, in order. */
   readonly #queue = new Set<Line>();
+  /** Lines with at least one handler, oldest first: what `requested()` reads. */
+  readonly #inUse = new Set<Line>();
+
+  /** A line got its first handler (`true`) or lost its last (`false`). For `Line` only. */
+  inUse(line: Line, used: boolean): void {
+    if (used) this.#inUse.add(line);
+    else this.#inUse.delete(line);
+  }
+
+  /**
+   * Every line that has a handler now, with each handler's label
+   * (`driver "nic" on device …`): what `boundscope/testing`'s
+   * `assertIrqsFreed` finds left after teardown. Read-only.
+   */
+  requested(): readonly { readonly irq: number; readonly kind: IrqKind; readonly handlers: readonly string[] }[] {
+    return [...this.#inUse].map((line) => ({ irq: line.irq, kind: line.kind, handlers: line.actions.map((a) => a.label) }));
+  }
 
   /** The legacy line of a device plugged with `intx`: shared with every device of the same one, or else its own. */
   legacyLine(intx: number | undefined): IrqLine {

@@ -531,7 +531,7 @@ function failureOf(scenario: Scenario, schedule: Schedule, outcome: Outcome, ind
     story: `${header}\n${tellStory(outcome.machine, outcome.marks)}`,
     replay: `await replay(scenario, ${JSON.stringify(id)});`,
     trace: outcome.machine.trace.toChromeTrace(),
-    timeline: outcome.machine.trace.toSvg({ axis: "time" }),
+    timeline: outcome.machine.trace.toSvg({ axis: "time", marks: outcome.marks }),
   };
 }
 
