@@ -39,7 +39,7 @@
  * see stale-rx.ts.
  */
 
-import { createDmaPool, defineDriver, Devres, enableBusMaster, iomap, kmalloc, Machine, mapSingle, requestIrq, setDmaMask } from "boundscope";
+import { BoundscopeError, createDmaPool, defineDriver, Devres, enableBusMaster, iomap, kmalloc, Machine, mapSingle, requestIrq, setDmaMask } from "boundscope";
 import type {
   BoundDevice,
   DeviceOwnedFromDevice,
@@ -173,18 +173,35 @@ class StreamingNic<Scope> implements DriverInstance<Scope> {
     private readonly options: StreamingNicOptions,
   ) {}
 
-  /** Starts the engine, maps and posts every RX buffer, and queues the first frames. */
+  /**
+   * Starts the engine, maps and posts every RX buffer, and queues the first
+   * frames. If memory runs out on the way (ENOMEM), it halts the engine and
+   * gives back what it took before it rethrows, so probe() fails clean: the
+   * buffers are kmalloc'd, which devres does not free.
+   */
   start(dev: BoundDevice<Scope>): void {
     this.regs.write32(dev, SNIC_REG.CTRL, SNIC_CTRL_ENABLE);
     const stats = this.stats.access(dev);
-    for (let i = 0; i < RX_BUFFERS; i++) {
-      const buffer = kmalloc(dev, RX_BUFFER_SIZE);
-      const mapping = mapSingle(dev, buffer, "from-device");
-      this.#counted(stats, mapping.bounced);
-      const slot: RxSlot<Scope> = { buffer, mapping, desc: this.descs.alloc(dev) };
-      this.#postRx(dev, slot);
+    try {
+      for (let i = 0; i < RX_BUFFERS; i++) {
+        const buffer = kmalloc(dev, RX_BUFFER_SIZE);
+        let mapping: DeviceOwnedFromDevice<Scope> | undefined;
+        try {
+          mapping = mapSingle(dev, buffer, "from-device");
+          this.#counted(stats, mapping.bounced);
+          const slot: RxSlot<Scope> = { buffer, mapping, desc: this.descs.alloc(dev) };
+          this.#postRx(dev, slot);
+        } catch (error) {
+          mapping?.unmap(dev);
+          buffer.free();
+          throw error;
+        }
+      }
+      this.#refill(dev, stats);
+    } catch (error) {
+      this.#shutdown(dev);
+      throw error;
     }
-    this.#refill(dev, stats);
   }
 
   /** The IRQ handler: acknowledge, reap both directions, queue more frames. */
@@ -202,6 +219,14 @@ class StreamingNic<Scope> implements DriverInstance<Scope> {
   remove(dev: ProbeDevice<Scope>): void {
     const narrate = this.options.narrate ?? (() => {});
     const { sent, received } = this.stats.access(dev);
+    const inFlight = this.#tx.length;
+    const status = this.#shutdown(dev);
+    const how = status === ALL_ONES ? "STATUS reads all-ones: the device is gone" : "engine halted";
+    narrate(`remove(): ${how}; ${sent} frames sent, ${received} received; unmapped and freed ${inFlight} TX frames in flight and ${RX_BUFFERS} RX buffers`);
+  }
+
+  /** Halts the engine, then unmaps and frees every buffer and its block: remove(), and a probe that failed half way. Returns STATUS. */
+  #shutdown(dev: BoundDevice<Scope>): number {
     // Halt first: the device must not write a buffer after it is unmapped and freed.
     this.regs.write32(dev, SNIC_REG.CTRL, 0);
     // The read flushes the posted write and says whether the engine stopped.
@@ -209,15 +234,13 @@ class StreamingNic<Scope> implements DriverInstance<Scope> {
     if (status !== ALL_ONES && (status & SNIC_STATUS_RUNNING) !== 0) {
       throw new Error("streaming-nic: the engine did not stop; its buffers cannot be unmapped safely");
     }
-    const inFlight = this.#tx.length;
     for (const slot of this.#tx.splice(0)) this.#releaseTx(dev, slot);
     for (const slot of this.#rx.splice(0)) {
       slot.mapping.unmap(dev);
       slot.buffer.free();
       slot.desc.free();
     }
-    const how = status === ALL_ONES ? "STATUS reads all-ones: the device is gone" : "engine halted";
-    narrate(`remove(): ${how}; ${sent} frames sent, ${received} received; unmapped and freed ${inFlight} TX frames in flight and ${RX_BUFFERS} RX buffers`);
+    return status;
   }
 
   /** Unmaps and frees every frame the device finished sending, oldest first. */
@@ -270,18 +293,32 @@ class StreamingNic<Scope> implements DriverInstance<Scope> {
   /**
    * Queues test frames up to TX_DEPTH: each kmalloc'd, written, mapped
    * to-device and posted. The IRQ handler calls it, so it allocates with
-   * "atomic" (GFP_ATOMIC): a hard IRQ handler must not sleep.
+   * "atomic" (GFP_ATOMIC): a hard IRQ handler must not sleep. When memory
+   * runs out it gives back the frame it was building and stops for now (as
+   * a driver drops a packet under memory pressure); the next interrupt
+   * tries again.
    */
   #refill(dev: BoundDevice<Scope>, stats: StreamingNicStats): void {
     const limit = this.options.frames ?? Number.POSITIVE_INFINITY;
     while (this.#tx.length < TX_DEPTH && this.#nextSeq < limit) {
-      const seq = this.#nextSeq++;
+      const seq = this.#nextSeq;
       const len = frameLength(seq);
-      const frame = kmalloc(dev, len, "atomic");
-      writeFrame(frame.bytes(), seq);
-      const mapping = mapSingle(dev, frame, "to-device");
+      let frame: KernelBuffer<"kmalloc"> | undefined;
+      let mapping: DeviceOwnedToDevice<Scope> | undefined;
+      let desc: PoolBlock<Scope>;
+      try {
+        frame = kmalloc(dev, len, "atomic");
+        writeFrame(frame.bytes(), seq);
+        mapping = mapSingle(dev, frame, "to-device");
+        desc = this.descs.alloc(dev, "atomic");
+      } catch (error) {
+        if (!(error instanceof BoundscopeError && error.code === "ENOMEM")) throw error;
+        mapping?.unmap(dev);
+        frame?.free();
+        return;
+      }
+      this.#nextSeq++;
       this.#counted(stats, mapping.bounced);
-      const desc = this.descs.alloc(dev, "atomic");
       SnicDesc.write(desc.view(dev), 0, { addr: mapping.dmaAddress, len, flags: 0, status: 0 });
       this.#tx.push({ frame, mapping, desc });
       this.regs.write64(dev, SNIC_REG.TX_POST, desc.dmaHandle);

@@ -111,9 +111,13 @@ export class RingNicModel extends DeviceModel {
   /** True when the device signals by MSI-X: vector 0 for RX, vector 1 for TX (see net-nic.ts). */
   readonly msixVectors: boolean;
 
-  /** `msix: true`: the same NIC with a 2-entry MSI-X table and its own ids (`NET_NIC_ID`), one vector per direction. */
-  constructor(name?: string, { msix = false }: { msix?: boolean } = {}) {
-    super({ ...(msix ? NET_NIC_ID : RING_NIC_ID), ...(name === undefined ? {} : { name }), bars: [0x100], ...(msix ? { msix: 2 } : {}) });
+  /**
+   * `msix: true`: the same NIC with a 2-entry MSI-X table and its own ids
+   * (`NET_NIC_ID`), one vector per direction. `intx`: the legacy line it
+   * raises, shared with every device plugged with the same one.
+   */
+  constructor(name?: string, { msix = false, intx }: { msix?: boolean; intx?: number } = {}) {
+    super({ ...(msix ? NET_NIC_ID : RING_NIC_ID), ...(name === undefined ? {} : { name }), bars: [0x100], ...(msix ? { msix: 2 } : {}), ...(intx === undefined ? {} : { intx }) });
     this.msixVectors = msix;
   }
 

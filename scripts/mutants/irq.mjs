@@ -1,6 +1,7 @@
-// Mutants of interrupts (src/driver/irq.ts, src/sim/irq-chip.ts): each
-// weakens one guard, and test/irq-*.test.ts, test/fuzz-irq.test.ts (with the
-// hostile rows and the type fixtures irq-*) must catch it.
+// Mutants of interrupts (src/driver/irq.ts, src/sim/irq-chip.ts, and the
+// leak check of unmanaged IRQs in src/core/dd.ts): each weakens one guard,
+// and test/irq-*.test.ts, test/fuzz-irq.test.ts (with the hostile rows and
+// the type fixtures irq-*) must catch it.
 
 const edit = (file, from, to, count = 1) => ({ file, from, to, count });
 
@@ -60,6 +61,18 @@ export const RUNTIME_MUTANTS = [
     what: "free() and synchronize() from the handler's own parts are not refused (a deadlock in the kernel)",
     tests: ["irq-threaded"],
     edits: [edit("src/driver/irq.ts", "    if (this.#inHard || this.#inThread) {", "    if ((this.#inHard || this.#inThread) && false) {")],
+  },
+  {
+    id: "irq-leak-unreported",
+    what: "an unmanaged IRQ still requested when the binding ends is freed silently: no irq-leaked violation",
+    tests: ["irq-unmanaged"],
+    edits: [edit("src/core/dd.ts", '    binding.keep(device.report({ ...binding.subject(), seen: "irq-leaked",', '    if (false) binding.keep(device.report({ ...binding.subject(), seen: "irq-leaked",')],
+  },
+  {
+    id: "irq-leak-left-requested",
+    what: "a leaked unmanaged IRQ is reported but left on its line: its handler runs on the dead token",
+    tests: ["irq-unmanaged"],
+    edits: [edit("src/core/dd.ts", "    await watch(record, binding, irq.release(), `the leaked", "    if (false) await watch(record, binding, irq.release(), `the leaked")],
   },
   {
     id: "irq-oneshot-unmasked",

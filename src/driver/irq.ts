@@ -15,11 +15,17 @@
  * "nobody cared" detector, are the interrupt controller's
  * (`sim/irq-chip.ts`, through `DevicePort`'s `IrqLine`).
  *
- * Every IRQ is device-managed: freed at unbind, last in first out with the
- * binding's other resources; a threaded one earlier, with the subsystem
- * registrations (after `remove()`, while the token lives), since its thread
- * may still be running with the token. Vectors are freed after every handler
- * on them.
+ * An IRQ is device-managed by default: freed at unbind, last in first out
+ * with the binding's other resources; a threaded one earlier, with the
+ * subsystem registrations (after `remove()`, while the token lives), since
+ * its thread may still be running with the token. Vectors are freed after
+ * every handler on them. With `{ managed: false }` it is the kernel's plain
+ * `request_irq`: the driver must `free()` it before its binding ends (in
+ * probe's error path, in `remove()` or `drop()`). One still requested when
+ * the binding ends is the checker's `irq-leaked` (it names the line and
+ * where it was requested), and the driver core frees it then, before the
+ * token dies and before devres frees the memory its handler touches
+ * (`core/dd.ts`, step 7).
  *
  * # Invariants
  * - Once `freed` is true, neither part of the handler starts again; `free()`
@@ -33,13 +39,17 @@
  *   `"wake-thread"` until its thread run returns.
  * - A handle's own `disable()`s are undone when it is freed: a freed handle
  *   leaves no line disabled for the others on it.
+ * - An unmanaged handle is in its binding's `unmanagedIrqs` exactly while it
+ *   is requested: it leaves the set when freed, by the driver or the core.
  *
  * @module
  */
 
 import type { Invariant, irqOfOneBindingOnly, irqVectorsOfOneBindingOnly } from "../internal/brand.js";
 import { describe, fail } from "../internal/error.js";
-import type { Binding, Resource, Teardown } from "./binding.js";
+import type { Site } from "../internal/site.js";
+import { captureSite } from "../internal/site.js";
+import type { Binding, Resource, Teardown, UnmanagedIrq } from "./binding.js";
 import { coreBinding } from "./binding.js";
 import { atomic, atomicReturnedPromise, isThenable, mightSleep } from "./context.js";
 import type { IrqDevice, ProbeDevice, TaskDevice } from "./device.js";
@@ -98,10 +108,14 @@ export type IrqThread<Scope> = (dev: TaskDevice<Scope>) => void | Promise<void>;
  *   (`null`), which requires it, else false. Handlers sharing a line agree
  *   on it.
  * - `name`: for messages (`/proc/interrupts`' name).
+ * - `managed`: default true (`devm_request_irq`): freed at unbind. `false`
+ *   is the kernel's `request_irq`: the driver must `free()` it itself before
+ *   its binding ends; see {@link IrqOptions.managed}.
  *
  * @example
  * ```ts
  * const options: IrqOptions<Scope> = { shared: true, name: "nic-legacy" };
+ * const unmanaged: IrqOptions<Scope> = { managed: false, name: "nic-rx" };   // free() it in remove()
  * ```
  */
 export interface IrqOptions<Scope> {
@@ -109,6 +123,18 @@ export interface IrqOptions<Scope> {
   readonly thread?: IrqThread<Scope>;
   readonly oneshot?: boolean;
   readonly name?: string;
+  /**
+   * Whether devres frees it at unbind (`devm_request_irq`, the default) or
+   * the driver does (`request_irq` and `free_irq`, with `false`). An
+   * unmanaged IRQ must be freed with `free()` before the binding ends: in
+   * every error path of `probe()` after the request, and in `remove()` (or
+   * `drop()`). One still requested when the binding ends (after `drop()`,
+   * before the token dies) is an `irq-leaked` violation naming the line and
+   * where it was requested; the driver core then frees it, so its handler
+   * never runs on the dead token or on memory devres frees. `EINVAL` if not
+   * a boolean.
+   */
+  readonly managed?: boolean;
 }
 
 /**
@@ -151,7 +177,7 @@ export type IrqHandle<in out Scope> = {
   readonly irq: number;
   /** Interrupts the hard part has run for. */
   readonly count: number;
-  /** True once freed, early or at unbind. */
+  /** True once freed: by `free()`, or at unbind (by devres, or by the core for a leaked unmanaged one). */
   readonly freed: boolean;
   /** Disables the line one level deeper (`disable_irq_nosync`). `EINVAL` once freed. */
   disable(): void;
@@ -214,7 +240,8 @@ export type IrqVectors<in out Scope> = {
   /**
    * Requests vector `index` (0 to `count - 1`), as `requestIrq` does the
    * legacy line; `handler` `null` with a thread part takes the default hard
-   * part (wake the thread, oneshot). Core-only.
+   * part (wake the thread, oneshot); `{ managed: false }` leaves freeing it
+   * to the driver (`request_irq`). Core-only.
    */
   request(index: number, handler: IrqHandler<Scope> | null, options?: IrqOptions<Scope>): IrqHandle<Scope>;
 };
@@ -224,7 +251,9 @@ export type IrqVectors<in out Scope> = {
  * `devm_request_threaded_irq` with `options.thread`): `handler` runs each
  * time a device on the line raises it, in atomic context, with the token as
  * an `IrqDevice`. Device-managed: freed at unbind; once freed, no part of
- * it runs. Core-only.
+ * it runs. With `{ managed: false }` it is `request_irq`: the driver frees
+ * it (`free()`) before the binding ends, or it is reported `irq-leaked`
+ * (see {@link IrqOptions.managed}). Core-only.
  *
  * With `handler` `null` and `options.thread`, the default hard part wakes
  * the thread, and the line stays masked until it returns (oneshot).
@@ -296,6 +325,8 @@ export const allocIrqVectors = <Scope>(dev: ProbeDevice<Scope>, min: number, max
   if (port.msiVectors !== undefined) {
     throw fail("EBUSY", `allocIrqVectors: ${binding.describe()}: the device's vectors are enabled already. Allocate them once per binding.`);
   }
+  const injected = port.injectedFailure("irq", "allocIrqVectors");
+  if (injected !== undefined) throw injected;
   for (const kind of ["msix", "msi"] as const) {
     if (allowed[kind] !== true) continue;
     const capacity = port.irqCapacity(kind);
@@ -320,11 +351,15 @@ function requestOn(binding: Binding, line: IrqLine, handler: unknown, options: I
   }
   // Covers JavaScript callers: each option has its type.
   if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw fail("EINVAL", `${who}: options must be { shared?, thread?, oneshot?, name? }, got ${describe(options)}.`);
+    throw fail("EINVAL", `${who}: options must be { shared?, thread?, oneshot?, name?, managed? }, got ${describe(options)}.`);
   }
-  const { shared = false, thread, oneshot = handler === null, name } = options ?? {};
+  const { shared = false, thread, oneshot = handler === null, name, managed = true } = options ?? {};
   if (typeof shared !== "boolean" || typeof oneshot !== "boolean") {
     throw fail("EINVAL", `${who}: shared and oneshot must be true or false.`);
+  }
+  // Covers JavaScript callers and `any`: a truthy string like "no" must not pass for managed.
+  if (typeof managed !== "boolean") {
+    throw fail("EINVAL", `${who}: managed must be true (devres frees it at unbind) or false (the driver frees it), got ${describe(managed)}.`);
   }
   if (thread !== undefined && typeof thread !== "function") {
     throw fail("EINVAL", `${who}: the thread part must be a function, got ${describe(thread)}.`);
@@ -338,8 +373,12 @@ function requestOn(binding: Binding, line: IrqLine, handler: unknown, options: I
   if (handler === null && !oneshot) {
     throw fail("EINVAL", `${who}: with no hard handler, the line must stay masked until the thread ran (oneshot), or a level-triggered device would raise it forever.`);
   }
+  const injected = binding.port.injectedFailure("irq", operation);
+  if (injected !== undefined) throw injected;
+  // Three frames of the library stand between the driver and the capture: captureSite, requestOn, and requestIrq or IrqVectors.request.
+  const site = !managed && binding.port.checking ? captureSite(2) : undefined;
   // Safe: checked to be functions just above; their parameter types are the caller's business.
-  const irq = new Irq(binding, line, handler as IrqHandler<unknown> | null, thread as IrqThread<unknown> | undefined, shared, oneshot, name);
+  const irq = new Irq(binding, line, handler as IrqHandler<unknown> | null, thread as IrqThread<unknown> | undefined, shared, oneshot, name, managed, site);
   const busy = line.request(irq);
   if (busy === "exclusive") {
     throw fail(
@@ -352,14 +391,25 @@ function requestOn(binding: Binding, line: IrqLine, handler: unknown, options: I
   if (busy === "oneshot") {
     throw fail("EBUSY", `${who}: irq ${line.irq} is shared by handlers ${oneshot ? "without" : "with"} oneshot; every handler on a line must agree on it.`);
   }
+  if (!managed) {
+    // request_irq: nothing frees it but the driver; the core checks at binding end that it did.
+    binding.unmanagedIrqs.add(irq);
+    return irq;
+  }
   binding.devres.add(irq);
   if (thread !== undefined) irq.registerTeardown();
   return irq;
 }
 
-class Irq implements Resource, IrqAction, Omit<IrqHandle<unknown>, typeof irqOfOneBindingOnly> {
+class Irq implements Resource, UnmanagedIrq, IrqAction, Omit<IrqHandle<unknown>, typeof irqOfOneBindingOnly> {
   readonly kind = "irq";
   readonly label: string;
+  /** The line and its name, without the binding: `irq 17 "rx"`. */
+  readonly what: string;
+  /** The hard handler's function name, if it has one. */
+  readonly handlerName: string | undefined;
+  /** When it was requested, virtual ns. */
+  readonly requestTime: number;
   count = 0;
   freed = false;
   readonly #binding: Binding;
@@ -392,12 +442,19 @@ class Irq implements Resource, IrqAction, Omit<IrqHandle<unknown>, typeof irqOfO
     readonly shared: boolean,
     readonly oneshot: boolean,
     name: string | undefined,
+    /** False for `request_irq` without devres: the driver frees it. */
+    readonly managed: boolean,
+    /** Where an unmanaged one was requested, when the checker is on. */
+    readonly site: Site | undefined,
   ) {
     this.#binding = binding;
     this.#line = line;
     this.#handler = handler;
     this.#thread = thread;
-    this.label = `irq ${line.irq}${name === undefined ? "" : ` "${name}"`} of ${binding.describe()}`;
+    this.what = `irq ${line.irq}${name === undefined ? "" : ` "${name}"`}`;
+    this.handlerName = (handler ?? thread)?.name || undefined;
+    this.requestTime = binding.port.now;
+    this.label = `${this.what} of ${binding.describe()}`;
     this.#section = `hard IRQ handler (irq ${line.irq})`;
     const token = binding.irqToken;
     this.#call = handler === null ? () => "wake-thread" : () => handler(token);
@@ -538,10 +595,11 @@ class Irq implements Resource, IrqAction, Omit<IrqHandle<unknown>, typeof irqOfO
   free(): Promise<void> {
     this.#refuseInside("free");
     if (this.freed) {
-      throw fail("EINVAL", `free: ${this.#binding.describe()}: the IRQ was already freed${this.#binding.live ? "" : " (by devres, at unbind)"}.`);
+      const by = this.managed ? " (by devres, at unbind)" : " (by the driver core at unbind: it was leaked)";
+      throw fail("EINVAL", `free: ${this.#binding.describe()}: the IRQ was already freed${this.#binding.live ? "" : by}.`);
     }
     mightSleep(this.#binding, "IrqHandle.free");
-    this.#binding.devres.forget(this);
+    if (this.managed) this.#binding.devres.forget(this);
     return this.release();
   }
 
@@ -553,10 +611,11 @@ class Irq implements Resource, IrqAction, Omit<IrqHandle<unknown>, typeof irqOfO
     return this.free();
   }
 
-  /** Frees it, by devres or early: off the line, its disables undone; resolves once its thread run settled. */
+  /** Frees it, by devres, by the core (leaked) or early: off the line, its disables undone; resolves once its thread run settled. */
   release(): Promise<void> {
     if (!this.freed) {
       this.freed = true;
+      if (!this.managed) this.#binding.unmanagedIrqs.delete(this);
       this.#line.release(this);
       for (; this.#depth > 0; this.#depth--) this.#line.enable();
       if (this.#teardown !== undefined) this.#binding.registrations.delete(this.#teardown);

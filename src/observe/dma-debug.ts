@@ -22,6 +22,7 @@
  * | `dma-wrong-direction` | a device wrote a to-device mapping, or read a from-device one     |
  * | `cpu-access-device-owned` | the CPU took a view of memory the device owns (no sync-for-cpu) |
  * | `irq-nobody-cared`    | nearly every interrupt of a line was handled by nobody: disabled  |
+ * | `irq-leaked`          | an IRQ requested without devres was still requested at binding end |
  * | `sleep-in-atomic`     | an operation that may sleep was called in atomic context (`might_sleep()`) |
  * | `hung`                | the core waited the watchdog's time for a remove(), task, release or call that never finished |
  *
@@ -91,6 +92,8 @@ export type DmaViolationKind =
   | "pending-at-unbind"
   // The kernel's note_interrupt() (kernel/irq/spurious.c): a line nobody handles.
   | "irq-nobody-cared"
+  // request_irq() without free_irq(): the kernel WARNs when the vectors go with an action still on them (kernel/irq/msi.c).
+  | "irq-leaked"
   // What only a simulator sees: the device and the CPU against the mapping's owner and direction.
   | "dma-after-unmap"
   | "dma-into-cpu-owned"
@@ -357,6 +360,18 @@ export class DmaChecker implements DmaDebug {
           },
           `irq-nobody-cared:${fact.device}:${fact.irq}`,
         );
+      case "irq-leaked": {
+        const site = formatSite(fact.site);
+        const handler = fact.handler === undefined ? "" : ` (handler ${fact.handler})`;
+        const when = fact.reason === "probe failed" ? "probe() failed" : `the binding ended (${fact.reason})`;
+        return this.#record({
+          ...base,
+          kind: "irq-leaked",
+          allocSite: site,
+          allocTime: fact.time,
+          message: `${fact.who}: ${fact.what}${handler}, requested without devres ({ managed: false }) at ${site} (t=${fact.time} ns), was still requested when ${when}: free() (free_irq) was never called. Its handler would run on a dead token, and on memory devres frees next; the kernel WARNs when the vectors are disabled with an action still on them. The driver core freed it. Free it in remove(), and in every error path of probe() after the request.`,
+        });
+      }
       case "pending-at-unbind": {
         const first = fact.regions[0]!;
         const at = sites(first);
@@ -634,8 +649,8 @@ function deviceWho(fact: { readonly who: string; readonly driver: string | undef
   return fact.driver === undefined ? fact.who : `${fact.who} (driver "${fact.driver}")`;
 }
 
-/** Virtual ns as people read them: `10 s`, `1.5 ms`, `800 ns`. */
-function duration(ns: number): string {
+/** Virtual ns as people read them: `10 s`, `1.5 ms`, `800 ns`. Also the timeline's axis and `boundscope/testing`'s stories. */
+export function duration(ns: number): string {
   if (ns >= 1e9) return `${+(ns / 1e9).toFixed(3)} s`;
   if (ns >= 1e6) return `${+(ns / 1e6).toFixed(3)} ms`;
   if (ns >= 1e3) return `${+(ns / 1e3).toFixed(3)} µs`;

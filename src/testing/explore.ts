@@ -5,7 +5,8 @@
  * rebind at one scheduling point, or failing the Nth allocation, mapping or
  * IRQ request, on both IOMMU modes and narrow DMA limits, and checks each
  * schedule's end (no violation, memory back to empty, no hung unbind, every
- * IRQ freed, no unhandled rejection, the scenario's own invariants). The
+ * IRQ freed, no unhandled rejection, no driver callback that threw, the
+ * scenario's own invariants). The
  * first failing schedule comes back minimized, replayable by one call, and
  * told as a story, with its Perfetto trace and virtual-time timeline.
  *
@@ -43,7 +44,7 @@
 
 import { Worker } from "node:worker_threads";
 import { BoundscopeError, Machine } from "../index.js";
-import type { ChromeTrace, IommuMode, MachineOptions } from "../index.js";
+import type { ChromeTrace, IommuMode, MachineEvent, MachineOptions } from "../index.js";
 import { describe, fail } from "../internal/error.js";
 import { checkMachine, watchUnhandledRejections } from "./assert.js";
 import { tellStory } from "./story.js";
@@ -221,6 +222,14 @@ interface Outcome {
   readonly marks: readonly StoryMark[];
 }
 
+/**
+ * Driver and model callbacks that threw: in the kernel, an oops or a WARN.
+ * A failed probe is not among them (a probe may fail; it fails a schedule
+ * only with nothing injected), and one that passes an injected `ENOMEM` on
+ * is excused, as a kernel callback may return `-ENOMEM`.
+ */
+const CALLBACK_FAILURES: ReadonlySet<string> = new Set(["remove-failed", "release-failed", "irq-failed", "task-failed", "teardown-failed", "model-failed", "subsys-failed"]);
+
 const FAILURE_OF: Readonly<Record<FailureKind, "alloc" | "map" | "irq">> = { "fail-alloc": "alloc", "fail-map": "map", "fail-irq": "irq" };
 const ORDINAL = (n: number): string => `${n}${n % 100 >= 11 && n % 100 <= 13 ? "th" : (["th", "st", "nd", "rd"][n % 10] ?? "th")}`;
 
@@ -239,6 +248,7 @@ async function runSchedule(scenario: Scenario, schedule: Schedule): Promise<Outc
   let machine: Machine | undefined;
   const lastSeq = (): number => machine?.events.at(-1)?.seq ?? 0;
   let injected = false;
+  let failuresInjected = 0;
 
   const act = (action: ScheduledAction, where: string): void => {
     const m = machine;
@@ -278,6 +288,7 @@ async function runSchedule(scenario: Scenario, schedule: Schedule): Promise<Outc
         const nth = ++counts[failure];
         if (!schedule.failures.some((f) => f.kind === failure && f.nth === nth)) return false;
         injected = true;
+        failuresInjected++;
         marks.push({ afterSeq: lastSeq(), text: `INJECTED failure: the ${ORDINAL(nth)} ${kind === "alloc" ? "allocation" : kind === "map" ? "mapping" : "IRQ request"} (${what} on ${device}) fails with ENOMEM` });
         return true;
       },
@@ -311,8 +322,20 @@ async function runSchedule(scenario: Scenario, schedule: Schedule): Promise<Outc
       }
     }
     await settle(machine, pending, problems);
-    if (!injected) {
-      for (const e of machine.events) if (e.kind === "probe-failed") problems.push(`probe of ${e.device} by "${e.driver}" failed with nothing injected: ${e.detail ?? ""}`);
+    // Each failure once, with how often it happened: a handler failing on every raise is one problem.
+    const failed = new Map<string, { first: MachineEvent; count: number }>();
+    for (const e of machine.events) {
+      if (e.kind === "probe-failed") {
+        if (!injected) problems.push(`probe of ${e.device} by "${e.driver}" failed with nothing injected: ${e.detail ?? ""}`);
+      } else if (CALLBACK_FAILURES.has(e.kind) && !(failuresInjected > 0 && e.error instanceof BoundscopeError && e.error.code === "ENOMEM")) {
+        const key = `${e.kind}\u0000${e.device}\u0000${e.driver}\u0000${e.detail}`;
+        const seen = failed.get(key);
+        if (seen === undefined) failed.set(key, { first: e, count: 1 });
+        else seen.count++;
+      }
+    }
+    for (const { first: e, count } of failed.values()) {
+      problems.push(`${e.kind} on ${e.device ?? "the machine"}${e.driver === undefined ? "" : ` (driver "${e.driver}")`} at ${e.time} ns${count > 1 ? ` and ${count - 1} more time${count > 2 ? "s" : ""}` : ""}: ${e.detail ?? ""}`);
     }
     for (const invariant of scenario.invariants ?? []) {
       try {

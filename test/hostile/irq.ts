@@ -177,6 +177,7 @@ const badOptions: readonly (readonly [string, unknown, unknown])[] = [
   ['`{ thread: "fn" }`', () => {}, { thread: "fn" }],
   ['`{ name: "" }`', () => {}, { name: "" }],
   ["`{ name: 7 }`", () => {}, { name: 7 }],
+  ['`{ managed: "no" }`', () => {}, { managed: "no" }],
   ["`handler` `null` with no thread", null, {}],
   ["`handler` `null` with `{ oneshot: false }`", null, { thread: () => {}, oneshot: false }],
 ];
