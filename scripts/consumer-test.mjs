@@ -5,14 +5,19 @@
 //
 // Without a tarball it packs one (scripts/pack.mjs, with the prepack build).
 // The project, under the OS temp directory, depends on boundscope only. There
-// scripts/consumer/driver.ts must compile and scripts/consumer/misuse.ts must
+// scripts/consumer/driver.ts and scripts/consumer/testing.ts (which imports
+// "boundscope/testing") must compile and scripts/consumer/misuse.ts must
 // fail exactly where its markers say, under each compiler (TypeScript 5.4, 6
 // and 7, taken from our devDependencies by absolute path) and each module
 // resolution (nodenext, node16, bundler), with skipLibCheck off so our .d.ts
-// are checked too. Then the driver, compiled by TypeScript 7, runs under node.
+// are checked too. Then both, compiled by TypeScript 7, run under node.
+// Last the type-test CLI: with our three compilers linked into the project's
+// node_modules (as npm aliases would install them), `npx boundscope-typetest`
+// finds them and checks driver.ts (must compile) and misuse.ts (must not), a
+// broken fixture makes it exit 1, and its --selftest passes.
 // --keep leaves the project in place for a look. Exit status 1 on any failure.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseCommandLine } from "./lib/args.mjs";
@@ -34,6 +39,7 @@ Installs the packed boundscope into a fresh project and compiles and runs it.
 });
 const fixtures = join(root, "scripts", "consumer");
 
+// `dir` is also the folder each is linked under in the project, for the CLI.
 const COMPILERS = [
   { id: "ts54", dir: "typescript54" },
   { id: "ts6", dir: "typescript6" },
@@ -113,6 +119,59 @@ function judge(compiler, result, expected) {
   return problems;
 }
 
+/** Runs `npx boundscope-typetest ARGS` in the project; resolves with its status and output. */
+const typetest = (project, args) => run("npx", ["--offline", "boundscope-typetest", ...args], project);
+
+/**
+ * The type-test CLI as a user runs it: the compilers in the project's
+ * node_modules (linked from ours, each under its alias folder), fixtures in
+ * type-tests/. Returns how many checks failed.
+ */
+async function typeTestCli(project) {
+  let failed = 0;
+  const check = (ok, label, result) => {
+    console.log(`${ok ? "ok  " : "FAIL"} ${label}`);
+    if (!ok) {
+      console.log(result.output.trim().replace(/^/gm, "       "));
+      failed++;
+    }
+  };
+  for (const compiler of COMPILERS) symlinkSync(join(root, "node_modules", compiler.dir), join(project, "node_modules", compiler.dir), "dir");
+  mkdirSync(join(project, "type-tests", "must-compile"), { recursive: true });
+  mkdirSync(join(project, "type-tests", "must-not-compile"), { recursive: true });
+  copyFileSync(join(fixtures, "driver.ts"), join(project, "type-tests", "must-compile", "driver.ts"));
+  copyFileSync(join(fixtures, "misuse.ts"), join(project, "type-tests", "must-not-compile", "misuse.ts"));
+  // A marker above a line that compiles: the CLI must say where, and exit 1.
+  mkdirSync(join(project, "broken-type-tests", "must-not-compile"), { recursive: true });
+  writeFileSync(
+    join(project, "broken-type-tests", "must-not-compile", "compiles.ts"),
+    'import { Machine } from "boundscope";\n// @expect-error TS2345 /Device/ -- claims this fails\nexport const machine = new Machine();\n',
+  );
+
+  const list = await typetest(project, ["--list"]);
+  const ids = list.output.split("\n").map((line) => line.split(" ")[0]).filter(Boolean);
+  check(list.status === 0 && ids.join() === "ts54,ts6,ts7", `boundscope-typetest --list finds TypeScript ${COMPILERS.map((c) => c.version).join(", ")} in node_modules`, list);
+
+  const checks = COMPILERS.length * 2 * 2; // compilers × strictness × fixtures
+  const good = await typetest(project, []);
+  check(
+    good.status === 0 && new RegExp(`^${checks} passed, 0 failed$`, "m").test(good.output),
+    `npx boundscope-typetest: driver.ts compiles and misuse.ts fails where marked, under ${COMPILERS.length * 2} configurations`,
+    good,
+  );
+
+  const broken = await typetest(project, ["--dir", "broken-type-tests", "--typescript", "node_modules/typescript", "--strict-only"]);
+  check(
+    broken.status === 1 && /^broken-type-tests\/must-not-compile\/compiles\.ts:3: missing-error: /m.test(broken.output) && /^0 passed, 1 failed$/m.test(broken.output),
+    "npx boundscope-typetest: a marker above a compiling line fails at file:line, exit 1",
+    broken,
+  );
+
+  const selftest = await typetest(project, ["--selftest"]);
+  check(selftest.status === 0 && /^\d+ passed, 0 failed$/m.test(selftest.output), "npx boundscope-typetest --selftest: the runner catches each broken fixture", selftest);
+  return failed;
+}
+
 const started = Date.now();
 let source = given === undefined ? undefined : resolve(given);
 if (source === undefined) {
@@ -136,13 +195,16 @@ try {
   }
 
   mkdirSync(join(project, "src"));
-  for (const file of ["driver.ts", "misuse.ts"]) copyFileSync(join(fixtures, file), join(project, "src", file));
+  for (const file of ["driver.ts", "misuse.ts", "testing.ts"]) copyFileSync(join(fixtures, file), join(project, "src", file));
   for (const [name, options] of Object.entries(RESOLUTIONS)) {
-    writeFileSync(join(project, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions: options, files: ["src/driver.ts", "src/misuse.ts"] }, null, 2));
+    writeFileSync(
+      join(project, `tsconfig.${name}.json`),
+      JSON.stringify({ compilerOptions: options, files: ["src/driver.ts", "src/misuse.ts", "src/testing.ts"] }, null, 2),
+    );
   }
   writeFileSync(
     join(project, "tsconfig.emit.json"),
-    JSON.stringify({ compilerOptions: { ...RESOLUTIONS.nodenext, noEmit: false, outDir: "out", rootDir: "src" }, files: ["src/driver.ts"] }, null, 2),
+    JSON.stringify({ compilerOptions: { ...RESOLUTIONS.nodenext, noEmit: false, outDir: "out", rootDir: "src" }, files: ["src/driver.ts", "src/testing.ts"] }, null, 2),
   );
 
   const expected = markers(join(fixtures, "misuse.ts"));
@@ -153,7 +215,7 @@ try {
   matrix.forEach(({ compiler, resolution }, index) => {
     const problems = judge(compiler, results[index], expected);
     const label = `TypeScript ${compiler.version}, ${resolution}`;
-    console.log(problems.length === 0 ? `ok   ${label}: the driver compiles, ${expected.length} misuses are refused` : `FAIL ${label}`);
+    console.log(problems.length === 0 ? `ok   ${label}: the driver and boundscope/testing compile, ${expected.length} misuses are refused` : `FAIL ${label}`);
     for (const problem of problems) console.log(`       ${problem}`);
     if (problems.length > 0) failures++;
   });
@@ -167,6 +229,15 @@ try {
     console.log(driver.output.replace(/^/gm, "       "));
     failures++;
   }
+  const testing = emit.status === 0 ? await run(process.execPath, ["out/testing.js"], project) : emit;
+  const testingRan = testing.status === 0 && testing.output.trim() === "consumer testing ok";
+  console.log(`${testingRan ? "ok  " : "FAIL"} node ${process.version}: boundscope/testing loads and checks a machine (compiled by TypeScript ${ts7.version})`);
+  if (!testingRan) {
+    console.log(testing.output.replace(/^/gm, "       "));
+    failures++;
+  }
+
+  failures += await typeTestCli(project);
 } finally {
   if (keep) console.log(`kept ${project}`);
   else rmSync(project, { recursive: true, force: true });

@@ -20,4 +20,23 @@
  * @module
  */
 
-export {};
+// The lifecycle explorer
+export { defineScenario, explore, replay } from "./explore.js";
+export type { ExploreOptions, ExploreReport, InjectionKind, Scenario, ScheduleFailure } from "./explore.js";
+
+// Assertions for any test runner, and the story their messages tell
+export { assertClean, assertIrqsFreed, assertNoHungUnbind, assertNoViolations, assertPoolEmpty, checkMachine, DriverAssertionError, watchUnhandledRejections } from "./assert.js";
+export type { UnhandledRejections } from "./assert.js";
+export { tellStory } from "./story.js";
+export type { StoryMark } from "./story.js";
+
+// The type-test runner behind the `boundscope-typetest` CLI
+export { findTypeScripts, loadTypeScripts } from "./typetest/compilers.js";
+export type { TypeScriptInstall } from "./typetest/compilers.js";
+export type { FixtureKind, TypeTestFailureKind } from "./typetest/fixture.js";
+export { formatTypeTestReport } from "./typetest/format.js";
+export type { TypeTestFormatOptions } from "./typetest/format.js";
+export { runTypeTests } from "./typetest/run.js";
+export type { TypeTestConfiguration, TypeTestFailure, TypeTestFixture, TypeTestMarkerResult, TypeTestOptions, TypeTestReport } from "./typetest/run.js";
+export { runTypeTestSelftest } from "./typetest/selftest.js";
+export type { TypeTestSelftestOptions } from "./typetest/selftest.js";

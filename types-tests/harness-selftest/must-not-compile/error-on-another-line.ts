@@ -1,6 +1,6 @@
 // Blocks: nothing. Harness self-test: the marker is one line too high, so the
-// error it names is reported on another line than the one it annotates.
-// @harness-must-report missing-error:10 unexpected-error:11
+// error it names is reported on the line below the one it annotates.
+// @harness-must-report wrong-line:10
 import { Machine, allocCoherent } from "boundscope";
 
 const machine = new Machine();

@@ -15,7 +15,7 @@ const c = machine.pci.devices;
 const d = machine.pci.devices;
 // @expect-error TS2345 /(unbalanced/ -- regex does not compile
 const e = machine.pci.devices;
-// @expect-error TS2345 ts8=TS2741 /Device/ -- unknown compiler
+// @expect-error TS2345 ts53=TS2741 /Device/ -- a compiler older than 5.4
 const f = machine.pci.devices;
 const g = machine.pci.devices; // @expect-error TS2345 /Device/ -- not on a line of its own
 
