@@ -148,6 +148,21 @@ describe("explore", () => {
     expect(narrow.failure?.problems[0]).toMatch(/probe of 0000:00:01.0 by "no-bounce" failed with nothing injected/);
   });
 
+  it("gives up on a workload that waits for ever with nothing happening, and tears down", async () => {
+    const report = await explore(
+      defineScenario({
+        name: "waits",
+        async setup(machine) {
+          machine.pci.plug({ vendor: 0x1af4, device: 0x1000 });
+          await machine.settled();
+        },
+        workload: () => new Promise<void>(() => {}),
+      }),
+      { budget: 2 },
+    );
+    expect(report.failure?.problems).toEqual(["the workload never finished: it waited 200 ms of real time with nothing happening on the machine (at t=0 ns)"]);
+  });
+
   it("fails a schedule whose workload throws with nothing injected, even a BoundscopeError", async () => {
     const { BoundscopeError } = await import("boundscope");
     const report = await explore(

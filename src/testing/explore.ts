@@ -46,6 +46,7 @@ import { Worker } from "node:worker_threads";
 import { BoundscopeError, Machine } from "../index.js";
 import type { ChromeTrace, IommuMode, MachineEvent, MachineOptions } from "../index.js";
 import { describe, fail } from "../internal/error.js";
+import { LOOK_MS, QUIET_MS } from "../sim/watchdog.js";
 import { checkMachine, watchUnhandledRejections } from "./assert.js";
 import { tellStory } from "./story.js";
 import type { StoryMark } from "./story.js";
@@ -305,20 +306,33 @@ async function runSchedule(scenario: Scenario, schedule: Schedule): Promise<Outc
   const rejections = watchUnhandledRejections();
   try {
     machine = new Machine(options);
+    const setupStall = stalled(machine);
     try {
-      await scenario.setup(machine);
+      const m = machine;
+      if (!(await Promise.race([Promise.resolve().then(() => scenario.setup(m)).then(() => true), setupStall.promise.then(() => false)]))) {
+        problems.push(`setup never finished: it waited ${STALL_MS} ms of real time with nothing happening on the machine (at t=${machine.clock.now} ns)`);
+      }
     } catch (error) {
       problems.push(`setup threw: ${text(error)}`);
+    } finally {
+      setupStall.stop();
     }
-    if (problems.length === 0 && scenario.workload !== undefined) {
+    const { workload } = scenario;
+    if (problems.length === 0 && workload !== undefined) {
+      const stall = stalled(machine);
       try {
-        await scenario.workload(machine);
+        const m = machine;
+        const finished = await Promise.race([Promise.resolve().then(() => workload(m)).then(() => true), stall.promise.then(() => false)]);
+        // The workload waits for something that never comes, with nothing moving on the machine: give up on it and tear down.
+        if (!finished) problems.push(`the workload never finished: it waited ${STALL_MS} ms of real time with nothing happening on the machine (at t=${machine.clock.now} ns)`);
       } catch (error) {
         if (injected && error instanceof BoundscopeError) {
           marks.push({ afterSeq: lastSeq(), text: `(the workload stopped: ${error.code}: ${error.message})` });
         } else {
           problems.push(`the workload threw${injected ? "" : " with nothing injected"}: ${text(error)}`);
         }
+      } finally {
+        stall.stop();
       }
     }
     await settle(machine, pending, problems);
@@ -366,6 +380,31 @@ async function runSchedule(scenario: Scenario, schedule: Schedule): Promise<Outc
   } finally {
     rejections.stop();
   }
+}
+
+/** Real time a workload may wait with nothing happening on the machine before it counts as stuck: twice the watchdog's quiet time. */
+const STALL_MS = 2 * QUIET_MS;
+
+/**
+ * Resolves once nothing happened on `machine` (no event logged, virtual
+ * time still, no clock event added or fired) for {@link STALL_MS} of real
+ * time: a workload awaiting something that will never come. Timers only run
+ * while the workload waits, so busy work is never taken for a stall.
+ */
+function stalled(machine: Machine): { readonly promise: Promise<void>; stop(): void } {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const state = (): string => `${machine.clock.now}:${machine.clock.pending}:${machine.events.at(-1)?.seq ?? 0}`;
+  const promise = new Promise<void>((resolve) => {
+    let last = state();
+    let quiet = 0;
+    timer = setInterval(() => {
+      const now = state();
+      quiet = now === last ? quiet + 1 : 0;
+      last = now;
+      if (quiet * LOOK_MS >= STALL_MS) resolve();
+    }, LOOK_MS);
+  });
+  return { promise, stop: () => clearInterval(timer) };
 }
 
 /** Waits for the injected actions (which may queue more) and for every device's queue. */
