@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 
 const root = new URL("..", import.meta.url).pathname;
 
-/** Every figure issues 6 and 12 ask for, by the bench's row id. */
+/** Every figure issues 6, 12, 13 and 14 ask for, by the bench's row id. */
 const compileRows = ["ts6", "ts7"].flatMap((compiler) => [
   ...["instantiations", "types", "symbols", "checkSeconds", "wallSeconds", "memoryKiB"].map((metric) => `compile.${compiler}.nL.${metric}`),
   ...["nS", "nM"].flatMap((size) => ["instantiations", "checkSeconds"].map((metric) => `compile.${compiler}.${size}.${metric}`)),
@@ -28,6 +28,7 @@ const runtimeRows = [
   "run.calls.bytes",
   "run.calls.access",
   "run.calls.read32",
+  "run.calls.read32.field",
   "run.alloc.throughput",
   "run.alloc.likeForLike",
   "run.alloc.fragmentation",
@@ -61,6 +62,11 @@ const runtimeRows = [
   "run.subsys.call",
   "run.tree.unplug",
   ...[1, 2, 8, 32].map((count) => `run.irq.dispatch.${count}`),
+  // Issue 14's costs.
+  "run.sim.ringNic",
+  "run.sim.ringNic.checkerOff",
+  "run.explore.ringNic",
+  "run.explore.ringNic.clean",
 ];
 const bundleRows = ["bundle.library", "bundle.driver", "bundle.driverAndMachine", "bundle.dependencies"];
 

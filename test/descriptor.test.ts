@@ -142,6 +142,15 @@ describe("read and write", () => {
     expect(Desc.read(v, 0)).toEqual({ addr: 7n, len: 9, flags: 2, status: 4 });
   });
 
+  it("write takes the value's own fields in any order, and ignores inherited ones, as Object.entries does", () => {
+    const v = view(Desc.size);
+    Desc.write(v, 0, { status: 2, flags: 1, addr: 0x2000n, len: 60 });
+    const inherited: Record<string, unknown> = Object.create({ len: 99, nope: 1 });
+    inherited.status = 3;
+    Desc.write(v, 0, smuggle<never>(inherited));
+    expect(Desc.read(v, 0)).toEqual({ addr: 0x2000n, len: 60, flags: 1, status: 3 });
+  });
+
   it.each<[string, unknown]>([
     ["null", null],
     ["a number", 5],

@@ -230,6 +230,21 @@ describe("surprise removal", () => {
     expect(fired).toEqual([]);
   });
 
+  it("cancels the timers due at the very instant of removal, after many have fired", async () => {
+    const { machine, model, dev } = await scratchBound();
+    let fired = 0;
+    for (let i = 0; i < 100; i++) model.later(1, () => fired++);
+    await machine.run(10);
+    expect(fired).toBe(100);
+    // Due now: scheduled while the model's list of timers is swept of the 100 that fired.
+    for (let i = 0; i < 30; i++) model.later(0, () => fired++);
+    expect(machine.clock.pending).toBe(30);
+    await machine.pci.unplug(dev);
+    expect(machine.clock.pending).toBe(0);
+    await machine.run(10);
+    expect(fired).toBe(100);
+  });
+
   it("calls removed() once, after its timers are cancelled", async () => {
     const { machine, model, dev } = await scratchBound();
     model.later(1_000, () => {});
@@ -284,6 +299,29 @@ describe("surprise removal", () => {
     expect(fired).toBe(1);
     expect(model.removedCalls).toBe(0);
     expect(model.attached).toBe(true);
+  });
+});
+
+describe("the dma events of a model's transfers", () => {
+  it("are one per direction and instant, however the reads and writes alternate", async () => {
+    const { machine, model, token } = await scratchBound();
+    const buf = allocCoherent(token, 256);
+    const at = buf.dmaHandle;
+    const logged = (): string[] => machine.events.filter((e) => e.kind === "dma").map((e) => `${e.time} ${e.direction} 0x${e.address!.toString(16)}`);
+    const before = logged().length;
+    const t0 = machine.clock.now;
+    const burst = (): void => {
+      model.write(at, new Uint8Array(16));
+      model.read(at + 16n, 16);
+      model.write(at + 32n, new Uint8Array(16));
+      model.read(at + 48n, 16);
+    };
+    burst();
+    await machine.run(100);
+    burst();
+    const t = machine.clock.now;
+    expect(logged().slice(before)).toEqual([`${t0} write 0x${at.toString(16)}`, `${t0} read 0x${(at + 16n).toString(16)}`, `${t} write 0x${at.toString(16)}`, `${t} read 0x${(at + 16n).toString(16)}`]);
+    expect(machine.dmaDebug.violations).toEqual([]);
   });
 });
 

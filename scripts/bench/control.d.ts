@@ -544,6 +544,7 @@ export interface Bus {
   parent(dev: Device): Device | undefined;
   children(dev: Device): readonly Device[];
   unbind(dev: Device): Promise<void>;
+  bind(dev: Device): Promise<void>;
   register(driver: Driver): Promise<void>;
   unregister(driver: Driver): Promise<void>;
   settled(): Promise<void>;
@@ -781,12 +782,25 @@ export interface MachineEvent {
 }
 export type EventListener = (event: MachineEvent) => void;
 
+export type FaultKind = "alloc" | "map" | "irq";
+export interface SchedulePoint {
+  readonly kind: "event" | "sleep" | "callback";
+  readonly what: string;
+  readonly device: string | undefined;
+  readonly time: number;
+}
+export interface FaultInjection {
+  readonly shouldFail?: (kind: FaultKind, what: string, device: string) => boolean;
+  readonly point?: (point: SchedulePoint) => void;
+}
 export interface MachineOptions {
   readonly memory?: MemoryOptions;
   readonly iommu?: IommuMode;
   readonly dmaDebug?: DmaDebugMode;
   readonly dmaCoherent?: boolean;
   readonly watchdogNs?: number;
+  readonly dmaLimitBits?: number;
+  readonly faultInjection?: FaultInjection;
 }
 export declare class Machine {
   readonly memory: Memory;
@@ -827,7 +841,16 @@ export interface ChromeTrace {
 export interface Trace {
   readonly events: readonly MachineEvent[];
   toChromeTrace(): ChromeTrace;
-  toSvg(): string;
+  toSvg(options?: TimelineOptions): string;
+}
+export interface TimelineMark {
+  readonly afterSeq: number;
+  readonly text: string;
+}
+export interface TimelineOptions {
+  readonly axis?: "order" | "time";
+  readonly width?: number;
+  readonly marks?: readonly TimelineMark[];
 }
 
 export type FieldType = "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64";

@@ -135,7 +135,9 @@ const RUNTIME = {
     const call = (id, label, x) => row(`run.calls.${id}`, `2. ${label} vs plain method (per call)`, ns(x.subjectNs), ns(x.baselineNs), x.costRatio, ["<=", 3]);
     call("bytes", "bytes(dev)", calls.bytes);
     call("access", "Devres.access(dev)", calls.access);
-    call("read32", "MMIO read32(dev, off)", calls.read32);
+    row("run.calls.read32", "2. MMIO read32(dev, off) vs a direct call of the same model's mmioRead (per call)", ns(calls.read32.subjectNs), ns(calls.read32.baselineNs), calls.read32.costRatio, ["<=", 3]);
+    // Issue 6's baseline, a bare field: it has no model call, so it prices the call with the checks.
+    row("run.calls.read32.field", "2. (context) MMIO read32(dev, off) vs plain method returning a field (per call)", ns(calls.read32Field.subjectNs), ns(calls.read32Field.baselineNs), calls.read32Field.costRatio, undefined);
   },
   allocator(alloc) {
     row("run.alloc.throughput", "3. alloc/free 4 KiB–1 MiB vs new ArrayBuffer (throughput)", `${ns(alloc.throughput.subjectNs)}/op`, `${ns(alloc.throughput.baselineNs)}/op`, 1 / alloc.throughput.costRatio, [">=", 0.7]);
@@ -222,6 +224,18 @@ const RUNTIME = {
       const x = results[count];
       row(`run.irq.dispatch.${count}`, `9. IRQ dispatch, ${count} MSI-X vector${count === 1 ? "" : "s"} round-robin (raiseMsi → handler) vs a direct call of the handler (per interrupt)`, ns(x.subjectNs), ns(x.baselineNs), x.costRatio, undefined);
     }
+  },
+  // Issue 14 (sim.mjs): the example ring NIC on the machine against the same protocol in plain JavaScript.
+  simOverhead(x) {
+    const perPacket = (c) => [ns(c.subjectNs), ns(c.baselineNs), c.costRatio];
+    row("run.sim.ringNic", "10. examples/ring-nic.ts on the simulator vs the same ring protocol in plain JavaScript, no library (per packet)", ...perPacket(x.default), undefined);
+    row("run.sim.ringNic.checkerOff", '10. (context) the same, dmaDebug "off"', ...perPacket(x.checkerOff), undefined);
+  },
+  // Issue 14 (explore.mjs): the explorer's schedules per second on ring-nic against bare runs of the scenario.
+  exploreRate({ schedules, planned, rate, overhead }) {
+    const perSecond = (n) => `${int(1e9 / n)}/s`;
+    row("run.explore.ringNic", `10. explore(ring-nic), systematic, ${schedules} of ${int(planned)} schedules: schedules/s vs bare runs/s of the scenario (cost per run)`, perSecond(rate.subjectNs), perSecond(rate.baselineNs), rate.costRatio, undefined);
+    row("run.explore.ringNic.clean", "10. (context) one clean schedule (replay, nothing injected) vs one bare run of the scenario (per run)", ns(overhead.subjectNs), ns(overhead.baselineNs), overhead.costRatio, undefined);
   },
 };
 

@@ -196,12 +196,11 @@ export async function ringWorkload(lib, { dmaDebug, iommu = "strict", sessions, 
 }
 
 /**
- * The issue's own ring-nic workload: examples/ring-nic.ts and its model,
- * bundled by esbuild with "boundscope" pointing at dist/. Each session plugs
- * the NIC, runs traffic for `trafficNs` of virtual time, and hot-unplugs it
- * mid-traffic (the example's clean path: remove() halts the engine first).
+ * Bundles examples/ring-nic.ts and its model by esbuild into `outdir`, with
+ * "boundscope" pointing at dist/; returns the bundle's path, for
+ * importRingNicExample (in this process or a child).
  */
-export async function exampleRingWorkload(outdir) {
+export async function bundleRingNicExample(outdir) {
   const dist = pathToFileURL(join(root, "dist/index.js")).href;
   const outfile = join(outdir, "ring-nic-example.mjs");
   await build({
@@ -221,8 +220,24 @@ export async function exampleRingWorkload(outdir) {
   // The example imports "boundscope" by name: point it at the very dist/
   // module the machine comes from, so both sides share one copy.
   writeFileSync(outfile, readFileSync(outfile, "utf8").replaceAll('from "boundscope"', `from ${JSON.stringify(dist)}`));
-  const lib = await import(dist);
-  const { ringNicDriver, startTraffic, RingNicModel } = await import(pathToFileURL(outfile).href);
+  return outfile;
+}
+
+/** The bundle's exports and the dist/ module it uses: `{ lib, ringNicDriver, startTraffic, RingNicModel }`. */
+export async function importRingNicExample(bundle) {
+  const lib = await import(pathToFileURL(join(root, "dist/index.js")).href);
+  const { ringNicDriver, startTraffic, RingNicModel } = await import(pathToFileURL(bundle).href);
+  return { lib, ringNicDriver, startTraffic, RingNicModel };
+}
+
+/**
+ * The issue's own ring-nic workload: examples/ring-nic.ts and its model
+ * (bundleRingNicExample). Each session plugs the NIC, runs traffic for
+ * `trafficNs` of virtual time, and hot-unplugs it mid-traffic (the
+ * example's clean path: remove() halts the engine first).
+ */
+export async function exampleRingWorkload(outdir) {
+  const { lib, ringNicDriver, startTraffic, RingNicModel } = await importRingNicExample(await bundleRingNicExample(outdir));
   return async ({ dmaDebug, iommu = "strict", sessions, trafficNs }) => {
     const machine = new lib.Machine({ dmaDebug, iommu });
     await machine.pci.register(ringNicDriver());

@@ -243,6 +243,18 @@ export interface Struct<Fields extends StructFields> {
 
 const SIZES: Readonly<Record<FieldType, number>> = { u8: 1, i8: 1, u16: 2, i16: 2, u32: 4, i32: 4, u64: 8, i64: 8 };
 
+/** The smallest and largest value of each scalar type: bigints for 64 bits, numbers otherwise. */
+const RANGES: Readonly<Record<FieldType, readonly [number | bigint, number | bigint]>> = {
+  u8: [0, 0xff],
+  i8: [-0x80, 0x7f],
+  u16: [0, 0xffff],
+  i16: [-0x8000, 0x7fff],
+  u32: [0, 0xffff_ffff],
+  i32: [-0x8000_0000, 0x7fff_ffff],
+  u64: [0n, 0xffff_ffff_ffff_ffffn],
+  i64: [-(2n ** 63n), 2n ** 63n - 1n],
+};
+
 /**
  * The largest struct or array, in bytes: 1 GiB. Far beyond any descriptor,
  * and every offset below it is a safe integer a `DataView` takes.
@@ -251,22 +263,45 @@ const MAX_BYTES = 2 ** 30;
 
 /** A laid-out field: what it is, its size and its alignment. */
 type Layout =
-  | { readonly kind: "scalar"; readonly type: FieldType; readonly size: number; readonly align: number }
+  | ScalarLayout
   | StructLayout
   | { readonly kind: "array"; readonly of: Layout; readonly length: number; readonly size: number; readonly align: number };
 
+/** A scalar field, with the range of values it takes (bigints for 64 bits): what a write checks, read off the layout. */
+interface ScalarLayout {
+  readonly kind: "scalar";
+  readonly type: FieldType;
+  readonly size: number;
+  readonly align: number;
+  readonly min: number | bigint;
+  readonly max: number | bigint;
+}
+
 interface StructLayout {
   readonly kind: "struct";
-  readonly fields: ReadonlyMap<string, { readonly offset: number; readonly layout: Layout }>;
+  readonly fields: ReadonlyMap<string, Member>;
+  /** The same members, in layout order. */
+  readonly order: readonly Member[];
   readonly size: number;
   readonly align: number;
 }
 
+/** A struct's field: its name, its place in layout order, its offset within the struct and its layout. */
+interface Member {
+  readonly name: string;
+  readonly index: number;
+  readonly offset: number;
+  readonly layout: Layout;
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
 /** The layout behind each struct and array field this module made: what a look-alike object lacks. */
 const LAYOUTS = new WeakMap<object, Layout>();
 
-const SCALARS = new Map<string, Layout>(
-  Object.entries(SIZES).map(([type, size]) => [type, Object.freeze({ kind: "scalar", type: type as FieldType, size, align: size })]),
+const SCALARS = new Map<string, ScalarLayout>(
+  // Safe: the keys of SIZES are exactly the FieldTypes, as its type says.
+  (Object.entries(SIZES) as [FieldType, number][]).map(([type, size]) => [type, Object.freeze({ kind: "scalar", type, size, align: size, min: RANGES[type][0], max: RANGES[type][1] })]),
 );
 
 /** The layout of a field spec, or undefined for anything this module did not make. */
@@ -340,7 +375,7 @@ export const defineStruct = <const Fields extends StructFields>(fields: Fields):
   if (typeof fields !== "object" || fields === null || Object.keys(fields).length === 0) {
     throw fail("EINVAL", `defineStruct: expected an object of fields like { addr: "u64", len: "u32" }, got ${describe(fields)}.`);
   }
-  const members = new Map<string, { offset: number; layout: Layout }>();
+  const members = new Map<string, Member>();
   const offsets: Record<string, number> = {};
   let offset = 0;
   let align = 1;
@@ -356,13 +391,13 @@ export const defineStruct = <const Fields extends StructFields>(fields: Fields):
     if (layout === undefined) throw fail("EINVAL", `defineStruct: field "${name}" has type ${describe(spec)}; use ${KINDS}.`);
     offset = Math.ceil(offset / layout.align) * layout.align;
     offsets[name] = offset;
-    members.set(name, { offset, layout });
+    members.set(name, { name, index: members.size, offset, layout });
     offset += layout.size;
     align = Math.max(align, layout.align);
   }
   const size = Math.ceil(offset / align) * align;
   if (size > MAX_BYTES) throw fail("EINVAL", `defineStruct: ${size} bytes exceed the ${MAX_BYTES}-byte limit of a descriptor struct.`);
-  const self: StructLayout = Object.freeze({ kind: "struct", fields: members, size, align });
+  const self: StructLayout = Object.freeze({ kind: "struct", fields: members, order: Object.freeze([...members.values()]), size, align });
   const names = [...members.keys()];
 
   // A freed allocation's view is detached: reading its byteLength would throw a TypeError.
@@ -374,13 +409,18 @@ export const defineStruct = <const Fields extends StructFields>(fields: Fields):
     }
   };
 
-  /** The byte offset of struct `index` in `view`. */
-  const base = (view: DataView, index: number, operation: string): number => {
-    usable(view, operation);
+  /**
+   * The byte offset of struct `index` in `view`, for `name(index)` or
+   * `name(index, "path")`: the operation's words are built only when a
+   * message needs them, not on every access.
+   */
+  const base = (view: DataView, index: number, name: string, path?: unknown): number => {
+    // Covers a view from `any` (a Uint8Array or ArrayBuffer in its place would misread), and a freed one.
+    if (!(view instanceof DataView) || view.buffer.byteLength === 0) usable(view, operation(name, index, path));
     const count = Math.floor(view.byteLength / size);
     // Covers arithmetic on indexes: `number` admits fractions, negatives and NaN.
     if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= count) {
-      throw fail("EINVAL", `${operation}: index ${describe(index)} is outside the ${count} structs of ${size} bytes in this view.`);
+      throw fail("EINVAL", `${operation(name, index, path)}: index ${describe(index)} is outside the ${count} structs of ${size} bytes in this view.`);
     }
     return index * size;
   };
@@ -417,17 +457,16 @@ export const defineStruct = <const Fields extends StructFields>(fields: Fields):
   };
 
   const get = (view: DataView, index: number, path: string): unknown => {
-    const operation = `get(${index}, "${path}")`;
-    const at = base(view, index, operation);
-    const field = resolve(path, operation);
+    const at = base(view, index, "get", path);
+    // A top-level field is a map hit; only a nested path (or a wrong one) is resolved.
+    const field = members.get(path) ?? resolve(path, operation("get", index, path));
     return readLayout(view, at + field.offset, field.layout);
   };
   const set = (view: DataView, index: number, path: string, value: unknown): void => {
-    const operation = `set(${index}, "${path}")`;
-    const at = base(view, index, operation);
-    const field = resolve(path, operation);
+    const at = base(view, index, "set", path);
+    const field = members.get(path) ?? resolve(path, operation("set", index, path));
     // Check the whole value before writing any of it, so a bad value writes nothing.
-    checkLayout(field.layout, value, String(path), operation);
+    if (!fits(field.layout, value)) checkLayout(field.layout, value, String(path), operation("set", index, path));
     writeLayout(view, at + field.offset, field.layout, value);
   };
 
@@ -453,13 +492,13 @@ export const defineStruct = <const Fields extends StructFields>(fields: Fields):
     },
     get,
     set,
-    read: (view: DataView, index: number) => readLayout(view, base(view, index, `read(${index})`), self),
+    read: (view: DataView, index: number) => readLayout(view, base(view, index, "read"), self),
     write: (view: DataView, index: number, values: unknown) => {
-      const operation = `write(${index})`;
-      const at = base(view, index, operation);
+      const at = base(view, index, "write");
       // Covers `any`: the values parameter is typed, a JavaScript caller's is not.
-      if (typeof values !== "object" || values === null) throw fail("EINVAL", `${operation}: expected an object of field values.`);
-      checkLayout(self, values, "", operation);
+      if (typeof values !== "object" || values === null) throw fail("EINVAL", `${operation("write", index)}: expected an object of field values.`);
+      // The quiet check first; the worded one only to say what does not fit.
+      if (!fits(self, values)) checkLayout(self, values, "", operation("write", index));
       writeLayout(view, at, self, values);
     },
   };
@@ -468,6 +507,9 @@ export const defineStruct = <const Fields extends StructFields>(fields: Fields):
   // Safe: `struct` has every member of Struct<Fields>; its get/set are typed by path only at this level.
   return Object.freeze(struct) as unknown as Struct<Fields>;
 };
+
+/** What an access is called in messages: `get(3, "len")`, `write(3)`. */
+const operation = (name: string, index: unknown, path?: unknown): string => (path === undefined ? `${name}(${index})` : `${name}(${index}, "${path}")`);
 
 /** `prefix.name`, or `name` at the top. */
 const join = (prefix: string, name: string | number): string => (prefix === "" ? String(name) : `${prefix}.${name}`);
@@ -487,11 +529,66 @@ function readLayout(view: DataView, at: number, layout: Layout): unknown {
   }
 }
 
+/**
+ * Whether `checkLayout` would pass `value`, without building a word of its
+ * messages: the check on the path every write takes. It holds exactly what
+ * `checkLayout` holds, so a value it passes is one that `checkLayout`
+ * passes; a value it fails goes to `checkLayout`, which says why.
+ */
+function fits(layout: Layout, value: unknown): boolean {
+  switch (layout.kind) {
+    case "scalar":
+      return fitsScalar(layout, value);
+    case "struct": {
+      if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+      // Own enumerable string keys, as Object.entries lists them, without its array of pairs:
+      // for-in with an own-property test is the form the JIT compiles to plain loads.
+      let next = 0;
+      for (const name in value) {
+        if (!hasOwn.call(value, name)) continue;
+        // Safe: `name` is an own key of `value`, an object.
+        const field = (value as Record<string, unknown>)[name];
+        if (field === undefined) continue;
+        const member = memberNamed(layout, name, next);
+        if (member === undefined) return false;
+        // A scalar member is checked here, not by a call back into fits: the common descriptor is all scalars.
+        const inner = member.layout;
+        if (inner.kind === "scalar" ? !fitsScalar(inner, field) : !fits(inner, field)) return false;
+        next = member.index + 1;
+      }
+      return true;
+    }
+    case "array": {
+      if (!Array.isArray(value) || value.length > layout.length) return false;
+      // Holes read as undefined: skipped, like a field left out.
+      for (let i = 0; i < value.length; i++) if (value[i] !== undefined && !fits(layout.of, value[i])) return false;
+      return true;
+    }
+  }
+}
+
+/**
+ * The member named `name`: first the one after the last found (values
+ * usually list fields in layout order), else by name. Small, so the JIT
+ * inlines it into the loops over a value's fields.
+ */
+function memberNamed(layout: StructLayout, name: string, next: number): Member | undefined {
+  const guess = layout.order[next];
+  return guess !== undefined && guess.name === name ? guess : layout.fields.get(name);
+}
+
+/** Whether `value` fits a scalar field: a whole number in its range, a bigint for 64 bits. */
+function fitsScalar(layout: ScalarLayout, value: unknown): boolean {
+  return layout.size === 8
+    ? typeof value === "bigint" && value >= layout.min && value <= layout.max
+    : typeof value === "number" && Number.isInteger(value) && value >= layout.min && value <= layout.max;
+}
+
 /** Checks a value for `layout`, all of it, throwing `EINVAL` at the first that does not fit. */
 function checkLayout(layout: Layout, value: unknown, path: string, operation: string): void {
   switch (layout.kind) {
     case "scalar":
-      return checkValue(layout.type, value, path, operation);
+      return checkValue(layout, value, path, operation);
     case "struct": {
       // Covers `any` and casts: a nested input is typed, a JavaScript caller's is not.
       if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -524,12 +621,23 @@ function writeLayout(view: DataView, at: number, layout: Layout, value: unknown)
     case "scalar":
       // Safe: checkLayout passed it for this type: a bigint for 64 bits, a number otherwise.
       return writeField(view, at, layout.type, value as number | bigint);
-    case "struct":
-      // Safe: checkLayout passed it as an object of known fields.
-      for (const [name, field] of Object.entries(value as object)) {
-        if (field !== undefined) writeLayout(view, at + layout.fields.get(name)!.offset, layout.fields.get(name)!.layout, field);
+    case "struct": {
+      // Own enumerable string keys, as checkLayout saw them.
+      let next = 0;
+      for (const name in value as object) {
+        if (!hasOwn.call(value, name)) continue;
+        // Safe: checkLayout passed it as an object of known fields.
+        const field = (value as Record<string, unknown>)[name];
+        if (field === undefined) continue;
+        const member = memberNamed(layout, name, next)!;
+        const inner = member.layout;
+        // Safe: checkLayout passed a scalar's value for its type.
+        if (inner.kind === "scalar") writeField(view, at + member.offset, inner.type, field as number | bigint);
+        else writeLayout(view, at + member.offset, inner, field);
+        next = member.index + 1;
       }
       return;
+    }
     case "array":
       // Safe: checkLayout passed it as an array of at most `length` elements.
       Array.from(value as readonly unknown[], (element, i) => element === undefined || writeLayout(view, at + i * layout.of.size, layout.of, element));
@@ -558,16 +666,10 @@ function readField(view: DataView, at: number, type: FieldType): number | bigint
   }
 }
 
-function checkValue(type: FieldType, value: unknown, name: string, operation: string): void {
-  const bits = SIZES[type] * 8;
-  const signed = type.startsWith("i");
-  const ok =
-    bits === 64
-      ? typeof value === "bigint" && (signed ? BigInt.asIntN(64, value) === value : BigInt.asUintN(64, value) === value)
-      : typeof value === "number" &&
-        Number.isInteger(value) &&
-        (signed ? value >= -(2 ** (bits - 1)) && value < 2 ** (bits - 1) : value >= 0 && value < 2 ** bits);
-  if (!ok) {
+function checkValue(layout: ScalarLayout, value: unknown, name: string, operation: string): void {
+  const { type } = layout;
+  const bits = layout.size * 8;
+  if (!fitsScalar(layout, value)) {
     throw fail("EINVAL", `${operation}: field "${name}" is ${type}: ${describe(value)} does not fit. ${bits === 64 ? "64-bit fields take a bigint." : ""}`.trim());
   }
 }

@@ -158,6 +158,7 @@ export class EventLog {
     event.wall = performance.now() - this.#start;
     Object.freeze(event);
     this.#events.push(event);
+    if (this.#listeners.size === 0) return;
     // The listeners subscribed now: one that subscribes another (or itself
     // again) during the event must not make this loop endless.
     for (const listener of [...this.#listeners]) {

@@ -44,9 +44,9 @@ export interface DmaTarget {
   readonly coherent: boolean;
   readonly hw: { readonly clock: VirtualClock; readonly phys: PhysicalMemory; readonly iommu: IommuUnit };
   readonly now: number;
-  /** When and which way the last logged DMA went. */
-  lastDmaTime: number;
-  lastDmaDirection: DmaDirection | undefined;
+  /** The virtual time of the last logged DMA read, and of the last logged write. */
+  lastDmaRead: number;
+  lastDmaWrite: number;
   describe(): string;
   /** The driver bound now, if any. */
   bound(): string | undefined;
@@ -63,6 +63,9 @@ export interface DmaTarget {
 
 /** What a blocked read returns, as a PCIe master abort does. */
 const ALL_ONES = 0xff;
+
+/** One past the largest bus address: 2**64. A constant, so a transfer does not compute it. */
+const BUS_LIMIT = 1n << 64n;
 
 /** The largest single transfer a model may ask for. */
 export const MAX_TRANSFER = 1 << 30;
@@ -83,7 +86,7 @@ export function deviceDma(
 ): Uint8Array {
   const name = direction === "read" ? "dmaRead" : "dmaWrite";
   // Covers a model in JavaScript, or addresses computed as numbers: the parameter type says bigint.
-  if (typeof address !== "bigint" || address < 0n || address >= 1n << 64n) {
+  if (typeof address !== "bigint" || address < 0n || address >= BUS_LIMIT) {
     throw fail("EINVAL", `${name}: ${core.describe()}: the bus address must be a bigint from 0 to 2**64-1, got ${describe(address)}.`);
   }
   // Covers lengths from arithmetic: `number` admits fractions, negatives and NaN.
@@ -91,22 +94,28 @@ export function deviceDma(
     throw fail("EINVAL", `${name}: ${core.describe()}: the length must be a whole number from 1 to ${MAX_TRANSFER}, got ${describe(length)}.`);
   }
   const write = direction === "write";
-  const blocked = (): Uint8Array => (write ? new Uint8Array(0) : fillInto(into, length, ALL_ONES));
-  if (!core.present) return blocked();
+  if (!core.present) return blocked(write, into, length);
   if (!core.busMaster) {
     core.emit({ kind: "dma-blocked", driver: core.bound(), direction, address, size: length, detail: `${direction} of ${length} bytes at 0x${address.toString(16)}: bus mastering is off` });
-    return blocked();
+    return blocked(write, into, length);
   }
   const bus = Number(address);
   const error = check(core, address, bus, length, direction);
-  const { hw } = core;
-  const ranges = core.domain.translate(bus, length, write);
+  const { hw, domain } = core;
+  // In passthrough the bus address is the physical one: one range, with no translation to build.
+  const ranges = domain.mode === "passthrough" ? undefined : domain.translate(bus, length, write);
+  const contiguous = domain.mode === "passthrough" ? bus : ranges?.length === 1 ? ranges[0]!.phys : undefined;
   let out: Uint8Array;
-  if (ranges === undefined) {
+  if (contiguous !== undefined) {
+    // One physically contiguous range, the common case: the transfer moves whole, with no view per piece.
+    if (write) out = hw.phys.write(contiguous, data!, core.coherent) > 0 ? data! : new Uint8Array(0);
+    else hw.phys.read(contiguous, (out = into ?? new Uint8Array(length)), core.coherent);
+    record(core, address, direction, length);
+  } else if (ranges === undefined) {
     // Strict, and some page is unmapped or forbids the access: the IOMMU blocks all of it.
     hw.iommu.fault({ device: core.name, address, length, direction, time: hw.clock.now });
     core.emit({ kind: "iommu-fault", driver: core.driver(), direction, address, size: length, detail: `${direction} of ${length} bytes at 0x${address.toString(16)} blocked` });
-    out = blocked();
+    out = blocked(write, into, length);
   } else if (write) {
     let landed = 0;
     let done = 0;
@@ -142,17 +151,25 @@ function check(core: DmaTarget, address: bigint, bus: number, length: number, di
   return core.report({ ...core.subject(), seen: "device-dma", address, length, direction, within: window?.region(), held: core.holdsAddress(address) });
 }
 
-function fillInto(into: Uint8Array | undefined, length: number, value: number): Uint8Array {
-  return into === undefined ? new Uint8Array(length).fill(value) : into.fill(value);
+/** What a blocked transfer gives back: nothing written, or all-ones read. */
+function blocked(write: boolean, into: Uint8Array | undefined, length: number): Uint8Array {
+  if (write) return new Uint8Array(0);
+  return into === undefined ? new Uint8Array(length).fill(ALL_ONES) : into.fill(ALL_ONES);
 }
 
 function record(core: DmaTarget, address: bigint, direction: DmaDirection, length: number): void {
   // One event per device, direction and instant of virtual time, naming the
   // burst's first transfer: DMA traffic neither costs an event per transfer
   // nor pushes the lifecycle out of the bounded log.
+  // Kept per direction: a device that reads and writes in turn at one instant
+  // (a packet in, its descriptor back) still logs one event each way.
   const now = core.now;
-  if (core.lastDmaTime === now && core.lastDmaDirection === direction) return;
-  core.lastDmaTime = now;
-  core.lastDmaDirection = direction;
+  if (direction === "read") {
+    if (core.lastDmaRead === now) return;
+    core.lastDmaRead = now;
+  } else {
+    if (core.lastDmaWrite === now) return;
+    core.lastDmaWrite = now;
+  }
   core.emit({ kind: "dma", driver: core.bound(), direction, address, size: length, detail: direction });
 }

@@ -171,9 +171,9 @@ export class DeviceHardware implements HostDevice, ModelHost, DmaTarget, MapHost
   #vectors: readonly IrqLine[] | undefined;
   /** Live coherent allocations by bus address. */
   readonly #regions = new Map<number, Region>();
-  /** When and which way the last logged DMA went (see `device-dma.ts`). */
-  lastDmaTime = -1;
-  lastDmaDirection: DmaDirection | undefined;
+  /** When the last logged DMA read and write went (see `device-dma.ts`). */
+  lastDmaRead = -1;
+  lastDmaWrite = -1;
   readonly #control: ModelControl;
 
   constructor(

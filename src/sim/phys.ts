@@ -94,6 +94,14 @@ export class PhysicalMemory {
 
   /** A device reads `into.length` bytes at `phys`; `snoop`: it sees the CPU's cache. */
   read(phys: number, into: Uint8Array, snoop: boolean): void {
+    // The common case, a transfer inside one chunk, without a walk.
+    const chunk = this.at(phys);
+    if (chunk !== undefined && phys + into.length <= chunk.phys + chunk.length) {
+      const { backing } = chunk;
+      const source = snoop ? backing.cpu : (backing.ram ?? backing.cpu);
+      into.set(new Uint8Array(source, chunk.offset + (phys - chunk.phys), into.length));
+      return;
+    }
     this.walk(phys, into.length, (chunk, at, done, size) => {
       if (chunk === undefined) {
         into.fill(POISON, done, done + size);
@@ -107,6 +115,16 @@ export class PhysicalMemory {
 
   /** A device writes `data` at `phys`; returns the bytes that landed somewhere. */
   write(phys: number, data: Uint8Array, snoop: boolean): number {
+    // The common case, a transfer inside one chunk, without a walk.
+    const chunk = this.at(phys);
+    if (chunk !== undefined && phys + data.length <= chunk.phys + chunk.length) {
+      const { backing } = chunk;
+      const at = chunk.offset + (phys - chunk.phys);
+      // A snooping write updates the cache and memory; a plain one memory only.
+      if (backing.ram !== undefined) new Uint8Array(backing.ram, at, data.length).set(data);
+      if (snoop || backing.ram === undefined) new Uint8Array(backing.cpu, at, data.length).set(data);
+      return data.length;
+    }
     let landed = 0;
     this.walk(phys, data.length, (chunk, at, done, size) => {
       if (chunk === undefined) return;

@@ -493,9 +493,12 @@ class PacketSocket implements Socket {
   received = 0;
   dropped = 0;
   closed = false;
+  /** What a send is called in messages: built once, not on every packet. */
+  readonly #sending: string;
 
   constructor(iface: Iface) {
     this.#iface = iface;
+    this.#sending = `socket.send on "${iface.name}"`;
     iface.sockets.add(this);
   }
 
@@ -508,7 +511,7 @@ class PacketSocket implements Socket {
 
   send(frame: Uint8Array): void {
     if (this.closed) throw fail("ENXIO", `socket.send: the socket on "${this.#iface.name}" is closed.`);
-    this.#iface.send(frame, `socket.send on "${this.#iface.name}"`);
+    this.#iface.send(frame, this.#sending);
   }
 
   recv(): Promise<Uint8Array> {
