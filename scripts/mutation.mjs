@@ -480,7 +480,13 @@ const RUNTIME_MUTANTS = [
     id: "strict-iommu-passthrough",
     what: "a strict IOMMU lets unmapped DMA through",
     tests: ["iommu"],
-    edits: [edit("src/sim/device-dma.ts", "  const ranges = core.domain.translate(bus, length, write);", "  const ranges = core.domain.translate(bus, length, write) ?? [{ phys: bus, length }];")],
+    edits: [
+      edit(
+        "src/sim/device-dma.ts",
+        '  const ranges = domain.mode === "passthrough" ? undefined : domain.translate(bus, length, write);',
+        '  const ranges = domain.mode === "passthrough" ? undefined : (domain.translate(bus, length, write) ?? [{ phys: bus, length }]);',
+      ),
+    ],
   },
   {
     id: "model-plugged-once",

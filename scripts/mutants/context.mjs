@@ -28,7 +28,7 @@ export const RUNTIME_MUTANTS = [
     id: "context-might-sleep-silent",
     what: "mightSleep never reports: every sleeping operation passes in atomic context",
     tests: ["context", "fuzz-context"],
-    edits: [edit("src/driver/context.ts", "  if (depth === 0) return;", "  if (depth >= 0) return;")],
+    edits: [edit("src/driver/context.ts", '  if (depth === 0) return binding.port.schedulePoint("sleep", operation);', '  if (depth >= 0) return binding.port.schedulePoint("sleep", operation);')],
   },
   {
     id: "context-stack-leaks-on-throw",

@@ -30,11 +30,8 @@ export const RUNTIME_MUTANTS = [
     what: "the driver data drop runs after the binding ended: its token is dead and devres access fails",
     tests: ["teardown-order"],
     edits: [
-      edit(
-        "src/core/dd.ts",
-        "  if (instance !== undefined) await drop(record, binding, instance);\n  // 7. The token dies.\n  binding.end(reason);",
-        "  binding.end(reason);\n  if (instance !== undefined) await drop(record, binding, instance);",
-      ),
+      edit("src/core/dd.ts", "  // Then the token dies.\n  binding.end(reason);\n", ""),
+      edit("src/core/dd.ts", "  if (instance !== undefined) await drop(record, binding, instance);\n", "  binding.end(reason);\n  if (instance !== undefined) await drop(record, binding, instance);\n"),
     ],
   },
   {

@@ -54,7 +54,7 @@ export const RUNTIME_MUTANTS = [
     id: "struct-write-without-check",
     what: "a nested write is not checked before it starts: a bad value deep in it leaves the good ones before it written",
     tests: ["descriptor-nested", "fuzz-struct"],
-    edits: [edit(DESCRIPTOR, '      checkLayout(self, values, "", operation);\n', "")],
+    edits: [edit(DESCRIPTOR, '      if (!fits(self, values)) checkLayout(self, values, "", operation("write", index));\n', "")],
   },
   {
     id: "struct-array-unaligned",

@@ -43,7 +43,7 @@ export const RUNTIME_MUTANTS = [
     id: "tree-consumer-not-deferred",
     what: "a consumer is probed while its supplier is not bound",
     tests: ["device-link", "fuzz-tree"],
-    edits: [edit("src/core/bus.ts", "        if (waiting.length > 0) {", "        if (waiting.length < 0) {")],
+    edits: [edit("src/core/bus.ts", "    if (waiting.length > 0) {", "    if (waiting.length < 0) {")],
   },
   {
     id: "tree-supplier-unbinds-first",
