@@ -202,7 +202,7 @@ export interface ExploreReport {
   readonly scenario: string;
   /** True when no schedule failed. */
   readonly ok: boolean;
-  /** Schedules run (the minimizing runs not counted). */
+  /** Schedules run, the minimizing runs not counted; with workers, those up to the first failing one in the list. */
   readonly schedules: number;
   /** Scheduling points of the first clean run: how many places an action could go. */
   readonly points: number;
