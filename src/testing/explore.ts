@@ -231,7 +231,8 @@ interface Outcome {
  */
 const CALLBACK_FAILURES: ReadonlySet<string> = new Set(["remove-failed", "release-failed", "irq-failed", "task-failed", "teardown-failed", "model-failed", "subsys-failed"]);
 
-const FAILURE_OF: Readonly<Record<FailureKind, "alloc" | "map" | "irq">> = { "fail-alloc": "alloc", "fail-map": "map", "fail-irq": "irq" };
+/** The injection that fails each kind of operation the machine asks about. */
+const FAILURE_KIND: Readonly<Record<"alloc" | "map" | "irq", FailureKind>> = { alloc: "fail-alloc", map: "fail-map", irq: "fail-irq" };
 const ORDINAL = (n: number): string => `${n}${n % 100 >= 11 && n % 100 <= 13 ? "th" : (["th", "st", "nd", "rd"][n % 10] ?? "th")}`;
 
 /**
@@ -285,7 +286,7 @@ async function runSchedule(scenario: Scenario, schedule: Schedule): Promise<Outc
     ...(schedule.limit === null ? {} : { dmaLimitBits: schedule.limit }),
     faultInjection: {
       shouldFail(kind, what, device) {
-        const failure = (Object.keys(FAILURE_OF) as FailureKind[]).find((k) => FAILURE_OF[k] === kind)!;
+        const failure = FAILURE_KIND[kind];
         const nth = ++counts[failure];
         if (!schedule.failures.some((f) => f.kind === failure && f.nth === nth)) return false;
         injected = true;
