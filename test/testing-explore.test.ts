@@ -163,6 +163,35 @@ describe("explore", () => {
     expect(report.failure?.problems).toEqual(["the workload never finished: it waited 200 ms of real time with nothing happening on the machine (at t=0 ns)"]);
   });
 
+  it("counts the whole systematic space as planned: a budget that covers it runs exactly that many", async () => {
+    const { defineDriver, kmalloc, sleep } = await import("boundscope");
+    const report = await explore(
+      defineScenario({
+        name: "small",
+        async setup(machine) {
+          await machine.pci.register(
+            defineDriver({
+              name: "small",
+              ids: [{ vendor: 0x1af4, device: 0x1000 }],
+              async probe(dev) {
+                await sleep(dev, 1_000);
+                kmalloc(dev, 64).free();
+                return {};
+              },
+            }),
+          );
+          machine.pci.plug({ vendor: 0x1af4, device: 0x1000 });
+          machine.pci.plug({ vendor: 0x1af4, device: 0x1000, name: "0000:00:02.0" });
+          await machine.settled();
+        },
+      }),
+      { budget: 10_000 },
+    );
+    expect(report.ok).toBe(true);
+    expect(report.schedules).toBe(report.planned);
+    expect(report.planned).toBeGreaterThan(4 * 2 * 3);
+  });
+
   it("fails a schedule whose workload throws with nothing injected, even a BoundscopeError", async () => {
     const { BoundscopeError } = await import("boundscope");
     const report = await explore(

@@ -97,19 +97,11 @@ export class PhysicalMemory {
     // The common case, a transfer inside one chunk, without a walk.
     const chunk = this.at(phys);
     if (chunk !== undefined && phys + into.length <= chunk.phys + chunk.length) {
-      const { backing } = chunk;
-      const source = snoop ? backing.cpu : (backing.ram ?? backing.cpu);
-      into.set(new Uint8Array(source, chunk.offset + (phys - chunk.phys), into.length));
-      return;
+      return readPiece(chunk.backing, chunk.offset + (phys - chunk.phys), into, snoop);
     }
     this.walk(phys, into.length, (chunk, at, done, size) => {
-      if (chunk === undefined) {
-        into.fill(POISON, done, done + size);
-        return;
-      }
-      const { backing } = chunk;
-      const source = snoop ? backing.cpu : (backing.ram ?? backing.cpu);
-      into.set(new Uint8Array(source, at, size), done);
+      if (chunk === undefined) into.fill(POISON, done, done + size);
+      else readPiece(chunk.backing, at, into.subarray(done, done + size), snoop);
     });
   }
 
@@ -118,25 +110,29 @@ export class PhysicalMemory {
     // The common case, a transfer inside one chunk, without a walk.
     const chunk = this.at(phys);
     if (chunk !== undefined && phys + data.length <= chunk.phys + chunk.length) {
-      const { backing } = chunk;
-      const at = chunk.offset + (phys - chunk.phys);
-      // A snooping write updates the cache and memory; a plain one memory only.
-      if (backing.ram !== undefined) new Uint8Array(backing.ram, at, data.length).set(data);
-      if (snoop || backing.ram === undefined) new Uint8Array(backing.cpu, at, data.length).set(data);
+      writePiece(chunk.backing, chunk.offset + (phys - chunk.phys), data, snoop);
       return data.length;
     }
     let landed = 0;
     this.walk(phys, data.length, (chunk, at, done, size) => {
       if (chunk === undefined) return;
-      const piece = data.subarray(done, done + size);
-      const { backing } = chunk;
-      // A snooping write updates the cache and memory; a plain one memory only.
-      if (backing.ram !== undefined) new Uint8Array(backing.ram, at, size).set(piece);
-      if (snoop || backing.ram === undefined) new Uint8Array(backing.cpu, at, size).set(piece);
+      writePiece(chunk.backing, at, data.subarray(done, done + size), snoop);
       landed += size;
     });
     return landed;
   }
+}
+
+/** A device reads `into.length` bytes at `at` of `backing`: through the CPU's cache if it snoops, else from memory. */
+function readPiece(backing: Backing, at: number, into: Uint8Array, snoop: boolean): void {
+  const source = snoop ? backing.cpu : (backing.ram ?? backing.cpu);
+  into.set(new Uint8Array(source, at, into.length));
+}
+
+/** A device writes `piece` at `at` of `backing`: a snooping write updates the cache and memory, a plain one memory only. */
+function writePiece(backing: Backing, at: number, piece: Uint8Array, snoop: boolean): void {
+  if (backing.ram !== undefined) new Uint8Array(backing.ram, at, piece.length).set(piece);
+  if (snoop || backing.ram === undefined) new Uint8Array(backing.cpu, at, piece.length).set(piece);
 }
 
 /**

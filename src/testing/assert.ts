@@ -128,11 +128,8 @@ function hungProblems(machine: Machine): string[] {
     .map((e) => `hung: on ${e.device ?? "?"}${e.driver === undefined ? "" : ` (driver "${e.driver}")`}, the driver core gave up waiting for ${e.waitsOn ?? "?"} after ${duration(e.waitedNs ?? 0)}, at t=${duration(e.time)}`);
 }
 
-/** The checker's kind for an IRQ a driver requested unmanaged and never freed; matched by name, as it is newer than some checkers. */
-const IRQ_LEAKED: string = "irq-leaked";
-
 function irqProblems(machine: Machine): string[] {
-  const leaked = machine.dmaDebug.violations.filter((v) => v.kind === IRQ_LEAKED).map(violationLine);
+  const leaked = machine.dmaDebug.violations.filter((v) => v.kind === "irq-leaked").map(violationLine);
   const requested = machineInternals(machine).hw.irqChip.requested();
   const left = requested.map((line) => `irq ${line.irq} (${line.kind}) still has ${line.handlers.length === 1 ? "a handler" : `${line.handlers.length} handlers`} requested: ${line.handlers.join("; ")}`);
   return [...leaked, ...left];

@@ -535,6 +535,13 @@ function* schedulesOf(plan: Plan, reach: readonly Reach[], room: number): Genera
   }
 }
 
+/** How many schedules systematic mode has after the clean runs: what `schedulesOf` yields with no budget, counted without making them. */
+function spaceOf(plan: Plan, reach: readonly Reach[]): number {
+  const actionKinds = plan.injections.filter(isAction).length;
+  const failureKinds = plan.injections.filter((k) => !isAction(k)) as FailureKind[];
+  return reach.reduce((n, r) => n + failureKinds.reduce((m, kind) => m + r.counts[kind], 0) + r.points * actionKinds * Math.max(1, r.devices), 0);
+}
+
 /** The first problem's kind: what a smaller schedule must still show to count as the same failure. */
 function signature(problems: readonly string[]): string {
   const first = problems[0] ?? "";
@@ -636,7 +643,7 @@ export async function explore(scenario: Scenario, options: ExploreOptions = {}):
     reach.push({ config, points: outcome.points, counts: outcome.counts, devices: outcome.devices });
   }
   const list = [...schedulesOf(plan, reach, plan.budget - schedules)];
-  const planned = plan.mode === "systematic" ? reach.length + [...schedulesOf(plan, reach, Number.POSITIVE_INFINITY)].length : plan.budget;
+  const planned = plan.mode === "systematic" ? reach.length + spaceOf(plan, reach) : plan.budget;
   if (plan.workers > 1 && list.length > 1) {
     const found = await sharded(plan, list.map(formatSchedule));
     schedules += found === undefined ? list.length : found + 1;
